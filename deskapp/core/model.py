@@ -1,0 +1,189 @@
+"""Plain data the core passes around: posts, channel info, parsed pages, sources, pins.
+
+No I/O here. Times are timezone-aware UTC datetimes; the JSON form of a post is a stable
+contract read by other tools (see `Post.to_json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utc_iso(ts: datetime) -> str:
+    """'YYYY-MM-DDTHH:MM:SSZ' for an aware datetime (converted to UTC)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc_iso(text: str) -> datetime:
+    """Inverse of `utc_iso`; also accepts '+00:00' offsets."""
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+@dataclass(slots=True, frozen=True)
+class ForwardedFrom:
+    name: str
+    url: str | None = None  # None for hidden/private origins (span without href)
+
+
+@dataclass(slots=True)
+class Post:
+    """One post as a source published it. `source` is "<kind>:<handle lower-case>"."""
+
+    source: str
+    channel: str  # as written by the source (for Telegram: the data-post capitalisation)
+    id: int
+    url: str  # canonical permalink, e.g. https://t.me/durov/519
+    published: datetime  # aware, UTC
+    text: str = ""
+    author: str | None = None  # signature, when the channel signs posts
+    views: str | None = None  # raw rounded string as shown ("11.4M")
+    views_count: int | None = None  # approximate integer of `views`
+    edited: bool = False
+    forwarded_from: ForwardedFrom | None = None
+    reply_to: str | None = None  # permalink of the replied-to post
+    album_ids: list[int] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)  # kinds: photo, video, voice, ...
+    service: bool = False
+    channel_title: str | None = None  # display name of the channel, when the page shows it
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON-lines shape of `desk parse` / `desk search --json`. Do not change keys."""
+        return {
+            "source": self.source,
+            "channel": self.channel,
+            "id": self.id,
+            "url": self.url,
+            "published": utc_iso(self.published),
+            "text": self.text,
+            "author": self.author,
+            "views": self.views,
+            "edited": self.edited,
+            "forwarded_from": (
+                {"name": self.forwarded_from.name, "url": self.forwarded_from.url}
+                if self.forwarded_from
+                else None
+            ),
+            "reply_to": self.reply_to,
+            "album_ids": list(self.album_ids),
+            "media": list(self.media),
+            "service": self.service,
+        }
+
+
+@dataclass(slots=True)
+class ChannelInfo:
+    username: str | None = None
+    title: str | None = None
+    description: str | None = None
+    subscribers: str | None = None  # raw ("11.3M")
+    subscribers_count: int | None = None
+
+
+class PageKind(StrEnum):
+    OK = "ok"  # a real preview page with posts
+    NO_PREVIEW = "no_preview"  # landing card, telegram.org, or no channel info: nothing public to read
+    NO_POSTS = "no_posts"  # a real page that says it has no posts
+    SUSPICIOUS_EMPTY = "suspicious_empty"  # a channel page with neither posts nor a no-posts notice
+
+
+@dataclass(slots=True)
+class Page:
+    """What a parser makes of one fetched page."""
+
+    kind: PageKind
+    posts: list[Post] = field(default_factory=list)  # ascending id
+    channel: ChannelInfo | None = None
+    before: int | None = None  # cursor for the next older page (?before=N), None at the end
+    reason: str = ""  # human-readable when kind is not OK
+
+
+@dataclass(slots=True)
+class SourceConfig:
+    """A source as the settings describe it."""
+
+    name: str  # "telegram:<handle lower>"
+    kind: str  # "telegram"
+    handle: str  # as configured
+    label: str | None = None
+    interval: float | None = None  # seconds; None = the kind's default / adaptive
+    enabled: bool = True
+    base_url: str = "https://t.me"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/s/{self.handle}"
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    """A source row from the store, with its health."""
+
+    name: str
+    kind: str
+    handle: str
+    label: str | None
+    enabled: bool
+    title: str | None
+    last_success: datetime | None
+    last_error: datetime | None
+    error_text: str | None
+    error_count: int
+    next_poll: datetime | None
+    cursor: int | None
+    backfill_done: bool
+    posts: int = 0
+
+    @property
+    def state(self) -> str:
+        """ok | failing | backing off | new | disabled (for status bars and `desk sources`)."""
+        if not self.enabled:
+            return "disabled"
+        if self.error_count == 0:
+            return "ok" if self.last_success else "new"
+        return "failing" if self.error_count >= 3 else "backing off"
+
+
+@dataclass(slots=True)
+class Pin:
+    source: str
+    post_id: int
+    position: int
+    note: str
+    pinned_at: datetime
+
+
+@dataclass(slots=True)
+class StoredPost:
+    """A post as the store holds it: the post plus what we observed about it."""
+
+    post: Post
+    key: int  # the store's ordering key (rowid): published time first, see store.py
+    first_seen: datetime
+    last_seen: datetime
+    text_sha256: str
+    views_seen: datetime | None = None  # when `post.views` was read
+    revisions: int = 0  # how many earlier texts are kept (0 = never changed since first capture)
+    pinned: bool = False
+    pin_note: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class FeedRow:
+    """One light row of the live feed (what a line of the virtual view needs)."""
+
+    key: int
+    source: str
+    post_id: int
+    channel: str
+    channel_title: str | None
+    url: str
+    published: datetime
+    snippet: str  # the start of the text, cut by the store
+    pinned: bool
+    service: bool = False

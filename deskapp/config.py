@@ -1,0 +1,244 @@
+"""Settings: TOML (tomllib) into typed, validated dataclasses.
+
+Every problem is reported as one `ConfigError` line naming the file, the key and what is wrong, so
+the CLI can print it and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deskapp.core.model import SourceConfig
+from deskapp.keymap import KEY_IDS
+
+# Telegram usernames: 5-32 of [A-Za-z0-9_]; older/short ones exist, so accept 2+.
+_HANDLE = re.compile(r"^[A-Za-z0-9_]{2,64}$")
+
+
+class ConfigError(Exception):
+    """One readable line: '<file>: <key>: <problem>'."""
+
+    def __init__(self, path: Path | None, key: str, problem: str):
+        self.path, self.key, self.problem = path, key, problem
+        where = str(path) if path else "settings"
+        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+
+
+@dataclass(slots=True)
+class PollerSettings:
+    interval: float = 300.0  # seconds between polls of one channel (adapted per channel, see poller)
+    min_interval: float = 60.0
+    max_interval: float = 1800.0
+    min_gap: float = 2.0  # seconds between two requests to one host
+    gap_jitter: float = 1.5  # plus up to this much, at random
+    timeout: float = 20.0
+    max_body: int = 4_000_000  # bytes; a preview page is ~150 KB
+    backoff_base: float = 30.0
+    backoff_max: float = 3600.0
+    backfill_pages: int = 3  # older pages fetched on first sight of a channel
+    user_agent: str = "desk/0.1 (+newsroom wire monitor)"
+
+
+@dataclass(slots=True)
+class UISettings:
+    time: str = "utc"  # or "local"
+    watch: list[str] = field(default_factory=list)  # words highlighted in the feed
+
+
+@dataclass(slots=True)
+class CiteSettings:
+    format: str = "text"
+    heading: str | None = None  # None: the renderer's default
+    intro: str | None = None
+    line: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # excerpt, views, archive, sha256, order, ...
+
+
+@dataclass(slots=True)
+class Settings:
+    path: Path | None = None  # the file these came from (None: defaults only)
+    base_url: str = "https://t.me"
+    sources: list[SourceConfig] = field(default_factory=list)
+    store: Path | None = None
+    state: Path | None = None
+    poller: PollerSettings = field(default_factory=PollerSettings)
+    ui: UISettings = field(default_factory=UISettings)
+    keys: dict[str, str] = field(default_factory=dict)
+    cite: CiteSettings = field(default_factory=CiteSettings)
+
+
+def load(path: Path, *, must_exist: bool = False) -> Settings:
+    """Read and validate the settings file; a missing file gives defaults unless `must_exist`."""
+    if not path.exists():
+        if must_exist:
+            raise ConfigError(path, "", "file not found")
+        return Settings(path=None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror}") from None
+    return parse(raw, path)
+
+
+def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
+    r = _Reader(path)
+    known = {"telegram", "store", "poller", "ui", "keys", "cite"}
+    r.no_unknown(raw, known, "")
+    s = Settings(path=path)
+
+    store = r.table(raw, "store")
+    if "path" in store:
+        s.store = Path(r.string(store, "path", "store")).expanduser()
+    if "state" in store:
+        s.state = Path(r.string(store, "state", "store")).expanduser()
+    r.no_unknown(store, {"path", "state"}, "store")
+
+    p = r.table(raw, "poller")
+    defaults = PollerSettings()
+    for name in ("interval", "min_interval", "max_interval", "min_gap", "gap_jitter", "timeout",
+                 "backoff_base", "backoff_max"):
+        if name in p:
+            setattr(s.poller, name, r.number(p, name, "poller", minimum=0.0))
+    for name in ("max_body", "backfill_pages"):
+        if name in p:
+            setattr(s.poller, name, int(r.number(p, name, "poller", minimum=0, integer=True)))
+    if "user_agent" in p:
+        s.poller.user_agent = r.string(p, "user_agent", "poller")
+    r.no_unknown(p, set(defaults.__slots__), "poller")
+    if s.poller.min_interval > s.poller.max_interval:
+        raise ConfigError(path, "poller.min_interval", "must not be larger than poller.max_interval")
+
+    tg = r.table(raw, "telegram")
+    r.no_unknown(tg, {"base_url", "channels", "interval"}, "telegram")
+    if "base_url" in tg:
+        base = r.string(tg, "base_url", "telegram").rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", base):
+            raise ConfigError(path, "telegram.base_url", f"must be an http(s) URL, got {base!r}")
+        s.base_url = base
+    default_interval = r.number(tg, "interval", "telegram", minimum=1.0) if "interval" in tg else None
+    s.sources = _channels(r, tg.get("channels", []), s.base_url, default_interval)
+
+    ui = r.table(raw, "ui")
+    r.no_unknown(ui, {"time", "watch"}, "ui")
+    if "time" in ui:
+        t = r.string(ui, "time", "ui")
+        if t not in ("utc", "local"):
+            raise ConfigError(path, "ui.time", f"must be \"utc\" or \"local\", got {t!r}")
+        s.ui.time = t
+    if "watch" in ui:
+        s.ui.watch = r.string_list(ui, "watch", "ui")
+
+    keys = r.table(raw, "keys")
+    for key_id, value in keys.items():
+        if key_id not in KEY_IDS:
+            raise ConfigError(path, f"keys.{key_id}", f"unknown binding id; known: {', '.join(sorted(KEY_IDS))}")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(path, f"keys.{key_id}", "must be a non-empty string of comma-separated keys")
+        s.keys[key_id] = ",".join(k.strip() for k in value.split(",") if k.strip())
+
+    cite = r.table(raw, "cite")
+    for name in ("format", "heading", "intro", "line"):
+        if name in cite:
+            setattr(s.cite, name, r.string(cite, name, "cite"))
+    s.cite.options = {k: v for k, v in cite.items() if k not in ("format", "heading", "intro", "line")}
+    return s
+
+
+def _channels(r: _Reader, value: Any, base_url: str, default_interval: float | None) -> list[SourceConfig]:
+    """`channels` as a list of names / inline tables, or a table of name -> options."""
+    items: list[tuple[str, str, dict[str, Any]]] = []  # (key path, handle, options)
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            where = f"telegram.channels[{i}]"
+            if isinstance(item, str):
+                items.append((where, item, {}))
+            elif isinstance(item, dict):
+                if "name" not in item:
+                    raise ConfigError(r.path, where, "a channel table needs name = \"<channel>\"")
+                items.append((where, r.string(item, "name", where), item))
+            else:
+                raise ConfigError(r.path, where, "must be a channel name or a table")
+    elif isinstance(value, dict):
+        for handle, opts in value.items():
+            where = f"telegram.channels.{handle}"
+            if not isinstance(opts, dict):
+                raise ConfigError(r.path, where, "must be a table (label, interval, enabled)")
+            items.append((where, handle, opts))
+    else:
+        raise ConfigError(r.path, "telegram.channels", "must be a list of channel names or a table")
+
+    out: list[SourceConfig] = []
+    seen: set[str] = set()
+    for where, handle, opts in items:
+        handle = handle.strip().lstrip("@")
+        if handle.startswith(("https://", "http://", "t.me/")):
+            handle = handle.rstrip("/").rsplit("/", 1)[-1]
+        if not _HANDLE.match(handle):
+            raise ConfigError(r.path, where, f"{handle!r} is not a Telegram channel name (letters, digits, _)")
+        r.no_unknown(opts, {"name", "label", "interval", "enabled"}, where)
+        name = f"telegram:{handle.lower()}"
+        if name in seen:
+            raise ConfigError(r.path, where, f"channel {handle!r} is listed twice")
+        seen.add(name)
+        interval = r.number(opts, "interval", where, minimum=1.0) if "interval" in opts else default_interval
+        enabled = opts.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(r.path, f"{where}.enabled", "must be true or false")
+        label = r.string(opts, "label", where) if "label" in opts else None
+        out.append(SourceConfig(name=name, kind="telegram", handle=handle, label=label,
+                                interval=interval, enabled=enabled, base_url=base_url))
+    return out
+
+
+class _Reader:
+    """Small typed getters that raise ConfigError with the full key path."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+
+    def table(self, raw: dict[str, Any], key: str) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(self.path, key, "must be a table")
+        return value
+
+    def string(self, raw: dict[str, Any], key: str, where: str) -> str:
+        value = raw[key]
+        if not isinstance(value, str):
+            raise ConfigError(self.path, _join(where, key), f"must be a string, got {type(value).__name__}")
+        return value
+
+    def string_list(self, raw: dict[str, Any], key: str, where: str) -> list[str]:
+        value = raw[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.path, _join(where, key), "must be a list of strings")
+        return list(value)
+
+    def number(self, raw: dict[str, Any], key: str, where: str, *, minimum: float | None = None,
+               integer: bool = False) -> float:
+        value = raw[key]
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            kind = "a whole number" if integer else "a number"
+            raise ConfigError(self.path, _join(where, key), f"must be {kind}, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(self.path, _join(where, key), f"must be at least {minimum:g}, got {value!r}")
+        return float(value)
+
+    def no_unknown(self, raw: dict[str, Any], known: set[str], where: str) -> None:
+        for key in raw:
+            if key not in known:
+                raise ConfigError(self.path, _join(where, key),
+                                  f"unknown setting; known here: {', '.join(sorted(known))}")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key

@@ -1,0 +1,61 @@
+"""Every key binding of the desk, by id, with its default keys and what it does.
+
+The ids are stable: users remap them in the `[keys]` table of the settings
+(`pin = "p,space"`). The UI builds its Textual bindings from this table; the help screen and the
+command palette read the descriptions from here too, so there is one list to keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    id: str
+    keys: str  # comma-separated Textual key names
+    description: str
+    show: bool = True  # shown in the footer
+
+
+DEFAULT_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("down", "j,down", "Move down", show=False),
+    KeySpec("up", "k,up", "Move up", show=False),
+    KeySpec("top", "g,home", "Go to the top (newest)", show=False),
+    KeySpec("bottom", "G,end", "Go to the bottom (oldest)", show=False),
+    KeySpec("page_down", "pagedown", "Page down", show=False),
+    KeySpec("page_up", "pageup", "Page up", show=False),
+    KeySpec("next_pane", "tab", "Next pane", show=False),
+    KeySpec("prev_pane", "shift+tab", "Previous pane", show=False),
+    KeySpec("pin", "p", "Pin or unpin the post"),
+    KeySpec("copy", "c", "Copy the citation"),
+    KeySpec("search", "slash", "Filter the feed by text"),
+    KeySpec("clear_filter", "escape", "Clear the filter", show=False),
+    KeySpec("filter_source", "f", "Filter the feed by source"),
+    KeySpec("open", "o", "Open the permalink in the browser"),
+    KeySpec("details", "enter", "Show the whole post"),
+    KeySpec("jump_new", "n", "Jump to the newest posts"),
+    KeySpec("pin_up", "K,shift+up", "Move the pin up", show=False),
+    KeySpec("pin_down", "J,shift+down", "Move the pin down", show=False),
+    KeySpec("pin_note", "e", "Edit the pin's note", show=False),
+    KeySpec("unpin", "delete,x", "Unpin", show=False),
+    KeySpec("clear_pins", "X", "Clear all pins", show=False),
+    KeySpec("cite_format", "F", "Switch the citation format", show=False),
+    KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
+    KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
+    KeySpec("sources", "s", "Show sources and their health", show=False),
+    KeySpec("help", "question_mark", "Show every key"),
+    KeySpec("quit", "q", "Quit"),
+)
+
+KEY_IDS = frozenset(spec.id for spec in DEFAULT_KEYS)
+
+
+def resolve(overrides: dict[str, str] | None = None) -> dict[str, KeySpec]:
+    """The keymap with the user's overrides applied (ids already validated by config)."""
+    overrides = overrides or {}
+    out: dict[str, KeySpec] = {}
+    for spec in DEFAULT_KEYS:
+        keys = overrides.get(spec.id, spec.keys)
+        out[spec.id] = KeySpec(spec.id, keys, spec.description, spec.show)
+    return out

@@ -1,0 +1,67 @@
+"""Untrusted text and URL rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskapp.core.sanitize import clean_line, clean_text, safe_url, url_problem
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\x1b]52;c;ZXZpbA==\x07",  # OSC 52 clipboard write
+        "\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\",  # OSC 8 link
+        "\x1b]0;new title\x07",  # title change
+        "\x1b[2J\x1b[31m",  # CSI
+        "\x9b31m",  # C1 CSI
+        "\x9d0;t\x9c",  # C1 OSC
+        "\x07\x08\x00\x7f",
+    ],
+)
+def test_escape_sequences_and_controls_are_removed(hostile: str) -> None:
+    out = clean_text(f"before {hostile} after")
+    assert out.startswith("before ") and out.endswith(" after")
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in out)
+    assert not any(0x7F <= ord(c) <= 0x9F for c in out)
+    assert "52;" not in out and "evil" not in out and "title" not in out
+
+
+def test_text_keeps_newlines_tabs_emoji_and_joiners() -> None:
+    text = "line one\nline\ttwo 👨\u200d👩\u200d👧 ‏"
+    assert clean_text(text) == "line one\nline\ttwo 👨\u200d👩\u200d👧 "
+    assert clean_text("a\r\nb\rc") == "a\nb\nc"
+
+
+def test_bidi_overrides_are_removed_from_text() -> None:
+    assert clean_text("abc\u202edcba\u202c") == "abcdcba"
+    assert clean_text("\u2066x\u2069") == "x"
+
+
+def test_clean_line_is_one_line() -> None:
+    assert clean_line("  Name\nwith\tbreaks  ") == "Name with breaks"
+    assert clean_line(None) == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>",
+        "https://t.me/durov/5\u202e19",
+        "https://t.me/du\u200brov/519",
+        "https://t.me/durov/519\x1b[31m",
+        "https://t.me/durov /519",
+        "ftp://t.me/x",
+        "https:///nohost",
+        "",
+    ],
+)
+def test_bad_urls_are_refused_with_a_reason(url: str) -> None:
+    assert url_problem(url)
+    assert safe_url(url) is None
+
+
+def test_good_urls_pass() -> None:
+    for url in ("https://t.me/durov/519", "http://127.0.0.1:8080/s/x?before=3", "HTTPS://T.ME/X/1"):
+        assert url_problem(url) is None and safe_url(url) == url

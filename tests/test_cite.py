@@ -880,8 +880,19 @@ def test_excerpt_cuts_on_a_word_boundary() -> None:
 # --------------------------------------------------------------------------- golden: real samples
 
 
-def _real_posts() -> tuple[list[Post], dict[str, list[Post]]]:
-    """Posts parsed from the real captures by the project's parser (skip when it is not there yet)."""
+# When each capture was rendered (MANIFEST.md); the store would have first seen its posts then.
+REAL_FILES = {
+    "durov": ("durov_sherlock.html", CAPTURED),
+    "mchs": ("mchs_bryansk_cdsiren.html", datetime(2024, 12, 5, 18, 13, 42, tzinfo=UTC)),
+    "infoscape": ("infoscape_test_infoscape.html", datetime(2022, 5, 24, 19, 11, 15, tzinfo=UTC)),
+    # No render time in the file: the fixture's commit day (rust-any2feed 734216592af5).
+    "hidden": ("oper_goblin_any2feed__message_voice.html", datetime(2023, 2, 28, tzinfo=UTC)),
+}
+
+
+def _real_posts() -> dict[str, list[StoredPost]]:
+    """Posts parsed from the real captures by the project's parser, as the store would hold them
+    after one poll at the capture time (skip when the parser is not there yet)."""
     try:
         telegram = importlib.import_module("deskapp.core.sources.telegram")
     except ImportError as exc:
@@ -889,34 +900,23 @@ def _real_posts() -> tuple[list[Post], dict[str, list[Post]]]:
     parse_file = getattr(telegram, "parse_file", None)
     if parse_file is None:
         pytest.skip("deskapp.core.sources.telegram has no parse_file yet; own fixtures still run")
-
-    def posts_of(name: str) -> list[Post]:
+    out: dict[str, list[StoredPost]] = {}
+    for key, (name, captured) in REAL_FILES.items():
         page = parse_file(TELEGRAM / name)
-        return list(getattr(page, "posts", page))
-
-    return posts_of("durov_sherlock.html"), {
-        "mchs": posts_of("mchs_bryansk_cdsiren.html"),
-        "infoscape": posts_of("infoscape_test_infoscape.html"),
-        "hidden": posts_of("oper_goblin_any2feed__message_voice.html"),
-    }
-
-
-def _as_stored(post: Post, n: int) -> StoredPost:
-    # As the store would hold it after one poll at the capture time.
-    return stored(
-        post,
-        first_seen=CAPTURED,
-        views_seen=CAPTURED if post.views else None,
-        note="lead item" if n == 0 else "",
-    )
+        out[key] = [
+            stored(p, first_seen=captured, views_seen=captured if p.views else None)
+            for p in getattr(page, "posts", page)
+        ]
+    return out
 
 
 @needs_samples
 @pytest.mark.samples
 def test_golden_real_durov_all_posts_text() -> None:
-    durov, _ = _real_posts()
+    durov = _real_posts()["durov"]
     assert len(durov) == 20
-    c = render([_as_stored(p, i) for i, p in enumerate(durov)], now=NOW)
+    durov[0].pin_note = "lead item"
+    c = render(durov, now=NOW)
     assert c.count == 20 and c.refused == []
     assert len(set(re.findall(r"https://t\.me/durov/\d+", c.text))) == 20
     check_golden("real_durov_default.txt", c.text)
@@ -926,14 +926,45 @@ def test_golden_real_durov_all_posts_text() -> None:
 @pytest.mark.samples
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_golden_real_mixed_all_options(fmt: str) -> None:
-    durov, other = _real_posts()
-    by_id = {p.id: p for p in durov}
+    real = _real_posts()
+    by_id = {sp.post.id: sp for sp in real["durov"]}
     picked = [by_id[539], by_id[519], by_id[527]]
-    fwd = [p for p in other["mchs"] if p.forwarded_from is not None][:1]
-    reply = [p for p in other["infoscape"] if p.reply_to][:1]
-    hidden = [p for p in other["hidden"] if p.forwarded_from is not None][:1]
+    by_id[539].pin_note = "lead item"
+    fwd = [sp for sp in real["mchs"] if sp.post.forwarded_from is not None][:1]
+    reply = [sp for sp in real["infoscape"] if sp.post.reply_to][:1]
+    hidden = [sp for sp in real["hidden"] if sp.post.forwarded_from is not None][:1]
     assert fwd and reply and hidden, "the parser lost a forward or a reply"
-    posts = [_as_stored(p, i) for i, p in enumerate(picked + fwd + reply + hidden + [by_id[539]])]
+    posts = picked + fwd + reply + hidden + [by_id[539]]  # the last one is a repeat
     c = render(posts, dataclasses.replace(ALL_ON, fmt=fmt), now=NOW)
     assert c.count == 6 and c.duplicates == 1 and c.refused == []
     check_golden(f"real_mixed_all.{EXT[fmt]}", c.text)
+
+
+def test_naive_times_are_taken_as_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        post = tg("durov", 519, "2026-06-30T18:02:11")  # naive
+        sp = stored(post, first_seen=datetime(2026, 6, 30, 18, 5), views_seen=datetime(2026, 6, 30, 19, 0))
+        sp.last_seen = datetime(2026, 6, 30, 20, 0)
+        post.views = "1K"
+        d = json.loads(render([sp], CiteOptions(fmt="json")).text)[0]
+        assert (d["published"], d["first_seen"], d["last_seen"], d["views_seen"]) == (
+            "2026-06-30T18:02:11Z",
+            "2026-06-30T18:05:00Z",
+            "2026-06-30T20:00:00Z",
+            "2026-06-30T19:00:00Z",
+        )
+        assert d["archive"] == "https://web.archive.org/web/20260630180500/https://t.me/durov/519"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_compact_date_parts_leave_string_values_alone() -> None:
+    sp = stored(tg("durov", 1, "2026-06-30T18:00:00+00:00", "[[2026, 6, 30]]", channel_title="[[1,\t2,\t3]]"))
+    item = json.loads(render([sp], CiteOptions(fmt="csl-json")).text)[0]
+    assert item["issued"] == {"date-parts": [[2026, 6, 30]]}
+    assert item["title"] == "[[2026, 6, 30]]" and item["container-title"] == "[[1, 2, 3]]"

@@ -256,9 +256,7 @@ def permalink(post: Post) -> str:
 
 def archive_url(url: str, first_seen: datetime) -> str:
     """The Wayback Machine address of `url` at `first_seen` (it redirects to the nearest capture)."""
-    if first_seen.tzinfo is None:
-        first_seen = first_seen.replace(tzinfo=UTC)
-    stamp = first_seen.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    stamp = _utc(first_seen).strftime("%Y%m%d%H%M%S")
     return f"https://web.archive.org/web/{stamp}/{url}"
 
 
@@ -459,6 +457,8 @@ class _Item:
     note: str
     views: str  # raw rounded string, cleaned
     views_seen: datetime | None
+    first_seen: datetime
+    last_seen: datetime
     edited_after_capture: bool
     edited_at_source: bool
     forward_name: str | None
@@ -591,7 +591,9 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal]) -> 
         excerpt=excerpt(post.text, opts.excerpt_chars),
         note=_cap(clean_line(sp.pin_note), _MAX_NOTE),
         views=clean_line(post.views),
-        views_seen=(sp.views_seen or sp.last_seen) if post.views else None,
+        views_seen=_utc(sp.views_seen or sp.last_seen) if post.views else None,
+        first_seen=_utc(sp.first_seen),
+        last_seen=_utc(sp.last_seen),
         edited_after_capture=sp.revisions > 0,
         edited_at_source=bool(post.edited),
         forward_name=forward_name,
@@ -826,15 +828,20 @@ def _json_item(it: _Item) -> dict[str, Any]:
         "reply_to_refused": it.reply.refused if it.reply else None,
         "archive": _link_json(it.archive),
         "sha256": it.sha256,
-        "first_seen": utc_iso(it.sp.first_seen),
-        "last_seen": utc_iso(it.sp.last_seen),
+        "first_seen": utc_iso(it.first_seen),
+        "last_seen": utc_iso(it.last_seen),
         "media": [clean_line(m) for m in post.media],
         "service": post.service,
     }
 
 
+# An indented [[Y, M, D]] spreads over eight lines; put it back on one. Every gap matched holds a
+# newline, which JSON never leaves raw inside a string, so string values cannot match.
+_DATE_PARTS = re.compile(r"\[\n\s*\[\n\s*(\d+),\n\s*(\d+),\n\s*(\d+)\n\s*\]\n\s*\]")
+
+
 def _date_parts(dt: datetime) -> dict[str, list[list[int]]]:
-    d = dt.astimezone(UTC) if dt.tzinfo else dt
+    d = _utc(dt)
     return {"date-parts": [[d.year, d.month, d.day]]}
 
 
@@ -851,7 +858,7 @@ def _csl_item(it: _Item) -> dict[str, Any]:
     if it.link.url is not None:
         item["URL"] = it.link.url
     item["issued"] = _date_parts(it.published)
-    item["accessed"] = _date_parts(it.sp.first_seen)
+    item["accessed"] = _date_parts(it.first_seen)
     if it.kind in _KIND_LABEL:
         item["source"] = _KIND_LABEL[it.kind]
     if it.note:
@@ -861,7 +868,7 @@ def _csl_item(it: _Item) -> dict[str, Any]:
         fwd = {"name": it.forward_name, "url": _link_json(it.forward)}
     item["custom"] = {
         "published": utc_iso(it.published),
-        "first_seen": utc_iso(it.sp.first_seen),
+        "first_seen": utc_iso(it.first_seen),
         "handle": it.handle or None,
         "views": it.views or None,
         "views_seen": utc_iso(it.views_seen) if it.views_seen else None,
@@ -901,7 +908,7 @@ def render(
 
     if opts.fmt in ("json", "csl-json"):
         data = [(_json_item if opts.fmt == "json" else _csl_item)(it) for it in items]
-        text = json.dumps(data, ensure_ascii=False, indent=2)
+        text = _DATE_PARTS.sub(r"[[\1, \2, \3]]", json.dumps(data, ensure_ascii=False, indent=2))
     elif not items:
         text = {"text": _EMPTY, "markdown": _EMPTY, "html": f"<p>{_EMPTY}</p>"}[opts.fmt]
     else:

@@ -968,3 +968,16 @@ def test_compact_date_parts_leave_string_values_alone() -> None:
     item = json.loads(render([sp], CiteOptions(fmt="csl-json")).text)[0]
     assert item["issued"] == {"date-parts": [[2026, 6, 30]]}
     assert item["title"] == "[[2026, 6, 30]]" and item["container-title"] == "[[1, 2, 3]]"
+
+
+def test_excerpt_of_a_huge_post_reads_only_its_head_but_stays_exact() -> None:
+    import time
+
+    huge = "слово " * 200_000  # 1.2 M characters
+    start = time.perf_counter()
+    got = excerpt(huge, 120)
+    assert time.perf_counter() - start < 0.05
+    assert got == ("слово " * 20).strip() + "…" and len(got) <= 120
+    # A head eaten by blanks or escape sequences falls back to the whole text.
+    assert excerpt(" " * 5000 + "hello world", 20) == "hello world"
+    assert excerpt("\x1b[31m" * 3000 + "abc def " * 10, 20) == "abc def abc def abc…"

@@ -265,7 +265,13 @@ def excerpt(text: str | None, limit: int = 120) -> str:
 
     A text with no space early enough to cut on (a long URL, CJK) is cut hard at the limit.
     """
-    line = clean_line(text)
+    text = text or ""
+    # Clean only a generous head of a huge post (200 KB costs ~12 ms to clean whole); fall back
+    # to the whole text when escapes or blank runs ate that head.
+    head = text[: limit * 8 + 1024]
+    line = clean_line(head)
+    if len(head) < len(text) and len(line) <= limit + 64:
+        line = clean_line(text)
     if len(line) <= limit:
         return line
     room = max(1, limit - 1)  # keep a place for the ellipsis

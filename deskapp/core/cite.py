@@ -29,6 +29,10 @@ Decisions worth knowing:
   (``- `` / ``<li>``) and the heading markup belong to the format, not to the template.
 * JSON and CSL-JSON ignore the templates and carry every field whatever the options (tools pick
   what they need); the options still set the order and the excerpt length there.
+* Names, notes and excerpts are single lines through `sanitize.clean_line`. Identifiers (a channel
+  that is no Telegram username, `Refusal.url`) show invisible characters as ``\\uXXXX`` instead of
+  dropping them: dropping could turn a hostile name into another, real channel's name.
+* A naive datetime is read as UTC (the store writes UTC), never as local time.
 """
 
 from __future__ import annotations

@@ -1,0 +1,566 @@
+"""Parse Telegram's public channel preview (`t.me/s/<channel>`) into posts, channel info and a cursor.
+
+The field guide is ../shared/docs/TME_FORMAT.md; the traps it lists (its section 13) are handled
+here and pinned by tests/test_telegram_traps.py. In short:
+
+* body text is `.js-message_text` only: the reply quote carries `tgme_widget_message_text` too;
+* the time is `time[datetime]` inside the date link (UTC), never the localised HH:MM text;
+* an album is one block; the other ids exist only as `…/<id>?single` hrefs of its tiles;
+* the cursor is `rel=prev` -> `data-before` -> smallest id, never `rel=canonical`;
+* a 200 proves nothing: redirects to landing cards and the telegram.org home page are classified.
+
+Speed (budget: a real 20-post page in 2 ms, every field). Lexbor's CSS engine walks the whole
+subtree once per selector, so every `css()` costs in proportion to the subtree it searches. The
+parser therefore runs one document-wide query for the message blocks and one for `<br>`, and reads
+each block with a pruned walk over its element children that skips the subtrees it does not need
+(avatar, bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals).
+Text comes from lexbor's own `text()`; `<br>` is first replaced by U+2028 LINE SEPARATOR, which
+the text pass turns into "\\n" (a U+2028 in a post means a line break anyway).
+
+Media kinds, one entry per item in document order (an album of three photos is three "photo"s):
+photo, video, gif (a video player without play button or duration), round_video, voice, audio (a
+document whose icon is marked audio), document, sticker, poll, location, contact. Not media: avatars,
+the channel photo of a "photo updated" service message, link previews and their images, reply
+thumbnails. Link previews are not listed at all: the link itself is in the text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post
+from deskapp.core.sanitize import clean_text, safe_url
+
+log = logging.getLogger(__name__)
+
+__all__ = ["approx_int", "parse_file", "parse_page"]
+
+TME = "https://t.me"
+
+_BLOCKS = "div[data-post]"
+_LINE_SEP = "\u2028"  # stands for <br> until the text is read
+_DATA_POST = re.compile(r"([A-Za-z0-9_]{1,64})/(\d{1,12})")
+# A post path on t.me or a mirror: /<channel>/<id> or /s/<channel>/<id>.
+_POST_PATH = re.compile(r"/(?:s/)?([A-Za-z0-9_]{1,64})/(\d{1,12})/?")
+_PREVIEW_PATH = re.compile(r"/s/([A-Za-z0-9_]{1,64})(?:/|$)")
+# Whitespace runs that hold a line feed come from re-indented captures, not from the post.
+_INDENT_RUN = re.compile(r"[ \t\f]*[\r\n][ \t\r\n\f]*")
+_AROUND_BREAK = re.compile(f" *{_LINE_SEP} *")
+_COUNT = re.compile(r"(\d[\d.,]*)([KMB]?)", re.IGNORECASE)
+_COUNT_SPACES = dict.fromkeys(map(ord, " \u00a0\u202f\u2009\u2007'"), None)
+_SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+_SUBSCRIBER_TYPES = frozenset({"subscriber", "subscribers", "member", "members"})
+# "11 286 994 subscribers" / "97 957 members, 4 138 online" (landing cards, exact counts).
+_EXTRA_COUNT = re.compile(r"\s*([\d][\d\s\u00a0\u202f,.]*?)\s*(subscribers?|members?)\b", re.IGNORECASE)
+_TITLE_HANDLE = re.compile(r"@([A-Za-z0-9_]{1,64})")
+
+# Characters `clean_text` removes or rewrites. Text without any comes back from it unchanged, so
+# the common case skips its two regex passes (tests check this class against sanitize on the BMP).
+_UNCLEAN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+# The "not supported" fallback and copy-only labels: pruned by the block walk; if they ever turn up
+# inside the text div, one of these labels shows it and they are removed there too.
+_FALLBACK = (".copyonly, .media_not_supported_cont, .message_media_not_supported_wrap, "
+             ".message_media_not_supported, .message_media_view_in_telegram")
+_FALLBACK_LABELS = ("Please open Telegram", "not supported in your browser", "Media is too big", "VIEW IN TELEGRAM")
+
+# What the block walk does with an element, by class token (first known token wins).
+_SKIP, _TEXT, _OWNER, _FORWARD, _REPLY, _VIEWS, _META, _MEDIA = range(8)
+_ACTIONS: dict[str, tuple[int, str]] = {
+    "tgme_widget_message_user": (_SKIP, ""),  # avatar
+    "tgme_widget_message_bubble_tail": (_SKIP, ""),
+    "tgme_widget_message_owner_name": (_OWNER, ""),
+    "tgme_widget_message_forwarded_from": (_FORWARD, ""),
+    "tgme_widget_message_reply": (_REPLY, ""),
+    "js-message_reply_text": (_SKIP, ""),
+    "tgme_widget_message_metatext": (_SKIP, ""),
+    "tgme_widget_message_text": (_TEXT, ""),
+    "js-message_text": (_TEXT, ""),
+    "media_not_supported_cont": (_SKIP, ""),  # "Please open Telegram to view this post"
+    "message_media_not_supported_wrap": (_SKIP, ""),
+    "message_media_not_supported": (_SKIP, ""),
+    "message_media_view_in_telegram": (_SKIP, ""),  # its href may end in ?single: not an album tile
+    "copyonly": (_SKIP, ""),
+    "tgme_widget_message_link_preview": (_SKIP, ""),
+    "tgme_widget_message_reactions": (_SKIP, ""),
+    "tgme_widget_message_inline_keyboard": (_SKIP, ""),
+    "tgme_widget_message_views": (_VIEWS, ""),
+    "tgme_widget_message_voters": (_SKIP, ""),
+    "tgme_widget_message_meta": (_META, ""),
+    "tgme_widget_message_service_photo": (_SKIP, ""),  # the channel's new avatar
+    "tgme_widget_message_via_bot": (_SKIP, ""),
+    "tgme_widget_message_photo_wrap": (_MEDIA, "photo"),
+    "tgme_widget_message_video_player": (_MEDIA, "video"),
+    "tgme_widget_message_roundvideo_player": (_MEDIA, "round_video"),
+    "tgme_widget_message_voice_player": (_MEDIA, "voice"),
+    "tgme_widget_message_document_wrap": (_MEDIA, "document"),
+    "tgme_widget_message_sticker_wrap": (_MEDIA, "sticker"),
+    "tgme_widget_message_sticker": (_MEDIA, "sticker"),
+    "tgme_widget_message_tgsticker": (_MEDIA, "sticker"),
+    "tgme_widget_message_videosticker": (_MEDIA, "sticker"),
+    "tgme_widget_message_poll": (_MEDIA, "poll"),
+    "tgme_widget_message_location_wrap": (_MEDIA, "location"),
+    "tgme_widget_message_contact_wrap": (_MEDIA, "contact"),
+    "tgme_widget_message_contact": (_MEDIA, "contact"),
+    "tgme_widget_message_contact_name": (_MEDIA, "contact"),
+}
+
+
+def parse_page(html: str | bytes, *, url: str | None = None, final_url: str | None = None) -> Page:
+    """Read a preview page or a fragment of message blocks.
+
+    `url` is what was requested and `final_url` where the redirects ended; a `final_url` whose path
+    is not `/s/<name>` means Telegram refused the preview, whatever the page says.
+    """
+    tree = LexborHTMLParser(html)
+    # <br> becomes a character that text() keeps; one query for the whole document.
+    for br in tree.css("br"):
+        br.replace_with(_LINE_SEP)
+
+    if final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
+        return _no_preview(tree, url, final_url)
+
+    posts = _read_posts(tree)
+    channel = _channel_info(tree)
+    if posts:
+        return Page(kind=PageKind.OK, posts=posts, channel=channel, before=_cursor(tree, posts))
+    if tree.css_first(".tme_no_messages_found") is not None:
+        name = f"@{channel.username}" if channel and channel.username else "the channel"
+        return Page(kind=PageKind.NO_POSTS, channel=channel,
+                    reason=f"Telegram says {name} has no posts here (\"No posts found\").")
+    if channel is not None or tree.css_first(".tgme_channel_history") is not None:
+        name = f"@{channel.username}" if channel and channel.username else "the channel"
+        return Page(kind=PageKind.SUSPICIOUS_EMPTY, channel=channel,
+                    reason=f"The preview page of {name} shows neither posts nor a \"No posts found\" "
+                           "notice; it may be throttled or changed.")
+    return _no_preview(tree, url, final_url)
+
+
+def parse_file(path: Path, url: str | None = None) -> Page:
+    """`parse_page` over a saved page (bytes, parsed as UTF-8)."""
+    return parse_page(Path(path).read_bytes(), url=url)
+
+
+def approx_int(raw: str | None) -> int | None:
+    """The integer a rounded counter stands for: "4.2K" -> 4200, "11.4M" -> 11400000, "1 234" -> 1234.
+
+    Thousands separators (spaces, U+00A0, U+202F, commas) are dropped. With a K/M/B suffix a comma
+    is a decimal mark ("1,2K"). None when unreadable.
+    """
+    if not raw:
+        return None
+    m = _COUNT.fullmatch(raw.translate(_COUNT_SPACES))
+    if m is None:
+        return None
+    number, suffix = m.groups()
+    # An exact count never has a fraction: without a suffix "1,234" and "1.234" are thousands.
+    number = number.replace(",", ".") if suffix else number.replace(",", "").replace(".", "")
+    try:
+        return round(float(number) * _SCALE[suffix.lower()])
+    except ValueError:  # "1.2.3K"
+        return None
+
+
+# ---------------------------------------------------------------------------------------- posts
+
+
+def _read_posts(tree: LexborHTMLParser) -> list[Post]:
+    """Every `div.tgme_widget_message[data-post]`, once per (channel, id), in ascending id."""
+    posts: dict[tuple[str, int], Post] = {}
+    # `div[data-post]` then the class in Python: cheaper for lexbor than the compound selector.
+    for block in tree.css(_BLOCKS):
+        attrs = block.attributes
+        classes = (attrs.get("class") or "").split()
+        if "tgme_widget_message" not in classes:
+            continue
+        m = _DATA_POST.fullmatch((attrs.get("data-post") or "").strip())
+        if m is None:
+            log.warning("skipping a message block with an unreadable data-post %r", attrs.get("data-post"))
+            continue
+        channel, post_id = m.group(1), int(m.group(2))
+        key = (channel.lower(), post_id)
+        if key in posts:
+            continue
+        post = _read_block(block, channel, post_id, "service_message" in classes)
+        if post is not None:
+            posts[key] = post
+    return sorted(posts.values(), key=lambda p: (p.id, p.source))
+
+
+def _read_block(block: LexborNode, channel: str, post_id: int, service: bool) -> Post | None:
+    found: list[tuple[int, str, LexborNode, str]] = []
+    _collect(block, found)
+
+    text: str | None = None
+    title = author = views = reply_to = published = None
+    edited = False
+    forwarded: ForwardedFrom | None = None
+    media: list[str] = []
+    album: list[int] = []
+    for what, kind, node, cls in found:
+        if what == _MEDIA:
+            if kind == "video" and _is_gif(node):
+                kind = "gif"
+            elif kind == "document" and _has_class_child(node, "audio"):
+                kind = "audio"
+            media.append(kind)
+            single = _single_id(node.attrs.get("href"))
+            if single is not None and single not in album:
+                album.append(single)
+        elif what == _TEXT:
+            if text is None and "js-message_reply_text" not in cls:
+                text = _text(node)
+                if any(label in text for label in _FALLBACK_LABELS):
+                    # Never seen inside the text div, but cheap to notice: drop the fallback markup.
+                    for junk in node.css(_FALLBACK):
+                        junk.decompose()
+                    text = _text(node)
+        elif what == _META:
+            author, edited, published = _read_meta(node)
+        elif what == _VIEWS:
+            views = _clean_text(node.text()).strip() or None  # raw, as shown (U+202F kept)
+        elif what == _OWNER:
+            title = _clean_line(_line(node)) or None
+        elif what == _FORWARD:
+            forwarded = _read_forward(node)
+        elif what == _REPLY:
+            reply_to = _permalink(node.attrs.get("href"))
+
+    if published is None:
+        log.warning("skipping %s/%s: no time[datetime] in its date link", channel, post_id)
+        return None
+    return Post(
+        source="telegram:" + channel.lower(),
+        channel=channel,
+        id=post_id,
+        url=f"{TME}/{channel}/{post_id}",
+        published=published,
+        text=text or "",
+        author=author,
+        views=views,
+        views_count=approx_int(views),
+        edited=edited,
+        forwarded_from=forwarded,
+        reply_to=reply_to,
+        album_ids=album,
+        media=media,
+        service=service,
+        channel_title=title,
+    )
+
+
+def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) -> None:
+    """Depth-first over elements, in document order: known classes are collected (and not entered),
+    anything else is entered. This visits ~15 elements of a ~70-element block."""
+    for child in node.iter():
+        cls = child.attrs.get("class")
+        if cls:
+            action = _ACTIONS.get(cls.partition(" ")[0])
+            if action is None:
+                for token in cls.split():
+                    action = _ACTIONS.get(token)
+                    if action is not None:
+                        break
+            if action is not None:
+                if action[0] != _SKIP:
+                    found.append((action[0], action[1], child, cls))
+                continue
+        if child.tag != "svg":
+            _collect(child, found)
+
+
+def _read_meta(meta: LexborNode) -> tuple[str | None, bool, datetime | None]:
+    """Signature, the bare "edited" text node, and the UTC time of the date link."""
+    author = None
+    edited = False
+    published = None
+    for child in meta.iter(include_text=True):
+        if child.is_text_node:
+            # Only a bare text node counts: a signature that says "edited" is inside a span.
+            if "edited" in child.text_content:
+                edited = True
+            continue
+        cls = child.attrs.get("class") or ""
+        if "tgme_widget_message_from_author" in cls:
+            author = _clean_line(_line(child)) or None
+        elif "tgme_widget_message_date" in cls:
+            for sub in child.iter():
+                if sub.tag == "time":
+                    published = _utc(sub.attrs.get("datetime"))
+                    break
+    return author, edited, published
+
+
+def _read_forward(node: LexborNode) -> ForwardedFrom | None:
+    """`Forwarded from <a|span class=…forwarded_from_name>`: a span (hidden origin) has no URL."""
+    for child in node.iter():
+        cls = child.attrs.get("class") or ""
+        if "tgme_widget_message_forwarded_from_name" in cls:
+            name = _clean_line(_line(child))
+            href = child.attrs.get("href") if child.tag == "a" else None
+            url = safe_url(_absolute(_unescape_href(href))) if href else None
+            return ForwardedFrom(name=name, url=url) if name or url else None
+    # An unknown layout: the header's own text without the "Forwarded from" label.
+    name = _clean_line(_line(node).replace("Forwarded from", "", 1))
+    return ForwardedFrom(name=name) if name else None
+
+
+def _is_gif(player: LexborNode) -> bool:
+    """A video player without play button and duration loops silently: a GIF (RSSHub, snscrape)."""
+    for child in player.iter():
+        if child.tag == "time":
+            return False
+        cls = child.attrs.get("class")
+        if cls and "message_video_play" in cls:
+            return False
+    return True
+
+
+def _has_class_child(node: LexborNode, token: str) -> bool:
+    """Whether a direct child carries `token` (the document icon's "audio" mark)."""
+    for child in node.iter():
+        cls = child.attrs.get("class")
+        if cls and token in cls.split():
+            return True
+    return False
+
+
+def _single_id(href: str | None) -> int | None:
+    """The id of an album tile: `https://t.me/<channel>/<id>?single`."""
+    if not href or "single" not in href:
+        return None
+    parts = urlsplit(_unescape_href(href))
+    if "single" not in parse_qs(parts.query, keep_blank_values=True):
+        return None
+    m = _POST_PATH.fullmatch(parts.path)
+    return int(m.group(2)) if m else None
+
+
+def _text(node: LexborNode) -> str:
+    """Post text: U+2028 (from <br>) becomes a line break; re-indentation whitespace collapses."""
+    s = node.text()
+    if "\n" in s or "\r" in s:
+        # A re-indented capture: a line feed in the source is layout, like in a browser.
+        s = _INDENT_RUN.sub(" ", s)
+        s = _AROUND_BREAK.sub("\n", s)
+    else:
+        s = s.replace(_LINE_SEP, "\n")
+    return _clean_text(s).strip()
+
+
+def _line(node: LexborNode) -> str:
+    """Text of a one-line field; a <br> inside counts as a space."""
+    return node.text().replace(_LINE_SEP, " ")
+
+
+def _clean_text(text: str | None) -> str:
+    """`sanitize.clean_text`, skipped when there is nothing for it to do."""
+    if not text:
+        return ""
+    return clean_text(text) if _UNCLEAN.search(text) else text
+
+
+def _clean_line(text: str | None) -> str:
+    """`sanitize.clean_line` with the same shortcut."""
+    return " ".join(_clean_text(text).split())
+
+
+def _utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if ts.tzinfo is None:  # never seen: Telegram always writes +00:00
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+# ----------------------------------------------------------------------------------------- URLs
+
+
+def _unescape_href(href: str) -> str:
+    """Undo Telegram's double escaping (`&amp;amp;` in the bytes leaves `&amp;` after parsing)."""
+    while "&amp;" in href:
+        href = href.replace("&amp;", "&")
+    return href.strip()
+
+
+def _absolute(href: str) -> str:
+    if href.startswith("//"):
+        return "https:" + href
+    if href.startswith("/"):
+        return TME + href
+    return href
+
+
+def _permalink(href: str | None) -> str | None:
+    """`https://t.me/<channel>/<id>` for any t.me-like post link (mirror, /s/ form, query dropped)."""
+    if not href:
+        return None
+    m = _POST_PATH.fullmatch(urlsplit(_unescape_href(href)).path)
+    return f"{TME}/{m.group(1)}/{int(m.group(2))}" if m else None
+
+
+# ------------------------------------------------------------------------------ channel and cursor
+
+
+def _cursor(tree: LexborHTMLParser, posts: list[Post]) -> int | None:
+    """Next older page: rel=prev, else the more-link's data-before, else the smallest id (> 1)."""
+    head = tree.head
+    prev = head.css_first('link[rel="prev"]') if head is not None else None
+    if prev is not None:
+        before = _before_param(prev.attrs.get("href"))
+        if before is not None:
+            return before if before > 1 else None
+    more = tree.css_first("a.tme_messages_more[data-before]")
+    if more is not None:
+        try:
+            before = int((more.attrs.get("data-before") or "").strip())
+        except ValueError:
+            before = None
+        if before is not None:
+            return before if before > 1 else None
+    # Some mid-history pages lack both (TME_FORMAT §9): continue below the oldest post shown.
+    low = posts[0].id
+    return low if low > 1 else None
+
+
+def _before_param(href: str | None) -> int | None:
+    if not href:
+        return None
+    values = parse_qs(urlsplit(_unescape_href(href)).query).get("before")
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
+
+
+def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
+    """Header of a preview page (or its pieces in a fragment); None when there is none."""
+    info = tree.css_first(".tgme_channel_info")
+    scope = info if info is not None else tree.root
+    title_node = scope.css_first(".tgme_channel_info_header_title")
+    user_node = scope.css_first(".tgme_channel_info_header_username")
+    counters = scope.css(".tgme_channel_info_counter")
+    header_counter = tree.css_first(".tgme_header_counter")
+    if info is None and title_node is None and user_node is None and not counters and header_counter is None:
+        return None
+
+    ch = ChannelInfo()
+    if title_node is not None:
+        ch.title = _title(title_node)
+    if user_node is not None:
+        ch.username = _handle(_line(user_node))
+    desc = scope.css_first(".tgme_channel_info_description")
+    if desc is not None:
+        ch.description = _text(desc) or None
+    for counter in counters:
+        value = counter.css_first(".counter_value")
+        kind = counter.css_first(".counter_type")
+        if value is not None and kind is not None and _clean_line(kind.text()).lower() in _SUBSCRIBER_TYPES:
+            ch.subscribers = _clean_line(value.text()) or None
+            break
+    if ch.subscribers is None and header_counter is not None:  # "11.3M subscribers"
+        raw, _, kind = _clean_line(header_counter.text()).rpartition(" ")
+        if kind.lower() in _SUBSCRIBER_TYPES and raw:
+            ch.subscribers = raw
+    ch.subscribers_count = approx_int(ch.subscribers)
+    if ch.title is None or ch.description is None:
+        _fill_from_meta(tree, ch)
+    return ch
+
+
+def _fill_from_meta(tree: LexborHTMLParser, ch: ChannelInfo) -> None:
+    """og:title / og:description, for fragments that kept the metas but not the header."""
+    if ch.title is None:
+        node = tree.css_first('meta[property="og:title"]')
+        if node is not None:
+            ch.title = _clean_line(node.attrs.get("content")) or None
+    if ch.description is None:
+        node = tree.css_first('meta[property="og:description"]')
+        if node is not None:
+            ch.description = _clean_text(node.attrs.get("content")).strip() or None
+
+
+def _title(node: LexborNode) -> str | None:
+    """A channel title without the verified badge (" ✔") that some layouts put inside it."""
+    parts = []
+    for child in node.iter(include_text=True):
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        elif "verified-icon" not in (child.attrs.get("class") or ""):
+            parts.append(_line(child))
+    return _clean_line("".join(parts)) or None
+
+
+def _handle(text: str) -> str | None:
+    name = _clean_line(text).lstrip("@")
+    return name or None
+
+
+def _landing_info(tree: LexborHTMLParser) -> tuple[ChannelInfo | None, str | None]:
+    """What a `t.me/<name>` card tells: name, title, exact subscribers; plus its /s/ preview link."""
+    page = tree.css_first(".tgme_page")
+    if page is None:
+        return None, None
+    ch = ChannelInfo()
+    title = page.css_first(".tgme_page_title")
+    if title is not None:
+        ch.title = _title(title)
+    for link in page.css('a[href^="tg://resolve"]'):
+        domain = parse_qs(urlsplit(link.attrs.get("href") or "").query).get("domain")
+        if domain:
+            ch.username = _handle(domain[0])
+            break
+    if ch.username is None:
+        head_title = tree.css_first("title")
+        m = _TITLE_HANDLE.search(head_title.text()) if head_title is not None else None
+        ch.username = m.group(1) if m else None
+    desc = page.css_first(".tgme_page_description")
+    if desc is not None and ch.title is not None:  # the "Contact @x" card's description is boilerplate
+        ch.description = _text(desc) or None
+    extra = page.css_first(".tgme_page_extra")
+    if extra is not None:
+        m = _EXTRA_COUNT.match(_clean_line(extra.text()))
+        if m:
+            ch.subscribers = m.group(1).strip()
+            ch.subscribers_count = approx_int(ch.subscribers)
+    preview = page.css_first("a.tgme_page_context_link")
+    href = preview.attrs.get("href") if preview is not None else None
+    return ch, href if href and _PREVIEW_PATH.match(href) else None
+
+
+def _no_preview(tree: LexborHTMLParser, url: str | None, final_url: str | None) -> Page:
+    """NO_PREVIEW, with the landing card's channel info when there is one and a reason that says
+    which refusal this is (card with or without a preview link, "Contact @x", anything else)."""
+    channel, preview = _landing_info(tree)
+    head_title = tree.css_first("title")
+    label = _clean_line(head_title.text()) if head_title is not None else ""
+    where = ""
+    if url and final_url and url != final_url:
+        where = f" ({_clean_line(url)} ended at {_clean_line(final_url)})"
+    if channel is not None:
+        name = f"@{channel.username}" if channel.username else "this name"
+        if preview:
+            reason = (f"t.me shows the landing card of {name}, not its post list{where}; the card links a "
+                      f"preview at {preview}.")
+        elif label.startswith("Telegram: Contact"):
+            reason = f"t.me shows \"{label}\"{where}: a user or an unused name, no public post list."
+        else:
+            reason = (f"t.me shows the landing card of {name} without a preview link{where}: a group, bot, "
+                      "or a channel whose web preview is off.")
+    elif final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
+        reason = f"The request ended at {_clean_line(final_url)}, not at a /s/<channel> preview{where}."
+    elif label:
+        reason = f"Not a channel preview (page title \"{label}\"){where}: no channel info and no posts."
+    else:
+        reason = f"Not a channel preview{where}: no channel info and no posts."
+    return Page(kind=PageKind.NO_PREVIEW, channel=channel, reason=reason)

@@ -149,7 +149,38 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         if name in cite:
             setattr(s.cite, name, r.string(cite, name, "cite"))
     s.cite.options = {k: v for k, v in cite.items() if k not in ("format", "heading", "intro", "line")}
+    cite_objects(s)  # a wrong [cite] table is reported at start-up, not at the first copy
     return s
+
+
+def cite_objects(settings: Settings, overrides: dict[str, Any] | None = None):
+    """`(CiteOptions, CiteTemplates)` from the [cite] table (plus overrides), validated.
+
+    Raises ConfigError naming the key (e.g. `cite.line: unknown field {chanel}`)."""
+    from deskapp.core import cite
+
+    path = settings.path
+    opts = dict(settings.cite.options)
+    opts["fmt"] = settings.cite.format
+    opts.update(overrides or {})
+    fields = set(cite.CiteOptions.__dataclass_fields__)
+    for key in opts:
+        if key not in fields:
+            raise ConfigError(path, f"cite.{key}", f"unknown setting; known: format, heading, intro, line, "
+                              f"{', '.join(sorted(fields - {'fmt'}))}")
+    try:
+        options = cite.CiteOptions(**opts).validate()
+    except TypeError as exc:
+        raise ConfigError(path, "cite", str(exc)) from None
+    except cite.CiteOptionError as exc:
+        raise ConfigError(path, "", str(exc)) from None
+    tmpl = {k: v for k, v in (("heading", settings.cite.heading), ("intro", settings.cite.intro),
+                              ("line", settings.cite.line)) if v is not None}
+    try:
+        templates = cite.CiteTemplates(**tmpl).validate()
+    except cite.CiteTemplateError as exc:
+        raise ConfigError(path, "", str(exc)) from None
+    return options, templates
 
 
 def _channels(r: _Reader, value: Any, base_url: str, default_interval: float | None) -> list[SourceConfig]:

@@ -84,3 +84,26 @@ def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_key_overrides_are_kept(tmp_path: Path) -> None:
     s = config.load(write(tmp_path, '[keys]\npin = "p, space"\n'))
     assert s.keys == {"pin": "p,space"}
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[cite]\nformat = "pdf"\n', "cite.format"),
+        ('[cite]\norder = "newest"\n', "cite.order"),
+        ('[cite]\nline = "{chanel} {url}"\n', "cite.line"),
+        ('[cite]\nline = "{who}"\n', "{url}"),
+        ('[cite]\nsparkle = true\n', "cite.sparkle"),
+    ],
+)
+def test_cite_table_is_validated_at_load(tmp_path: Path, text: str, needle: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(path) in str(info.value) and needle in str(info.value)
+
+
+def test_cite_objects_apply_overrides(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, '[cite]\nformat = "markdown"\nexcerpt = true\nheading = "Sources"\n'))
+    opts, tmpl = config.cite_objects(s, {"order": "chronological"})
+    assert (opts.fmt, opts.excerpt, opts.order, tmpl.heading) == ("markdown", True, "chronological", "Sources")

@@ -580,3 +580,16 @@ def test_to_json_shape_is_stable() -> None:
     post = one(page(block()))
     assert list(post.to_json()) == ["source", "channel", "id", "url", "published", "text", "author", "views",
                                     "edited", "forwarded_from", "reply_to", "album_ids", "media", "service"]
+
+
+def test_the_benchmarks_generated_page_parses_fully() -> None:
+    # bench_parse times this page when ../shared is absent: it must exercise every field.
+    from benchmarks.bench_parse import generate_page
+
+    pg = parse_page(generate_page().encode())
+    assert pg.kind == PageKind.OK and len(pg.posts) == 20
+    assert pg.before == pg.posts[0].id == 4200
+    assert pg.channel is not None and pg.channel.subscribers_count == 38_400
+    assert all(p.author == "Desk Officer" and p.views_count and p.text for p in pg.posts)
+    assert {m for p in pg.posts for m in p.media} == {"photo", "video"}
+    assert any(p.edited for p in pg.posts)

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post
+from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
 from deskapp.core.sanitize import clean_text, safe_url
 
 log = logging.getLogger(__name__)
@@ -369,15 +369,13 @@ def _clean_line(text: str | None) -> str:
 
 
 def _utc(value: str | None) -> datetime | None:
+    """The `datetime` attribute as aware UTC (Telegram writes +00:00); None when unreadable."""
     if not value:
         return None
     try:
-        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_utc_iso(value.strip())
     except ValueError:
         return None
-    if ts.tzinfo is None:  # never seen: Telegram always writes +00:00
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
 
 
 # ----------------------------------------------------------------------------------------- URLs

@@ -248,7 +248,10 @@ def measure(name: str, html: bytes, repeat: int) -> dict:
 
 
 def pages(samples_dir: Path | None) -> list[tuple[str, bytes]]:
-    """The full real pages when they are there, else one generated page."""
+    """The full real pages when they are there, else one generated page. `samples_dir` may be the
+    telegram directory itself or ../shared/samples above it."""
+    if samples_dir is not None and (samples_dir / "telegram").is_dir():
+        samples_dir = samples_dir / "telegram"
     if samples_dir is not None and samples_dir.is_dir():
         found = [(n, (samples_dir / n).read_bytes()) for n in FULL_PAGES if (samples_dir / n).is_file()]
         if found:

@@ -1,0 +1,1109 @@
+"""The SQLite store: posts, their revisions, sources and their health, pins, full-text search.
+
+One ordinary sqlite-utils database file (sqlite-utils and Datasette can open it), WAL mode,
+`synchronous=NORMAL`, `busy_timeout=5000`, foreign keys off. Every write runs in an explicit
+`BEGIN IMMEDIATE ... COMMIT` on an `isolation_level=None` connection, and is retried a few times
+when SQLite still reports "database is locked" after its own busy wait, so a headless poller, two
+desks and a `desk cite` can share the file without the user ever seeing a lock error.
+
+Ordering key
+------------
+`posts.key` is the INTEGER PRIMARY KEY (the rowid) and encodes publication order:
+
+    key = (published_unix_seconds << 20) | (crc32(f"{source}/{post_id}") & 0xFFFFF)
+
+probing key + 1, + 2, ... when the slot already belongs to another post. Consequences:
+
+* rowid order is published-time order, so the newest-first feed is `ORDER BY key DESC` on the
+  table itself and keyset paging is `WHERE key < ?` -- no sort, no secondary index;
+* FTS5 (external content, content_rowid = key) returns matches in the same order, so a
+  newest-first search is `ORDER BY rowid DESC LIMIT n` on the FTS table: it stops after n hits
+  even for a term that is in every post (relevance ranking would read every hit);
+* the 20 low bits (about a million slots per second) make collisions rare, and the crc32 makes
+  the order of posts published in the same second stable and independent of arrival order; a
+  probe may spill into the next second's range, which only moves the post by less than a second.
+* a post keeps its key forever: published never changes on an edit; (source, post_id) is UNIQUE
+  and is how an upsert finds the existing row.
+
+Schema versions live in `PRAGMA user_version`; `MIGRATIONS` (store_schema.py) are applied in order
+at open inside one transaction. A file that is newer than this code, not SQLite, not a desk store
+or fails `PRAGMA quick_check` is refused with `StoreError` and never written: it is checked over a
+read-only (`mode=ro`) connection before the read-write one is opened.
+
+Threads: one Store per thread/worker. The connection is opened with `check_same_thread=False` and
+every call holds the Store's lock, so handing a Store to another thread is safe but serialised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from deskapp.core.model import (
+    ChannelInfo,
+    FeedRow,
+    ForwardedFrom,
+    Pin,
+    Post,
+    SourceConfig,
+    SourceHealth,
+    StoredPost,
+    parse_utc_iso,
+    utc_iso,
+)
+from deskapp.core.sanitize import clean_line, clean_text
+from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
+
+__all__ = ["MIGRATIONS", "IngestResult", "Store", "StoreError", "make_key"]
+
+T = TypeVar("T")
+
+KEY_SHIFT = 20
+KEY_MASK = (1 << KEY_SHIFT) - 1
+SNIPPET_CHARS = 300
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+LOCK_RETRIES = 6  # after SQLite's own busy wait; sleeps 0.05, 0.1, 0.2, ... s between tries
+LOCK_GIVE_UP_S = 12.0  # ... but no new try after this long: two full busy waits mean a stuck writer
+_IN_CHUNK = 500  # host parameters per IN (...) list
+# Source filters up to this size run one index range per source; larger ones scan the key order.
+_PER_SOURCE_UNION_MAX = 16
+
+
+class StoreError(Exception):
+    """A readable one-line problem with the store file: "<what>: <path>: <problem>"."""
+
+    def __init__(self, what: str, path: Path | str, problem: str) -> None:
+        self.what = what
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{what}: {path}: {problem}")
+
+
+@dataclass
+class IngestResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    max_key: int = 0  # the largest key among the posts of this call (new or not); 0 when none
+
+    def add(self, other: IngestResult) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.max_key = max(self.max_key, other.max_key)
+
+
+def make_key(source: str, post_id: int, published: datetime) -> int:
+    """The un-probed ordering key of a post (see the module docstring)."""
+    return (_unix(published) << KEY_SHIFT) | (zlib.crc32(f"{source}/{post_id}".encode()) & KEY_MASK)
+
+
+def key_time(key: int) -> datetime:
+    """The publication second a key encodes (approximate by < 1 s when the key was probed)."""
+    return datetime.fromtimestamp(key >> KEY_SHIFT, UTC)
+
+
+def _unix(ts: datetime) -> int:
+    if ts.tzinfo is None:  # the model says aware UTC; a naive value is taken as UTC, not local
+        ts = ts.replace(tzinfo=UTC)
+    return int(ts.timestamp())
+
+
+def _iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return utc_iso(ts)
+
+
+def _iso_fast(ts: datetime) -> str:
+    """utc_iso without strftime (a hot path of bulk ingest)."""
+    offset = ts.utcoffset()
+    if offset is None:
+        ts = ts.replace(tzinfo=UTC)
+    elif offset:
+        ts = ts.astimezone(UTC)
+    return ts.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def _dt(text: str | None) -> datetime | None:
+    return parse_utc_iso(text) if text else None
+
+
+def _is_locked(exc: BaseException) -> bool:
+    msg = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
+
+
+def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _qs(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# Columns read back into a StoredPost, in this order (see _stored_post).
+_POST_COLS = (
+    "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, p.text, p.author, "
+    "p.views, p.views_count, p.views_seen, p.edited, p.fwd_name, p.fwd_url, p.reply_to, p.album_ids, "
+    "p.media, p.service, p.text_sha256, p.first_seen, p.last_seen, p.revisions, "
+    "pins.post_id IS NOT NULL, coalesce(pins.note, '')"
+)
+_POST_FROM_PINS = "LEFT JOIN pins ON pins.source = p.source AND pins.post_id = p.post_id"
+
+# Columns of a FeedRow, in this order (see _feed_row).
+_FEED_COLS = (
+    "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
+    f"substr(p.text, 1, {SNIPPET_CHARS}), "
+    "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id), p.service"
+)
+
+_INSERT_POST = (
+    "INSERT INTO posts (key, source, post_id, channel, channel_title, url, published, text, author, views, "
+    "views_count, views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, "
+    "first_seen, last_seen, text_seen) VALUES (" + _qs(23) + ")"
+)
+# An unchanged text: refresh what a re-poll may legitimately change; never touch `text` (the FTS
+# trigger fires only on UPDATE OF text).
+_UPDATE_SEEN = (
+    "UPDATE posts SET channel = ?, channel_title = coalesce(?, channel_title), url = ?, author = ?, "
+    "views = coalesce(?, views), views_count = coalesce(?, views_count), views_seen = coalesce(?, views_seen), "
+    "edited = ?, fwd_name = ?, fwd_url = ?, reply_to = ?, album_ids = ?, media = ?, service = ?, last_seen = ? "
+    "WHERE key = ?"
+)
+_KEEP_REVISION = (
+    "INSERT INTO revisions (source, post_id, text, text_sha256, captured, replaced) "
+    "SELECT source, post_id, text, text_sha256, coalesce(text_seen, first_seen), ? FROM posts WHERE key = ?"
+)
+_UPDATE_CHANGED = (
+    "UPDATE posts SET channel = ?, channel_title = coalesce(?, channel_title), url = ?, author = ?, "
+    "views = coalesce(?, views), views_count = coalesce(?, views_count), views_seen = coalesce(?, views_seen), "
+    "edited = ?, fwd_name = ?, fwd_url = ?, reply_to = ?, album_ids = ?, media = ?, service = ?, last_seen = ?, "
+    "text = ?, text_sha256 = ?, text_seen = ?, revisions = revisions + 1 WHERE key = ?"
+)
+
+
+def _json_list(items: list[Any]) -> str | None:
+    return json.dumps(list(items)) if items else None
+
+
+def _stored_post(row: tuple[Any, ...]) -> StoredPost:
+    (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
+     views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, sha, first_seen,
+     last_seen, revisions, pinned, pin_note) = row  # fmt: skip
+    post = Post(
+        source=source,
+        channel=channel or "",
+        id=post_id,
+        url=url or "",
+        published=parse_utc_iso(published),
+        text=text or "",
+        author=author,
+        views=views,
+        views_count=views_count,
+        edited=bool(edited),
+        forwarded_from=ForwardedFrom(fwd_name, fwd_url) if fwd_name is not None else None,
+        reply_to=reply_to,
+        album_ids=json.loads(album_ids) if album_ids else [],
+        media=json.loads(media) if media else [],
+        service=bool(service),
+        channel_title=channel_title,
+    )
+    return StoredPost(
+        post=post,
+        key=key,
+        first_seen=parse_utc_iso(first_seen),
+        last_seen=parse_utc_iso(last_seen),
+        text_sha256=sha or "",
+        views_seen=_dt(views_seen),
+        revisions=revisions or 0,
+        pinned=bool(pinned),
+        pin_note=pin_note or "",
+    )
+
+
+def _feed_row(row: tuple[Any, ...]) -> FeedRow:
+    key, source, post_id, channel, channel_title, url, published, snippet, pinned, service = row
+    return FeedRow(
+        key=key,
+        source=source,
+        post_id=post_id,
+        channel=channel or "",
+        channel_title=channel_title,
+        url=url or "",
+        published=parse_utc_iso(published),
+        snippet=snippet or "",
+        pinned=bool(pinned),
+        service=bool(service),
+    )
+
+
+# Text that none of these characters touch is returned unchanged by sanitize.clean_text (its
+# escape sequences all start with one of them), so the common clean post skips two regex passes.
+# tests/test_store.py checks this equivalence over the whole BMP.
+_MAYBE_DIRTY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+_STAGE_COLS = (
+    "key, source, post_id, channel, channel_title, url, published, text, author, views, views_count, "
+    "views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, first_seen, "
+    "last_seen, text_seen"
+)
+_CREATE_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS desk_stage ({_STAGE_COLS})"
+_FILL_STAGE = f"INSERT INTO temp.desk_stage VALUES ({_qs(23)})"
+_FROM_STAGE = f"INSERT INTO posts ({_STAGE_COLS}) SELECT {_STAGE_COLS} FROM temp.desk_stage ORDER BY key"
+# Indexes into a staged row (the column order above).
+_R_KEY, _R_PUBLISHED, _R_SHA, _R_FIRST_SEEN, _R_TEXT_SEEN = 0, 6, 19, 20, 22
+
+
+def clean_text_fast(text: str | None) -> str:
+    """`sanitize.clean_text`, skipping the work when the text has nothing it would remove."""
+    if not text:
+        return ""
+    if _MAYBE_DIRTY.search(text) is None:
+        return text
+    return clean_text(text)
+
+
+class _IngestTx:
+    """The upserts of one write transaction.
+
+    New rows are collected and inserted at `finish` with ONE `INSERT ... SELECT` from a temp
+    table, in key order. Why: the FTS5 insert trigger runs inside each statement, and SQLite 3.40's
+    FTS5 flushes its pending index data at every statement savepoint; one executemany step per
+    row meant one tiny FTS segment per row and a merge storm (about 3x slower bulk ingest).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, fetched: str) -> None:
+        self.conn = conn
+        self.fetched = fetched
+        self.result = IngestResult()
+        self.pending: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self.pending_keys: set[int] = set()
+        self.sources: set[str] = set()
+        self._lines: dict[str, str] = {}
+
+    def _line(self, text: str) -> str:
+        # Channel names, titles, view counts and media kinds repeat across a page: clean each once.
+        out = self._lines.get(text)
+        if out is None:
+            if len(self._lines) > 50_000:
+                self._lines.clear()
+            out = self._lines[text] = clean_line(text)
+        return out
+
+    def add(self, source: str, posts: list[Post]) -> None:
+        if not posts:
+            return
+        conn, fetched, result = self.conn, self.fetched, self.result
+        if source not in self.sources:
+            Store._ensure_source(conn, source)
+            self.sources.add(source)
+        line = self._line
+        # Clean first: the sha256 and the change test are over the text as stored.
+        prepared: dict[int, tuple[Any, ...]] = {}
+        for p in posts:
+            text = clean_text_fast(p.text)
+            fwd = p.forwarded_from
+            views = (line(p.views) or None) if p.views is not None else None
+            prepared[p.id] = (
+                _unix(p.published),
+                line(p.channel or ""),
+                (line(p.channel_title) or None) if p.channel_title is not None else None,
+                p.url,
+                _iso_fast(p.published),
+                text,
+                (line(p.author) or None) if p.author is not None else None,
+                views,
+                p.views_count if views is not None else None,
+                fetched if views is not None else None,
+                int(p.edited),
+                line(fwd.name) if fwd is not None else None,
+                fwd.url if fwd is not None else None,
+                p.reply_to,
+                _json_list(p.album_ids),
+                _json_list([line(m) for m in p.media]) if p.media else None,
+                int(p.service),
+                hashlib.sha256(text.encode()).hexdigest(),
+            )
+        pending = self.pending
+        lookup = [i for i in prepared if (source, i) not in pending]
+        existing: dict[int, tuple[int, str]] = {}
+        for chunk in _chunks(lookup):
+            for post_id, key, sha in conn.execute(
+                f"SELECT post_id, key, text_sha256 FROM posts WHERE source = ? AND post_id IN ({_qs(len(chunk))})",
+                [source, *chunk],
+            ):
+                existing[post_id] = (key, sha)
+        new_ids = [i for i in lookup if i not in existing]
+        if new_ids:
+            self._insert_new(source, new_ids, prepared)
+        new_set = set(new_ids)
+
+        seen_rows: list[tuple[Any, ...]] = []
+        changed_rows: list[tuple[Any, ...]] = []
+        revision_rows: list[tuple[Any, ...]] = []
+        for post_id, r in prepared.items():
+            staged = pending.get((source, post_id))
+            if staged is not None and post_id not in new_set:
+                # Repeated within this transaction: the later copy replaces the staged row.
+                same = staged[_R_SHA] == r[17]
+                pending[(source, post_id)] = (
+                    staged[_R_KEY], source, post_id, *r[1:4], staged[_R_PUBLISHED], *r[5:],
+                    staged[_R_FIRST_SEEN], fetched, staged[_R_TEXT_SEEN] if same else fetched,
+                )
+                result.max_key = max(result.max_key, staged[_R_KEY])
+                if same:
+                    result.unchanged += 1
+                else:
+                    result.changed += 1
+                continue
+            if post_id not in existing:
+                continue
+            key, sha = existing[post_id]
+            result.max_key = max(result.max_key, key)
+            meta = (r[1], r[2], r[3], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], fetched)
+            if r[17] == sha:
+                seen_rows.append((*meta, key))
+            else:
+                revision_rows.append((fetched, key))
+                changed_rows.append((*meta, r[5], r[17], fetched, key))
+        if seen_rows:
+            conn.executemany(_UPDATE_SEEN, seen_rows)
+            result.unchanged += len(seen_rows)
+        if changed_rows:
+            conn.executemany(_KEEP_REVISION, revision_rows)
+            conn.executemany(_UPDATE_CHANGED, changed_rows)
+            result.changed += len(changed_rows)
+
+    def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:
+        """Give each new post its key (probing past keys held by other posts) and stage its row."""
+        conn, fetched, result = self.conn, self.fetched, self.result
+        wanted = {i: (prepared[i][0] << KEY_SHIFT) | (zlib.crc32(f"{source}/{i}".encode()) & KEY_MASK)
+                  for i in new_ids}
+        taken = self.pending_keys
+        in_db: set[int] = set()
+        cands = list(set(wanted.values()))
+        for chunk in _chunks(cands):
+            in_db.update(r[0] for r in conn.execute(f"SELECT key FROM posts WHERE key IN ({_qs(len(chunk))})", chunk))
+        for post_id in new_ids:
+            key = wanted[post_id]
+            while key in taken or key in in_db or (
+                key != wanted[post_id] and conn.execute("SELECT 1 FROM posts WHERE key = ?", (key,)).fetchone()
+            ):
+                key += 1
+            taken.add(key)
+            r = prepared[post_id]
+            self.pending[(source, post_id)] = (key, source, post_id, *r[1:], fetched, fetched, fetched)
+            result.max_key = max(result.max_key, key)
+        result.new += len(new_ids)
+
+    def finish(self) -> None:
+        if not self.pending:
+            return
+        conn = self.conn
+        conn.execute(_CREATE_STAGE)
+        conn.execute("DELETE FROM temp.desk_stage")
+        conn.executemany(_FILL_STAGE, sorted(self.pending.values()))
+        conn.execute(_FROM_STAGE)
+        conn.execute("DELETE FROM temp.desk_stage")
+        self.pending.clear()
+        self.pending_keys.clear()
+
+
+class Store:
+    """One connection to the store file. Open with `Store.open(path)`; one Store per thread."""
+
+    path: Path
+    readonly: bool
+    db: sqlite_utils.Database
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._conn = conn
+        self._lock = threading.RLock()
+        # execute_plugins=False: plugins could register functions or run SQL on our connection.
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+
+    # ------------------------------------------------------------------ open / close
+
+    @classmethod
+    def open(cls, path: Path | str, *, readonly: bool = False) -> Store:
+        """Open (creating file, parent dirs and schema if missing) after checking the file read-only."""
+        path = Path(path).expanduser()
+        if path.exists():
+            if not path.is_file():
+                raise StoreError("cannot open store", path, "not a regular file")
+            cls._check_existing(path, readonly=readonly)
+        elif readonly:
+            raise StoreError("cannot open store", path, "no such file")
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError("cannot create store", path, exc.strerror or str(exc)) from None
+        conn = cls._connect(path, readonly=readonly)
+        store = cls(path, conn, readonly=readonly)
+        if not readonly:
+            try:
+                store._migrate()
+            except BaseException:
+                conn.close()
+                raise
+        return store
+
+    @staticmethod
+    def _ro_uri(path: Path) -> str:
+        return path.resolve().as_uri() + "?mode=ro"
+
+    @classmethod
+    def _check_existing(cls, path: Path, *, readonly: bool) -> None:
+        """Refuse, without writing anything, a file we must not touch."""
+        what = "cannot open store"
+        try:
+            with path.open("rb") as fh:
+                header = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreError(what, path, exc.strerror or str(exc)) from None
+        if not header:
+            if readonly:
+                raise StoreError(what, path, "empty file, not a desk store yet")
+            return  # an empty file is an empty SQLite database: ours to initialise
+        if header != SQLITE_HEADER:
+            raise StoreError(what, path, "not a SQLite database")
+        try:
+            conn = sqlite3.connect(cls._ro_uri(path), uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(what, path, f"cannot read it ({exc})") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            known = len(MIGRATIONS)
+            if version > known:
+                raise StoreError(
+                    what, path,
+                    f"schema version {version} is newer than this desk understands ({known}); upgrade desk",
+                )
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+            if problems != ["ok"]:
+                raise StoreError(what, path, "damaged database (quick_check: " + "; ".join(problems) + ")")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if version == 0 and tables:
+                raise StoreError(what, path, "a SQLite database but not a desk store (tables: "
+                                 + ", ".join(sorted(tables)[:5]) + ")")
+            if readonly and version < known:
+                raise StoreError(what, path, f"schema version {version} needs an upgrade to {known}; "
+                                 "open it once read-write")
+        except sqlite3.Error as exc:
+            raise StoreError(what, path, f"damaged or not a database ({exc})") from None
+        finally:
+            conn.close()
+
+    @classmethod
+    def _connect(cls, path: Path, *, readonly: bool) -> sqlite3.Connection:
+        try:
+            if readonly:
+                conn = sqlite3.connect(cls._ro_uri(path), uri=True, isolation_level=None,
+                                       check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            else:
+                conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                       timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise StoreError("cannot open store", path, str(exc)) from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -32000")  # 32 MB: the hot top of the feed and FTS pages
+            if not readonly:
+                for attempt in range(LOCK_RETRIES):
+                    try:
+                        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if not _is_locked(exc) or attempt == LOCK_RETRIES - 1:
+                            raise
+                        time.sleep(0.05 * 2**attempt)
+                if str(mode).lower() != "wal":
+                    raise StoreError("cannot open store", path, f"cannot switch to WAL (journal_mode {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError("cannot open store", path, str(exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _migrate(self) -> None:
+        migrations = MIGRATIONS  # read at call time so tests can substitute the list
+
+        def run(conn: sqlite3.Connection) -> None:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(migrations):
+                raise StoreError("cannot open store", self.path,
+                                 f"schema version {version} is newer than this desk understands ({len(migrations)})")
+            if version == 0:
+                tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+                if tables:
+                    raise StoreError("cannot open store", self.path, "a SQLite database but not a desk store")
+            for migration in migrations[version:]:
+                _apply(conn, migration)
+            if version != len(migrations):
+                conn.execute(f"PRAGMA user_version = {len(migrations)}")
+
+        self._write(run)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}{', readonly' if self.readonly else ''})"
+
+    @property
+    def schema_version(self) -> int:
+        return self._read(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
+
+    # ------------------------------------------------------------------ transactions
+
+    def _retry_ok(self, exc: BaseException, attempt: int, started: float) -> bool:
+        """Whether a lock error deserves another try: a few attempts, within LOCK_GIVE_UP_S overall.
+
+        SQLite's busy handler already waited up to busy_timeout for most lock errors; the retry is
+        for those it does not wait on (a stale WAL snapshot, a checkpoint in progress).
+        """
+        return _is_locked(exc) and attempt < LOCK_RETRIES - 1 and time.monotonic() - started < LOCK_GIVE_UP_S
+
+    def _locked_error(self, what: str, exc: BaseException) -> StoreError:
+        return StoreError(what, self.path, f"database stayed locked by another process ({exc})")
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run fn inside BEGIN IMMEDIATE ... COMMIT, retrying a bounded number of times on lock errors.
+
+        fn may be replayed, so it must not keep state between attempts.
+        """
+        if self.readonly:
+            raise StoreError("cannot write", self.path, "store opened read-only")
+        with self._lock:
+            conn = self._conn
+            started = time.monotonic()
+            attempt = 0
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = fn(conn)
+                        conn.execute("COMMIT")
+                        return result
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                except sqlite3.OperationalError as exc:
+                    if self._retry_ok(exc, attempt, started):
+                        time.sleep(0.05 * 2**attempt)
+                        attempt += 1
+                        continue
+                    if _is_locked(exc):
+                        raise self._locked_error("cannot write", exc) from exc
+                    raise
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read; WAL readers rarely see SQLITE_BUSY, but when they do, retry as writes do."""
+        with self._lock:
+            started = time.monotonic()
+            attempt = 0
+            while True:
+                try:
+                    return fn(self._conn)
+                except sqlite3.OperationalError as exc:
+                    if self._retry_ok(exc, attempt, started):
+                        time.sleep(0.05 * 2**attempt)
+                        attempt += 1
+                        continue
+                    if _is_locked(exc):
+                        raise self._locked_error("cannot read", exc) from exc
+                    raise
+
+    def data_version(self) -> int:
+        """PRAGMA data_version: changes when ANOTHER connection has committed since the last call."""
+        return self._read(lambda c: c.execute("PRAGMA data_version").fetchone()[0])
+
+    # ------------------------------------------------------------------ sources
+
+    def sync_sources(self, configs: list[SourceConfig]) -> None:
+        """Add sources that are new; update label/enabled/interval/handle of known ones. Never deletes."""
+        now = utc_iso(datetime.now(UTC))
+        rows = [
+            (c.name, c.kind, c.handle, clean_line(c.label) or None, int(bool(c.enabled)), c.interval, now, c.base_url)
+            for c in configs
+        ]
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO sources (name, kind, handle, label, enabled, interval, created, base_url) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
+                "handle = excluded.handle, label = excluded.label, enabled = excluded.enabled, "
+                "interval = excluded.interval, base_url = excluded.base_url, "
+                "created = coalesce(created, excluded.created)",
+                rows,
+            )
+
+        self._write(run)
+
+    _SOURCE_COLS = (
+        "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
+        "next_poll, cursor, backfill_done"
+    )
+
+    def sources(self) -> list[SourceHealth]:
+        """Every known source, by name, with `.posts` = stored posts (one index range count per source)."""
+        rows = self._read(lambda c: c.execute(
+            f"SELECT {self._SOURCE_COLS}, (SELECT count(*) FROM posts INDEXED BY posts_source_key "
+            "WHERE posts.source = sources.name) FROM sources ORDER BY name").fetchall())
+        return [
+            SourceHealth(
+                name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
+                last_success=_dt(r[6]), last_error=_dt(r[7]), error_text=r[8], error_count=r[9] or 0,
+                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), posts=r[13] or 0,
+            )
+            for r in rows
+        ]
+
+    def source_row(self, name: str) -> dict[str, Any] | None:
+        """The raw sources row (cursor, etag, last_modified, ...) or None."""
+
+        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            cur = conn.execute("SELECT * FROM sources WHERE name = ?", (name,))
+            row = cur.fetchone()
+            return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+        return self._read(run)
+
+    @staticmethod
+    def _ensure_source(conn: sqlite3.Connection, name: str) -> None:
+        kind, sep, handle = name.partition(":")
+        conn.execute(
+            "INSERT OR IGNORE INTO sources (name, kind, handle, enabled, created) VALUES (?, ?, ?, 0, ?)",
+            (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))),
+        )
+
+    @staticmethod
+    def _channel_update(conn: sqlite3.Connection, name: str, channel: ChannelInfo | None) -> None:
+        if channel is None:
+            return
+        # Only fields the page showed overwrite what we know.
+        conn.execute(
+            "UPDATE sources SET title = coalesce(?, title), description = coalesce(?, description), "
+            "subscribers = coalesce(?, subscribers), subscribers_count = coalesce(?, subscribers_count) "
+            "WHERE name = ?",
+            (
+                clean_line(channel.title) or None if channel.title is not None else None,
+                clean_text(channel.description) if channel.description is not None else None,
+                clean_line(channel.subscribers) or None if channel.subscribers is not None else None,
+                channel.subscribers_count,
+                name,
+            ),
+        )
+
+    def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
+                       last_modified: str | None = None, channel: ChannelInfo | None = None) -> None:
+        """A fetch worked: error_count = 0; etag/last_modified are stored as given (None clears them)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._ensure_source(conn, name)
+            conn.execute(
+                "UPDATE sources SET last_success = ?, next_poll = ?, error_count = 0, etag = ?, "
+                "last_modified = ? WHERE name = ?",
+                (_iso(at), _iso(next_poll), etag, last_modified, name),
+            )
+            self._channel_update(conn, name, channel)
+
+        self._write(run)
+
+    def record_failure(self, name: str, *, at: datetime, reason: str, next_poll: datetime) -> None:
+        """A fetch failed: error_count += 1, the reason kept as one clean line."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            self._ensure_source(conn, name)
+            conn.execute(
+                "UPDATE sources SET last_error = ?, error_text = ?, error_count = error_count + 1, "
+                "next_poll = ? WHERE name = ?",
+                (_iso(at), clean_line(reason), _iso(next_poll), name),
+            )
+
+        self._write(run)
+
+    def set_backfill(self, name: str, *, cursor: int | None, done: bool) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            self._ensure_source(conn, name)
+            conn.execute("UPDATE sources SET cursor = ?, backfill_done = ? WHERE name = ?",
+                         (cursor, int(done), name))
+
+        self._write(run)
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest_page(self, source: str, posts: list[Post], *, fetched_at: datetime,
+                    channel: ChannelInfo | None = None) -> IngestResult:
+        """Upsert one fetched page in ONE transaction and update the channel info on the source.
+
+        New post -> inserted; same text (sha256 of the cleaned text) -> last_seen/views/metadata
+        refreshed; changed text -> the old text goes to `revisions`, `revisions` += 1, row updated.
+        A post listed twice keeps its last occurrence.
+        """
+        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+
+        def run(conn: sqlite3.Connection) -> IngestResult:
+            tx = _IngestTx(conn, fetched)
+            tx.add(source, posts)
+            tx.finish()
+            self._channel_update(conn, source, channel)
+            return tx.result
+
+        return self._write(run)
+
+    def ingest_many(self, batches: Iterable[tuple[str, list[Post]]], *, fetched_at: datetime,
+                    commit_every: int = 50_000) -> IngestResult:
+        """Bulk upsert (import, benchmarks): large transactions of about `commit_every` posts each.
+
+        Same rules as `ingest_page`; a post repeated within one transaction keeps its last text
+        without a revision for the earlier one (it was never committed).
+        """
+        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        total = IngestResult()
+        pending: list[tuple[str, list[Post]]] = []
+        size = 0
+
+        def flush() -> None:
+            work = list(pending)
+
+            def run(conn: sqlite3.Connection) -> IngestResult:
+                tx = _IngestTx(conn, fetched)
+                for source, posts in work:
+                    tx.add(source, posts)
+                tx.finish()
+                return tx.result
+
+            total.add(self._write(run))
+
+        for source, posts in batches:
+            pending.append((source, posts))
+            size += len(posts)
+            if size >= commit_every:
+                flush()
+                pending.clear()
+                size = 0
+        if pending:
+            flush()
+        return total
+
+    # ------------------------------------------------------------------ posts
+
+    def get(self, source: str, post_id: int) -> StoredPost | None:
+        row = self._read(lambda c: c.execute(
+            f"SELECT {_POST_COLS} FROM posts p {_POST_FROM_PINS} WHERE p.source = ? AND p.post_id = ?",
+            (source, post_id)).fetchone())
+        return _stored_post(row) if row else None
+
+    def get_by_key(self, key: int) -> StoredPost | None:
+        row = self._read(lambda c: c.execute(
+            f"SELECT {_POST_COLS} FROM posts p {_POST_FROM_PINS} WHERE p.key = ?", (key,)).fetchone())
+        return _stored_post(row) if row else None
+
+    def revisions_of(self, source: str, post_id: int) -> list[tuple[str, datetime, datetime]]:
+        """Earlier texts, oldest first: (text, captured = first seen, replaced = when it changed)."""
+        rows = self._read(lambda c: c.execute(
+            "SELECT text, captured, replaced FROM revisions WHERE source = ? AND post_id = ? ORDER BY id",
+            (source, post_id)).fetchall())
+        return [(t, parse_utc_iso(c), parse_utc_iso(r)) for t, c, r in rows]
+
+    def count_posts(self) -> int:
+        """Stored posts: count(*), which SQLite answers from the narrowest index (posts_key)."""
+        return self._read(lambda c: c.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+    def max_key(self) -> int:
+        """The newest key, 0 when empty."""
+        return self._read(lambda c: c.execute("SELECT coalesce(max(key), 0) FROM posts").fetchone()[0])
+
+    # ------------------------------------------------------------------ feed and search
+
+    @staticmethod
+    def fts_query(user_text: str, *, prefix: bool = True) -> str:
+        """User text -> a safe FTS5 query: every whitespace token a quoted string, all AND-ed.
+
+        Quotes inside a token are doubled, so no input can reach FTS5's query syntax (AND, NEAR(,
+        *, parentheses, column filters are all just text). The last token becomes a prefix query
+        (`"tok"*`) when `prefix` and it holds a letter or digit. Blank input gives '""', an empty
+        phrase, which matches nothing.
+        """
+        # Controls go first: a NUL would end the query string early inside SQLite ("unterminated string").
+        tokens = clean_text(user_text).split()
+        if not tokens:
+            return '""'
+        parts = ['"' + t.replace('"', '""') + '"' for t in tokens]
+        if prefix and any(ch.isalnum() for ch in tokens[-1]):
+            parts[-1] += "*"
+        return " AND ".join(parts)
+
+    @staticmethod
+    def _has_query(query: str | None) -> bool:
+        return query is not None and bool(query.strip())
+
+    def _feed_query(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
+                    query: str | None, sources: list[str] | None) -> tuple[str, list[Any], bool]:
+        """SQL for one feed window. Returns (sql, params, ascending); ascending rows are reversed by the caller."""
+        ascending = after_key is not None and before_key is None  # the rows just above after_key
+        order = "ASC" if ascending else "DESC"
+        params: list[Any] = []
+        where: list[str] = []
+        if self._has_query(query):
+            # CROSS JOIN keeps posts_fts the outer loop: FTS5 hands rowids over in key order and
+            # the LIMIT stops it early.
+            base = f"SELECT {cols} FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid"
+            keycol = "posts_fts.rowid"
+            where.append("posts_fts MATCH ?")
+            params.append(self.fts_query(query or ""))
+            if sources is not None:
+                where.append(f"p.source IN ({_qs(len(sources))})")
+                params.extend(sources)
+        else:
+            keycol = "p.key"
+            if sources is not None and 1 <= len(sources) <= _PER_SOURCE_UNION_MAX:
+                # One index range per source, merged: fast however rare the sources are.
+                parts = []
+                for s in sources:
+                    sub_where = ["p.source = ?"]
+                    params.append(s)
+                    if before_key is not None:
+                        sub_where.append("p.key < ?")
+                        params.append(before_key)
+                    if after_key is not None:
+                        sub_where.append("p.key > ?")
+                        params.append(after_key)
+                    parts.append(
+                        f"SELECT * FROM (SELECT {cols} FROM posts p INDEXED BY posts_source_key "
+                        f"WHERE {' AND '.join(sub_where)} ORDER BY p.key {order} LIMIT ?)"
+                    )
+                    params.append(limit)
+                sql = " UNION ALL ".join(parts) + f" ORDER BY 1 {order} LIMIT ?"
+                params.append(limit)
+                return sql, params, ascending
+            base = f"SELECT {cols} FROM posts p"
+            if sources is not None:
+                # Many sources: walk the key order and filter (unary + keeps the planner off the index).
+                where.append(f"+p.source IN ({_qs(len(sources))})")
+                params.extend(sources)
+        if before_key is not None:
+            where.append(f"{keycol} < ?")
+            params.append(before_key)
+        if after_key is not None:
+            where.append(f"{keycol} > ?")
+            params.append(after_key)
+        sql = base + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {keycol} {order} LIMIT ?"
+        params.append(limit)
+        return sql, params, ascending
+
+    def feed(self, limit: int, *, before_key: int | None = None, after_key: int | None = None,
+             query: str | None = None, sources: list[str] | None = None) -> list[FeedRow]:
+        """Feed rows, newest first.
+
+        No key: the newest `limit` rows. before_key: the `limit` rows just below it (key < before_key),
+        bounded below by after_key when both are given. after_key alone: the `limit` rows just above
+        it (key > after_key, the oldest of the newer ones), still returned newest first -- the window
+        to prepend when scrolling up. `query`: user text, made safe by `fts_query`; blank means no
+        filter. `sources`: source names; an empty list matches nothing.
+        """
+        if limit <= 0 or (sources is not None and not sources):
+            return []
+        sql, params, ascending = self._feed_query(_FEED_COLS, limit, before_key=before_key,
+                                                  after_key=after_key, query=query, sources=sources)
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        if ascending:
+            rows.reverse()
+        return [_feed_row(r) for r in rows]
+
+    def search(self, query: str, *, limit: int = 20, sources: list[str] | None = None) -> list[StoredPost]:
+        """Full posts matching the user text, newest first. Blank text finds nothing."""
+        if not self._has_query(query) or limit <= 0 or (sources is not None and not sources):
+            return []
+        cols = _POST_COLS
+        sql, params, _ = self._feed_query("p.key", limit, before_key=None, after_key=None,
+                                          query=query, sources=sources)
+        full = (f"SELECT {cols} FROM posts p {_POST_FROM_PINS} WHERE p.key IN ({sql}) ORDER BY p.key DESC")
+        rows = self._read(lambda c: c.execute(full, params).fetchall())
+        return [_stored_post(r) for r in rows]
+
+    def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
+                   after_key: int | None = None) -> int:
+        """How many feed rows match (and are newer than after_key).
+
+        Cheap paths: no filter -> sum of per-source counters; sources only -> the same counters;
+        after_key -> a key-range count (fast when few rows are newer). A text query counts the FTS
+        doclist: proportional to the number of matches (tens of ms for a very common term at 10^6).
+        """
+        if sources is not None and not sources:
+            return 0
+        has_query = self._has_query(query)
+        if not has_query and after_key is None:
+            if sources is None:
+                return self.count_posts()
+            return self._read(lambda c: sum(
+                c.execute(f"SELECT count(*) FROM posts INDEXED BY posts_source_key WHERE source IN ({_qs(len(ch))})",
+                          ch).fetchone()[0] for ch in _chunks(list(dict.fromkeys(sources)))))
+        params: list[Any] = []
+        if has_query:
+            where = ["posts_fts MATCH ?"]
+            params.append(self.fts_query(query or ""))
+            if after_key is not None:
+                where.append("posts_fts.rowid > ?")
+                params.append(after_key)
+            if sources is None:
+                sql = "SELECT count(*) FROM posts_fts WHERE " + " AND ".join(where)
+            else:
+                where.append(f"p.source IN ({_qs(len(sources))})")
+                params.extend(sources)
+                sql = ("SELECT count(*) FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid WHERE "
+                       + " AND ".join(where))
+        else:
+            if sources is None:
+                sql = "SELECT count(*) FROM posts INDEXED BY posts_key WHERE key > ?"
+                params.append(after_key)
+            else:
+                sql = (f"SELECT count(*) FROM posts INDEXED BY posts_source_key "
+                       f"WHERE source IN ({_qs(len(sources))}) AND key > ?")
+                params.extend(sources)
+                params.append(after_key)
+        return self._read(lambda c: c.execute(sql, params).fetchone()[0])
+
+    def feed_at(self, offset: int, limit: int, *, query: str | None = None,
+                sources: list[str] | None = None) -> list[FeedRow]:
+        """Random access: `limit` rows starting at row `offset` of the newest-first feed.
+
+        Finds the key at `offset` by stepping a narrow index (or the FTS doclist), then reads the
+        window by key, so the wide rows that are skipped are never read.
+        """
+        if limit <= 0 or offset < 0 or (sources is not None and not sources):
+            return []
+        params: list[Any] = []
+        if self._has_query(query):
+            params.append(self.fts_query(query or ""))
+            if sources is None:
+                sql = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
+            else:
+                sql = ("SELECT posts_fts.rowid FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid "
+                       f"WHERE posts_fts MATCH ? AND p.source IN ({_qs(len(sources))}) "
+                       "ORDER BY posts_fts.rowid DESC LIMIT 1 OFFSET ?")
+                params.extend(sources)
+        elif sources is None:
+            sql = "SELECT key FROM posts INDEXED BY posts_key ORDER BY key DESC LIMIT 1 OFFSET ?"
+        else:
+            sql = (f"SELECT key FROM posts INDEXED BY posts_source_key WHERE source IN ({_qs(len(sources))}) "
+                   "ORDER BY key DESC LIMIT 1 OFFSET ?")
+            params.extend(sources)
+        params.append(offset)
+        row = self._read(lambda c: c.execute(sql, params).fetchone())
+        if row is None:
+            return []
+        return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources)
+
+    # ------------------------------------------------------------------ pins
+
+    def pin(self, source: str, post_id: int, note: str = "") -> None:
+        """Append the post to the pinboard (committed on return); no-op when already pinned."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM pins WHERE source = ? AND post_id = ?", (source, post_id)).fetchone():
+                return
+            if not conn.execute("SELECT 1 FROM posts WHERE source = ? AND post_id = ?", (source, post_id)).fetchone():
+                raise KeyError(f"no stored post {source}/{post_id}")
+            conn.execute(
+                "INSERT INTO pins (source, post_id, position, note, pinned_at) "
+                "VALUES (?, ?, (SELECT count(*) FROM pins), ?, ?)",
+                (source, post_id, clean_text(note), utc_iso(datetime.now(UTC))),
+            )
+
+        self._write(run)
+
+    @staticmethod
+    def _renumber(conn: sqlite3.Connection) -> None:
+        """Make positions dense 0..n-1 in their current order (repairs gaps left by outside edits)."""
+        rows = conn.execute("SELECT source, post_id FROM pins ORDER BY position, pinned_at, rowid").fetchall()
+        conn.executemany("UPDATE pins SET position = ? WHERE source = ? AND post_id = ?",
+                         [(i, s, p) for i, (s, p) in enumerate(rows)])
+
+    def unpin(self, source: str, post_id: int) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM pins WHERE source = ? AND post_id = ?", (source, post_id)).rowcount:
+                self._renumber(conn)
+
+        self._write(run)
+
+    def move_pin(self, source: str, post_id: int, delta: int) -> None:
+        """Move a pin by delta places (-1 up, +1 down), clamped to the board; others close ranks."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            order = [tuple(r) for r in conn.execute(
+                "SELECT source, post_id FROM pins ORDER BY position, pinned_at, rowid").fetchall()]
+            item = (source, post_id)
+            if item not in order:
+                return
+            old = order.index(item)
+            new = max(0, min(len(order) - 1, old + delta))
+            order.pop(old)
+            order.insert(new, item)
+            conn.executemany("UPDATE pins SET position = ? WHERE source = ? AND post_id = ?",
+                             [(i, s, p) for i, (s, p) in enumerate(order)])
+
+        self._write(run)
+
+    def set_pin_note(self, source: str, post_id: int, note: str) -> None:
+        self._write(lambda c: c.execute("UPDATE pins SET note = ? WHERE source = ? AND post_id = ?",
+                                        (clean_text(note), source, post_id)))
+
+    def clear_pins(self) -> int:
+        """Unpin everything; returns how many pins there were."""
+        return self._write(lambda c: c.execute("DELETE FROM pins").rowcount)
+
+    def pins(self) -> list[tuple[Pin, StoredPost]]:
+        """The pinboard in the editor's order (pins whose post is gone are left out)."""
+        rows = self._read(lambda c: c.execute(
+            f"SELECT pins.position, pins.note, pins.pinned_at, {_POST_COLS} FROM pins "
+            "JOIN posts p ON p.source = pins.source AND p.post_id = pins.post_id "
+            "ORDER BY pins.position, pins.pinned_at, pins.rowid").fetchall())
+        out = []
+        for r in rows:
+            stored = _stored_post(r[3:])
+            out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], parse_utc_iso(r[2])), stored))
+        return out
+
+
+def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in split_sql(migration):
+        conn.execute(statement)

@@ -1,0 +1,145 @@
+"""The store's schema as an ordered list of migrations (see store.py for how they are applied).
+
+`MIGRATIONS[i]` moves a database from `PRAGMA user_version` i to i + 1. Entries are SQL scripts
+(split into statements and run one by one inside the open-time transaction, never with
+`executescript`, which would commit half-way) or callables taking the sqlite3 connection.
+Never edit a released entry: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+# Version 1: everything STORE_API.md describes, plus a few helper columns:
+#   sources.subscribers_count, sources.base_url
+#   posts.text_seen      when the current text was first captured (a revision's `captured`)
+# Times are 'YYYY-MM-DDTHH:MM:SSZ' text so sqlite-utils and Datasette show them readably.
+V1 = """
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    handle TEXT NOT NULL,
+    label TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    title TEXT,
+    description TEXT,
+    subscribers TEXT,
+    subscribers_count INTEGER,
+    last_success TEXT,
+    last_error TEXT,
+    error_text TEXT,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    next_poll TEXT,
+    cursor INTEGER,
+    backfill_done INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT,
+    interval REAL,
+    created TEXT,
+    base_url TEXT
+);
+
+CREATE TABLE posts (
+    key INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    channel TEXT,
+    channel_title TEXT,
+    url TEXT,
+    published TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    views TEXT,
+    views_count INTEGER,
+    views_seen TEXT,
+    edited INTEGER NOT NULL DEFAULT 0,
+    fwd_name TEXT,
+    fwd_url TEXT,
+    reply_to TEXT,
+    album_ids TEXT,
+    media TEXT,
+    service INTEGER NOT NULL DEFAULT 0,
+    text_sha256 TEXT,
+    first_seen TEXT,
+    last_seen TEXT,
+    text_seen TEXT,
+    revisions INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE UNIQUE INDEX posts_source_post ON posts (source, post_id);
+
+-- Feed filtered by source, newest first: an index range per source in key order.
+CREATE INDEX posts_source_key ON posts (source, key);
+
+-- A narrow copy of the key order: OFFSET (random access in the feed) and count(*) step through
+-- this small index instead of the wide table rows.
+CREATE INDEX posts_key ON posts (key);
+
+CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_sha256 TEXT,
+    captured TEXT,
+    replaced TEXT
+);
+
+CREATE INDEX revisions_post ON revisions (source, post_id);
+
+CREATE TABLE pins (
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    pinned_at TEXT NOT NULL,
+    PRIMARY KEY (source, post_id)
+);
+
+-- External-content FTS5 over posts.text; rowid = posts.key, so `ORDER BY rowid DESC` is newest
+-- first. content="posts" (double quotes) is the spelling sqlite-utils and Datasette detect.
+CREATE VIRTUAL TABLE posts_fts USING fts5 (
+    text,
+    content="posts",
+    content_rowid="key",
+    tokenize="unicode61 remove_diacritics 2"
+);
+
+-- The sqlite-utils trigger names (enable_fts create_triggers), but the update trigger fires only
+-- when the text changes: a re-poll that refreshes views/last_seen must not rewrite the index.
+CREATE TRIGGER posts_ai AFTER INSERT ON posts BEGIN
+  INSERT INTO posts_fts (rowid, text) VALUES (new.key, new.text);
+END;
+
+CREATE TRIGGER posts_ad AFTER DELETE ON posts BEGIN
+  INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.key, old.text);
+END;
+
+CREATE TRIGGER posts_au AFTER UPDATE OF text ON posts BEGIN
+  INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.key, old.text);
+  INSERT INTO posts_fts (rowid, text) VALUES (new.key, new.text);
+END;
+"""
+
+MIGRATIONS: list[Migration] = [V1]
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies stay whole), dropping comments-only parts."""
+    statements: list[str] = []
+    buf: list[str] = []
+    for line in script.splitlines(keepends=True):
+        if not buf and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buf.append(line)
+        text = "".join(buf)
+        if sqlite3.complete_statement(text):
+            statements.append(text.strip())
+            buf = []
+    tail = "".join(buf).strip()
+    if tail:
+        statements.append(tail)
+    return statements

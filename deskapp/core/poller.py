@@ -1,0 +1,490 @@
+"""The polite poller: fetches each source on its own interval and writes what it finds to the store.
+
+Politeness, per host: one request at a time, a jittered minimum gap between requests, and a host-wide
+pause on 429 (honouring Retry-After). Per source: an interval that adapts to how often the channel
+posts, exponential backoff with full jitter on errors, conditional requests when the server sends
+validators, and a bounded backfill of older pages on first sight (and when a gap appears between two
+polls) with a loop guard. Every failure is recorded on its source with a readable reason; one failing
+source never stops the others.
+
+The store is only written by this object's own `Store`, one transaction per fetched page, after which
+`on_event` is told. Cancellation only happens at `await` points, never inside a store write, so
+Ctrl-C or `stop()` never leaves a page half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import httpx
+
+from deskapp.core.model import Page, PageKind, SourceConfig
+from deskapp.core.sources import telegram
+from deskapp.core.store import Store
+
+if TYPE_CHECKING:
+    from deskapp.config import PollerSettings, Settings
+
+log = logging.getLogger("desk.poller")
+
+
+@dataclass(frozen=True, slots=True)
+class PollEvent:
+    kind: str  # "stored" | "failed" | "status" | "stopped"
+    source: str
+    new: int = 0
+    changed: int = 0
+    max_key: int = 0
+    message: str = ""
+
+
+@dataclass(slots=True)
+class SourceSummary:
+    source: str
+    ok: bool
+    new: int = 0
+    changed: int = 0
+    pages: int = 0
+    message: str = ""
+
+    def line(self) -> str:
+        if self.ok:
+            return (f"{self.source}: ok, {self.new} new, {self.changed} edited, "
+                    f"{self.pages} page{'s' if self.pages != 1 else ''}{'; ' + self.message if self.message else ''}")
+        return f"{self.source}: FAILED: {self.message}"
+
+
+class FetchError(Exception):
+    """A failed fetch, with a reason an editor can read. `retry_after`: seconds the host asked for."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, host_wide: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.host_wide = host_wide
+
+
+@dataclass(slots=True)
+class Fetched:
+    status: int
+    body: bytes
+    final_url: str
+    etag: str | None
+    last_modified: str | None
+
+
+class HostGate:
+    """One request at a time per host, a jittered gap between requests, a shared pause after 429."""
+
+    def __init__(self, min_gap: float, jitter: float):
+        self.lock = asyncio.Lock()
+        self.min_gap = min_gap
+        self.jitter = jitter
+        self.last = 0.0  # monotonic time the last request finished
+        self.paused_until = 0.0
+
+    async def __aenter__(self) -> HostGate:
+        await self.lock.acquire()
+        try:
+            while True:
+                now = time.monotonic()
+                wait = max(self.paused_until - now,
+                           self.last + self.min_gap + random.uniform(0, self.jitter) - now)
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.last = time.monotonic()
+        self.lock.release()
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(errors: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter (AWS style): uniform(base/2, min(cap, base*2^(n-1)))."""
+    ceiling = min(cap, base * (2 ** max(0, errors - 1)))
+    return random.uniform(min(base / 2, ceiling), ceiling)
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """A readable reason for a transport failure."""
+    if isinstance(exc, FetchError):
+        return exc.reason
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"could not connect within {timeout:g} s"
+    if isinstance(exc, httpx.ReadTimeout | TimeoutError | asyncio.TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        if "Name or service not known" in text or "getaddrinfo" in text or "nodename" in text \
+                or "Temporary failure in name resolution" in text:
+            return f"name resolution failed ({text})"
+        return f"cannot connect ({text or 'connection refused'})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection broken mid-response ({exc})"
+    if isinstance(exc, httpx.ReadError):
+        return f"connection reset while reading ({exc or 'read error'})"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(slots=True)
+class _SourceRun:
+    """Scheduling state of one source inside this poller run."""
+
+    config: SourceConfig
+    due: float = 0.0  # monotonic time of the next poll
+    interval: float = 300.0
+    summary: SourceSummary = field(default_factory=lambda: SourceSummary("", ok=True))
+
+
+class Poller:
+    def __init__(self, store_path: Path, settings: Settings, *,
+                 on_event: Callable[[PollEvent], None] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.store_path = Path(store_path)
+        self.settings = settings
+        self.cfg: PollerSettings = settings.poller
+        self.on_event = on_event
+        self._transport = transport
+        self._gates: dict[str, HostGate] = {}
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = threading.Event()
+        self.store: Store | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask `run()` to end; safe from any thread."""
+        self._stop_requested.set()
+        loop, ev = self._loop, self._stop
+        if loop is not None and ev is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(ev.set)
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            follow_redirects=True,
+            max_redirects=5,
+            timeout=httpx.Timeout(self.cfg.timeout, connect=min(self.cfg.timeout, 10.0)),
+            headers={"User-Agent": self.cfg.user_agent, "Accept": "text/html,application/xhtml+xml"},
+            transport=self._transport,
+            trust_env=False,
+        )
+
+    def _enabled(self) -> list[SourceConfig]:
+        return [s for s in self.settings.sources if s.enabled]
+
+    async def _setup(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self._stop_requested.is_set():
+            self._stop.set()
+        self.store = Store.open(self.store_path)
+        self.store.sync_sources(self.settings.sources)
+
+    def _teardown(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def run_once(self) -> list[SourceSummary]:
+        """Poll every enabled source once (with first-sight backfill) and return one summary each."""
+        await self._setup()
+        try:
+            async with self._client() as client:
+                runs = [self._new_run(s) for s in self._enabled()]
+                by_host: dict[str, list[_SourceRun]] = {}
+                for run in runs:
+                    by_host.setdefault(_host(run.config.base_url), []).append(run)
+
+                async def host_once(items: list[_SourceRun]) -> None:
+                    for run in items:
+                        if self._stop and self._stop.is_set():
+                            break
+                        await self._poll(client, run)
+
+                await asyncio.gather(*(host_once(items) for items in by_host.values()))
+                return [r.summary for r in runs]
+        finally:
+            self._teardown()
+
+    async def run(self) -> None:
+        """Poll until `stop()`; each host in its own task, each source on its own schedule."""
+        await self._setup()
+        assert self._stop is not None
+        try:
+            async with self._client() as client:
+                runs = [self._new_run(s) for s in self._enabled()]
+                self._schedule_from_store(runs)
+                by_host: dict[str, list[_SourceRun]] = {}
+                for run in runs:
+                    by_host.setdefault(_host(run.config.base_url), []).append(run)
+                tasks = [asyncio.create_task(self._host_loop(client, items)) for items in by_host.values()]
+                try:
+                    await self._stop.wait()
+                finally:
+                    for t in tasks:
+                        t.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._teardown()
+            self._emit(PollEvent("stopped", ""))
+
+    def _new_run(self, cfg: SourceConfig) -> _SourceRun:
+        interval = cfg.interval or self.cfg.interval
+        return _SourceRun(config=cfg, interval=interval, summary=SourceSummary(cfg.name, ok=True))
+
+    def _schedule_from_store(self, runs: list[_SourceRun]) -> None:
+        """Honour next_poll saved by an earlier run (a restart must not hammer a failing host)."""
+        assert self.store is not None
+        now_wall = datetime.now(UTC)
+        now = time.monotonic()
+        for i, run in enumerate(runs):
+            row = self.store.source_row(run.config.name) or {}
+            nxt = row.get("next_poll")
+            delay = 0.0
+            if nxt:
+                try:
+                    delay = max(0.0, (datetime.fromisoformat(nxt.replace("Z", "+00:00")) - now_wall).total_seconds())
+                except ValueError:
+                    delay = 0.0
+            # Spread first polls a little so a restart does not fire every source at once.
+            run.due = now + min(delay, self.cfg.max_interval) + i * 0.01
+
+    async def _host_loop(self, client: httpx.AsyncClient, runs: list[_SourceRun]) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            run = min(runs, key=lambda r: r.due)
+            wait = run.due - time.monotonic()
+            if wait > 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
+                    return
+                except TimeoutError:
+                    pass
+            await self._poll(client, run)
+
+    # ---- one source ------------------------------------------------------------------------------
+
+    def _gate(self, base_url: str) -> HostGate:
+        host = _host(base_url)
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self.cfg.min_gap, self.cfg.gap_jitter)
+        return gate
+
+    async def _poll(self, client: httpx.AsyncClient, run: _SourceRun) -> None:
+        """Fetch the newest page of one source, store it, backfill if needed, and reschedule."""
+        assert self.store is not None
+        cfg = run.config
+        summary = run.summary = SourceSummary(cfg.name, ok=True)
+        row = self.store.source_row(cfg.name) or {}
+        now = datetime.now(UTC)
+        try:
+            fetched = await self._fetch(client, cfg.url, etag=row.get("etag"),
+                                        last_modified=row.get("last_modified"))
+            summary.pages = 1
+            if fetched.status == 304:
+                summary.message = "not modified"
+                self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=0),
+                                          etag=fetched.etag or row.get("etag"),
+                                          last_modified=fetched.last_modified or row.get("last_modified"))
+            else:
+                page = telegram.parse_page(fetched.body, url=cfg.url, final_url=fetched.final_url)
+                self._check_page(page)
+                known_before = self._known_ids(cfg.name)
+                res = self.store.ingest_page(cfg.name, page.posts, fetched_at=now, channel=page.channel)
+                summary.new, summary.changed = res.new, res.changed
+                self._emit(PollEvent("stored", cfg.name, res.new, res.changed, res.max_key))
+                await self._backfill(client, run, page, known_before, row)
+                self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=summary.new),
+                                          etag=fetched.etag, last_modified=fetched.last_modified,
+                                          channel=page.channel)
+                if page.kind is PageKind.NO_POSTS:
+                    summary.message = "channel has no posts"
+            self._emit(PollEvent("status", cfg.name))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failing source never stops the others
+            reason = describe_error(exc, self.cfg.timeout)
+            if isinstance(exc, FetchError) and exc.retry_after is not None and exc.host_wide:
+                self._gate(cfg.base_url).pause(exc.retry_after)
+            summary.ok, summary.message = False, reason
+            errors = int((self.store.source_row(cfg.name) or {}).get("error_count") or 0) + 1
+            delay = backoff_delay(errors, self.cfg.backoff_base, self.cfg.backoff_max)
+            if isinstance(exc, FetchError) and exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
+            run.due = time.monotonic() + delay
+            log.warning("%s: %s (retry in %.0f s)", cfg.name, reason, delay)
+            try:
+                self.store.record_failure(cfg.name, at=now, reason=reason,
+                                          next_poll=now + timedelta(seconds=delay))
+            except Exception as store_exc:  # a full disk must not kill the poller either
+                log.error("%s: could not record failure: %s", cfg.name, store_exc)
+            self._emit(PollEvent("failed", cfg.name, message=reason))
+
+    def _check_page(self, page: Page) -> None:
+        if page.kind is PageKind.NO_PREVIEW:
+            raise FetchError(f"no public preview: {page.reason or 'the channel has no web preview'}")
+        if page.kind is PageKind.SUSPICIOUS_EMPTY:
+            raise FetchError(f"suspiciously empty page: {page.reason or 'no posts and no notice'}")
+
+    def _known_ids(self, source: str) -> tuple[int, int] | None:
+        """(max id, count) already stored for the source, or None on first sight."""
+        assert self.store is not None
+        # Served by the UNIQUE (source, post_id) index: two index lookups, no scan.
+        max_id, count = self.store.db.execute(
+            "SELECT max(post_id), count(*) FROM posts WHERE source = ?", [source]).fetchone()
+        return None if max_id is None else (int(max_id), int(count))
+
+    async def _backfill(self, client: httpx.AsyncClient, run: _SourceRun, page: Page,
+                        known: tuple[int, int] | None, row: dict) -> None:
+        """Walk older pages: on first sight (to the configured depth), or when the newest page shows a
+        gap since the last poll (more new posts than one page holds). Guarded against cursor loops."""
+        assert self.store is not None
+        cfg = run.config
+        depth = self.cfg.backfill_pages
+        if depth <= 0 or page.kind is not PageKind.OK or not page.posts or page.before is None:
+            if known is None:
+                self.store.set_backfill(cfg.name, cursor=None, done=True)
+            return
+        first_sight = known is None or not row.get("backfill_done")
+        gap = known is not None and min(p.id for p in page.posts) > known[0] + 1
+        if not (first_sight or gap):
+            return
+        cursor: int | None = page.before
+        seen_cursors: set[int] = set()
+        stop_at = known[0] if (gap and known is not None) else None
+        pages = 0
+        while cursor is not None and pages < depth:
+            if self._stop is not None and self._stop.is_set():
+                return
+            if cursor in seen_cursors or cursor <= 1:
+                break  # loop guard: a cursor seen before, or nothing older can exist
+            seen_cursors.add(cursor)
+            url = f"{cfg.url}?before={cursor}"
+            fetched = await self._fetch(client, url)
+            older = telegram.parse_page(fetched.body, url=url, final_url=fetched.final_url)
+            if older.kind is not PageKind.OK or not older.posts:
+                break
+            now = datetime.now(UTC)
+            res = self.store.ingest_page(cfg.name, older.posts, fetched_at=now, channel=None)
+            pages += 1
+            run.summary.pages += 1
+            run.summary.new += res.new
+            run.summary.changed += res.changed
+            self._emit(PollEvent("stored", cfg.name, res.new, res.changed, res.max_key))
+            nxt = older.before
+            if nxt is not None and nxt >= cursor:
+                break  # a cursor that does not move back would loop forever
+            if stop_at is not None and min(p.id for p in older.posts) <= stop_at:
+                break  # the gap is closed
+            cursor = nxt
+        if first_sight:
+            self.store.set_backfill(cfg.name, cursor=cursor, done=True)
+
+    def _next(self, run: _SourceRun, *, new: int) -> datetime:
+        """Adapt the interval to the channel's pace unless the settings fix it, and schedule."""
+        if run.config.interval is None:
+            if new > 0:
+                run.interval = max(self.cfg.min_interval, run.interval / (2 if new > 5 else 1.25))
+            else:
+                run.interval = min(self.cfg.max_interval, run.interval * 1.25)
+        delay = run.interval * random.uniform(0.9, 1.1)
+        run.due = time.monotonic() + delay
+        return datetime.now(UTC) + timedelta(seconds=delay)
+
+    async def _fetch(self, client: httpx.AsyncClient, url: str, *, etag: str | None = None,
+                     last_modified: str | None = None) -> Fetched:
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        async with self._gate(url):
+            # The overall deadline also catches servers that drip bytes slowly forever.
+            return await asyncio.wait_for(self._get(client, url, headers), timeout=self.cfg.timeout * 2)
+
+    async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Fetched:
+        cap = self.cfg.max_body
+        async with client.stream("GET", url, headers=headers) as resp:
+            if resp.status_code == 429:
+                retry = parse_retry_after(resp.headers.get("Retry-After"))
+                wait = retry if retry is not None else self.cfg.backoff_base
+                raise FetchError(f"rate limited (HTTP 429); host paused for {wait:.0f} s",
+                                 retry_after=wait, host_wide=True)
+            if resp.status_code == 304:
+                return Fetched(304, b"", str(resp.url), resp.headers.get("ETag"),
+                               resp.headers.get("Last-Modified"))
+            if resp.status_code >= 400:
+                retry = parse_retry_after(resp.headers.get("Retry-After")) if resp.status_code == 503 else None
+                raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}".rstrip(), retry_after=retry)
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise FetchError(f"response too large ({int(declared):,} bytes, cap {cap:,})")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(f"response too large (over the {cap:,} byte cap)")
+                chunks.append(chunk)
+            return Fetched(resp.status_code, b"".join(chunks), str(resp.url),
+                           resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+
+    def _emit(self, event: PollEvent) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:  # a listener's bug must not stop polling
+            log.exception("poll event listener failed")
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def run_in_thread(poller: Poller) -> None:
+    """Blocking: run the poller in the calling thread's own event loop (for a UI thread worker)."""
+    asyncio.run(poller.run())

@@ -1,0 +1,367 @@
+"""The `desk` command. Textual is imported only when the desk itself starts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deskapp import config as config_mod
+from deskapp.config import ConfigError, Settings
+from deskapp.paths import Paths, default_state, default_store, resolve_config
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed as one line, exit status `code`."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(slots=True)
+class Context:
+    settings: Settings
+    paths: Paths
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # On sub-commands the defaults are SUPPRESS so that `desk --db X poll` and `desk poll --db X` both work.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="PATH", default=default,
+                        help="settings file (default: $DESK_CONFIG, then the platform config folder)")
+    parser.add_argument("--db", metavar="PATH", default=default, help="the SQLite store to use")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="log to stderr too")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="desk",
+        description="A terminal desk for live wire monitoring. Without a command, the desk starts.",
+    )
+    _common(p, top=True)
+    p.add_argument("--no-poll", action="store_true", help="only watch the store (another process polls)")
+    p.add_argument("--demo", action="store_true",
+                   help="start on the built-in demo wire (a local replay server, its own throwaway store)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        _common(sp, top=False)
+        return sp
+
+    add("locate", "print every path desk uses")
+    sp = add("parse", "print the posts of a saved Telegram preview page as JSON lines")
+    sp.add_argument("file", type=Path)
+    sp.add_argument("--url", help="the URL the page was fetched from (for the availability check)")
+    sp = add("import", "store saved preview pages as if they had been fetched")
+    sp.add_argument("files", nargs="+", type=Path)
+    sp = add("poll", "poll the configured sources until interrupted")
+    sp.add_argument("--once", action="store_true", help="poll each source once, print a summary line each, exit")
+    add("sources", "list the sources and their health")
+    sp = add("search", "full-text search of stored posts, newest first")
+    sp.add_argument("query")
+    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--json", action="store_true", help="JSON lines, as `desk parse` prints them")
+    sp = add("cite", "print the citation block for posts (permalinks or channel/id) or the pins")
+    sp.add_argument("posts", nargs="*", metavar="POST")
+    sp.add_argument("--pins", action="store_true", help="cite the pinned posts, in the editor's order")
+    sp.add_argument("--format", dest="fmt", default=None, help="text, markdown, html, json or csl-json")
+    sp.add_argument("--excerpt", action="store_true", default=None, help="add a short excerpt of each post")
+    sp.add_argument("--views", action="store_true", default=None, help="add the view count and when it was seen")
+    sp.add_argument("--archive", action="store_true", default=None, help="add a Wayback Machine link")
+    sp.add_argument("--sha256", action="store_true", default=None, help="add the SHA-256 of the captured text")
+    sp.add_argument("--no-notes", action="store_true", help="leave out the pin notes")
+    sp.add_argument("--chronological", action="store_true", help="order by publication time")
+    return p
+
+
+def load_context(args: argparse.Namespace) -> Context:
+    cfg_path = resolve_config(getattr(args, "config", None))
+    explicit = bool(getattr(args, "config", None) or os.environ.get("DESK_CONFIG"))
+    settings = config_mod.load(cfg_path, must_exist=explicit)
+    store = Path(args.db).expanduser() if getattr(args, "db", None) else (settings.store or default_store())
+    state = settings.state or default_state()
+    return Context(settings=settings, paths=Paths(config=cfg_path, store=store, state=state))
+
+
+def _setup_logging(paths: Paths, verbose: bool) -> None:
+    handlers: list[logging.Handler] = []
+    try:
+        paths.state.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(paths.log, encoding="utf-8"))
+    except OSError:
+        pass  # a read-only state folder must not stop the desk
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=logging.INFO, handlers=handlers or [logging.NullHandler()],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+
+
+def _open_store(ctx: Context, *, readonly: bool = False):
+    from deskapp.core.store import Store, StoreError
+
+    try:
+        return Store.open(ctx.paths.store, readonly=readonly)
+    except StoreError as exc:
+        raise CliError(f"cannot open the store: {exc}") from None
+
+
+# ---- commands --------------------------------------------------------------------------------------
+
+def cmd_locate(ctx: Context, args: argparse.Namespace) -> int:
+    for name, path in ctx.paths.as_rows():
+        note = "" if path.exists() else "  (not created yet)"
+        if name == "config" and ctx.settings.path is None:
+            note = "  (not found: defaults in use)"
+        print(f"{name:<14} {path}{note}")
+    return 0
+
+
+def _read_page(path: Path, url: str | None = None):
+    from deskapp.core.sources import telegram
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror}") from None
+    return telegram.parse_page(data, url=url, final_url=url)
+
+
+def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
+    page = _read_page(args.file, args.url)
+    for post in sorted(page.posts, key=lambda p: p.id):
+        print(json.dumps(post.to_json(), ensure_ascii=False))
+    if not page.posts and page.reason:
+        print(f"desk: {args.file}: {page.kind.value}: {page.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
+    store = _open_store(ctx)
+    total_new = total_changed = 0
+    try:
+        for path in args.files:
+            page = _read_page(path)
+            if not page.posts:
+                print(f"{path}: nothing to import ({page.kind.value}{': ' + page.reason if page.reason else ''})")
+                continue
+            by_source: dict[str, list] = {}
+            for post in page.posts:
+                by_source.setdefault(post.source, []).append(post)
+            for source, posts in by_source.items():
+                res = store.ingest_page(source, posts, fetched_at=datetime.now(UTC), channel=page.channel)
+                total_new += res.new
+                total_changed += res.changed
+                print(f"{path}: {source}: {res.new} new, {res.changed} edited, {res.unchanged} unchanged")
+    finally:
+        store.close()
+    print(f"imported: {total_new} new, {total_changed} edited")
+    return 0
+
+
+def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.poller import Poller
+
+    if not any(s.enabled for s in ctx.settings.sources):
+        where = ctx.settings.path or ctx.paths.config
+        raise CliError(f"no channels to poll: add [telegram] channels = [...] to {where}", EXIT_USAGE)
+    poller = Poller(ctx.paths.store, ctx.settings)
+    _check_store(ctx)
+    if args.once:
+        summaries = asyncio.run(poller.run_once())
+        for s in summaries:
+            print(s.line())
+        return 0 if all(s.ok for s in summaries) else 1
+
+    def on_event(ev) -> None:
+        if ev.kind == "stored" and (ev.new or ev.changed):
+            print(f"{_now()} {ev.source}: {ev.new} new, {ev.changed} edited", flush=True)
+        elif ev.kind == "failed":
+            print(f"{_now()} {ev.source}: {ev.message}", flush=True)
+
+    poller.on_event = on_event
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, poller.stop)
+        await poller.run()
+
+    print(f"polling {sum(s.enabled for s in ctx.settings.sources)} sources into {ctx.paths.store}; "
+          "Ctrl-C stops", flush=True)
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass  # asyncio.run cancels at an await point: no transaction is ever half-done
+    print("stopped", flush=True)
+    return 0
+
+
+def _check_store(ctx: Context) -> None:
+    """Open and close the store once so a corrupt or too-new file is reported before any work."""
+    _open_store(ctx).close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S")
+
+
+def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
+    store = _open_store(ctx)
+    try:
+        store.sync_sources(ctx.settings.sources)
+        rows = store.sources()
+    finally:
+        store.close()
+    if not rows:
+        print("no sources: add [telegram] channels = [...] to the settings "
+              f"({ctx.settings.path or ctx.paths.config})")
+        return 0
+    for s in rows:
+        last = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
+        line = f"{s.name:<32} {s.state:<12} {s.posts:>8} posts  last ok {last}"
+        if s.error_count:
+            line += f"  errors {s.error_count}: {s.error_text}"
+        print(line)
+    return 0
+
+
+def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1", EXIT_USAGE)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
+    try:
+        hits = store.search(args.query, limit=args.limit)
+    finally:
+        store.close()
+    for sp in hits:
+        p = sp.post
+        if args.json:
+            print(json.dumps(p.to_json(), ensure_ascii=False))
+        else:
+            when = p.published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            text = " ".join(p.text.split())
+            print(f"{when}  {p.url}  {text[:100]}")
+    if not hits and not args.json:
+        print("no matches", file=sys.stderr)
+    return 0
+
+
+def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core import cite
+
+    if not args.posts and not args.pins:
+        raise CliError("name posts to cite (permalinks or channel/id), or give --pins", EXIT_USAGE)
+    options, templates = cite_settings(ctx.settings, args)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
+    try:
+        posts = []
+        if args.pins:
+            posts.extend(sp for _pin, sp in store.pins())
+        for ref in args.posts:
+            try:
+                source, post_id = cite.parse_post_ref(ref)
+            except ValueError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from None
+            sp = store.get(source, post_id)
+            if sp is None:
+                raise CliError(f"{ref}: not in the store ({ctx.paths.store}); poll or import it first")
+            posts.append(sp)
+    finally:
+        store.close()
+    result = cite.render(posts, options, templates)
+    sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+    for r in result.refused:
+        print(f"desk: refused {r.what} of {r.post}: {r.url}: {r.reason}", file=sys.stderr)
+    return 0
+
+
+def cite_settings(settings: Settings, args: argparse.Namespace):
+    """The settings' citation options with the command line's overrides applied."""
+    over: dict[str, object] = {}
+    if args.fmt:
+        over["fmt"] = args.fmt
+    for name in ("excerpt", "views", "archive", "sha256"):
+        if getattr(args, name, None):
+            over[name] = True
+    if args.no_notes:
+        over["notes"] = False
+    if args.chronological:
+        over["order"] = "chronological"
+    try:
+        return config_mod.cite_objects(settings, over)
+    except ConfigError as exc:
+        # A wrong --format is the command line's fault, not the file's: same one line, exit 2.
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def cmd_desk(ctx: Context, args: argparse.Namespace) -> int:
+    if args.demo:
+        from deskapp.demo import run_demo
+
+        return run_demo(ctx, no_poll=args.no_poll, db=Path(args.db).expanduser() if args.db else None)
+    _check_store(ctx)
+    if not sys.stdout.isatty() and not os.environ.get("DESK_FORCE_UI"):
+        raise CliError("the desk needs a terminal; for headless use see `desk poll`, `desk search`, `desk cite`")
+    from deskapp.ui.app import DeskApp
+
+    DeskApp(settings=ctx.settings, paths=ctx.paths, poll=not args.no_poll).run()
+    return 0
+
+
+COMMANDS = {
+    "locate": cmd_locate,
+    "parse": cmd_parse,
+    "import": cmd_import,
+    "poll": cmd_poll,
+    "sources": cmd_sources,
+    "search": cmd_search,
+    "cite": cmd_cite,
+    None: cmd_desk,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        ctx = load_context(args)
+        _setup_logging(ctx.paths, args.verbose)
+        return COMMANDS[args.command](ctx, args)
+    except ConfigError as exc:
+        print(f"desk: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CliError as exc:
+        print(f"desk: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `desk search x | head`: the reader went away; not an error worth a traceback.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # last resort: one line for the user, the traceback in the log
+        logging.getLogger("desk").exception("unexpected error")
+        print(f"desk: unexpected error: {type(exc).__name__}: {exc} (details in the log, see `desk locate`)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

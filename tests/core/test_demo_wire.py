@@ -1,0 +1,64 @@
+"""The demo wire: our invented channels, served in the real page format, read by the real poller."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from deskapp.config import Settings
+from deskapp.core.poller import Poller
+from deskapp.core.sources.telegram import parse_page
+from deskapp.core.store import Store
+from deskapp.demo import demo_settings
+from deskapp.demo.server import WireServer
+from deskapp.demo.wire import CHANNELS, NO_PREVIEW, DemoWire
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_demo_pages_parse_with_every_set_piece() -> None:
+    with WireServer() as server:
+        DemoWire(server, seed=1, now=NOW)
+        posts = []
+        for handle, title, _ in CHANNELS:
+            page = parse_page(httpx.get(f"{server.url}/s/{handle}", follow_redirects=True).text)
+            assert page.kind.value == "ok" and page.channel and page.channel.title == title
+            assert page.before is not None  # older pages exist
+            posts += page.posts
+        assert any(p.forwarded_from and p.forwarded_from.url for p in posts)
+        assert any(p.reply_to for p in posts)
+        assert any(len(p.album_ids) == 3 for p in posts)  # the block id and two more tiles
+        assert all(p.published <= NOW for p in posts)
+        closed = httpx.get(f"{server.url}/s/{NO_PREVIEW[0]}", follow_redirects=True)
+        assert parse_page(closed.text, final_url=str(closed.url)).kind.value == "no_preview"
+
+
+def test_ticks_add_edit_and_throttle() -> None:
+    with WireServer() as server:
+        wire = DemoWire(server, seed=3, now=NOW)
+        before = sum(len(c.posts) for c in server.channels.values())
+        events = [wire.tick(NOW) for _ in range(40)]
+        assert any(e.startswith("new ") for e in events)
+        assert any(e.startswith("edited ") for e in events)
+        assert any(e.startswith("429 ") for e in events)
+        assert sum(len(c.posts) for c in server.channels.values()) > before
+
+
+def test_demo_through_the_real_poller(tmp_path: Path) -> None:
+    with WireServer() as server:
+        DemoWire(server, seed=5, now=NOW)
+        settings = demo_settings(Settings(), server.url)
+        settings.poller.min_gap = 0.01
+        settings.poller.gap_jitter = 0.0
+        summaries = asyncio.run(Poller(tmp_path / "demo.db", settings).run_once())
+    by_name = {s.source: s for s in summaries}
+    assert not by_name[f"telegram:{NO_PREVIEW[0]}"].ok
+    assert all(by_name[f"telegram:{h}"].ok and by_name[f"telegram:{h}"].new > 20 for h, *_ in CHANNELS)
+    store = Store.open(tmp_path / "demo.db")
+    try:
+        assert store.count_posts() == sum(s.new for s in summaries)
+    finally:
+        store.close()

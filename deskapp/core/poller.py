@@ -248,8 +248,18 @@ class Poller:
             self._teardown()
 
     async def run(self) -> None:
-        """Poll until `stop()`; each host in its own task, each source on its own schedule."""
-        await self._setup()
+        """Poll until `stop()`; each host in its own task, each source on its own schedule.
+
+        A store that cannot be opened or written at start is reported as a "failed" event (the desk
+        shows it) and ends the run; it never raises into the caller's thread."""
+        try:
+            await self._setup()
+        except Exception as exc:
+            self._teardown()
+            log.error("poller cannot start: %s", exc)
+            self._emit(PollEvent("failed", "", message=f"poller cannot start: {exc}"))
+            self._emit(PollEvent("stopped", ""))
+            return
         assert self._stop is not None
         try:
             async with self._client() as client:

@@ -1,0 +1,583 @@
+"""The desk: live feed, pinboard and compose panes over the store, driven from the keyboard.
+
+Threads: the UI loop owns every widget and its own Store connection. The poller (when `poll`) runs in
+a thread worker with its own asyncio loop and its own Store, and only posts messages here. With
+`poll=False` the app watches `Store.data_version()` on a timer, so a headless `desk poll` in another
+process is noticed too (the timer runs in both modes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import webbrowser
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from deskapp.config import Settings
+from deskapp.core.model import Pin, StoredPost
+from deskapp.core.sanitize import safe_url, url_problem
+from deskapp.paths import Paths
+from deskapp.ui import keys as keyspec
+from deskapp.ui.citing import Citer
+from deskapp.ui.clipboard import Clipboard
+from deskapp.ui.messages import PollerEvent, PollerStopped
+from deskapp.ui.screens.details import DetailsScreen
+from deskapp.ui.screens.info import HelpScreen, SourcesScreen
+from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
+from deskapp.ui.text import one_line, watch_pattern
+from deskapp.ui.widgets.compose import ComposePane
+from deskapp.ui.widgets.feed import FeedView
+from deskapp.ui.widgets.pinboard import Pinboard
+from deskapp.ui.widgets.status import StatusBar, source_label, status_content
+
+CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
+
+# Actions that still make sense when the store could not be opened.
+_WITHOUT_STORE = {"quit", "help", "command_palette"}
+
+
+def open_in_browser(url: str) -> str | None:
+    """Open an http(s) URL in a graphical browser; a readable reason when it cannot be done.
+
+    A console browser (lynx, w3m ...) would take over the terminal the desk is drawing on, so it is
+    refused rather than started.
+    """
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return "no web browser found"
+    name = os.path.basename(str(getattr(browser, "name", "") or ""))
+    if name in CONSOLE_BROWSERS:
+        return f"only a console browser ({name}) is available"
+    try:
+        return None if browser.open(url, new=2) else "the browser did not accept the link"
+    except Exception as exc:  # a browser launcher failing must not end the desk
+        return f"the browser could not be started ({exc})"
+
+
+class DeskApp(App[None]):
+    """`DeskApp(settings=..., paths=..., poll=True, demo_banner=None).run()`."""
+
+    CSS_PATH = "desk.tcss"
+    TITLE = "desk"
+    BINDINGS = keyspec.bindings(keyspec.APP_ACTIONS)
+
+    def __init__(self, settings: Settings, paths: Paths, poll: bool = True, demo_banner: str | None = None,
+                 *, now: Callable[[], datetime] | None = None, watch_interval: float = 0.5,
+                 poller_factory: Callable[..., Any] | None = None) -> None:
+        """`now`: clock for citation heading fields (tests); `poller_factory(store_path, settings,
+        on_event=...)` replaces deskapp.core.poller.Poller (tests give it a fake transport)."""
+        super().__init__()
+        self.settings = settings
+        self.paths = paths
+        self.poll = poll
+        self.demo_banner = demo_banner
+        self.watch_interval = watch_interval
+        self.poller_factory = poller_factory
+        self.time_mode = settings.ui.time if settings.ui.time in ("utc", "local") else "utc"
+        self.watch_re = watch_pattern(settings.ui.watch)
+        self.citer = Citer(settings, now=now)
+        self.clipboard_sink = Clipboard(paths.last_citation, self.copy_to_clipboard)
+        self.keys_in_force = keyspec.table(settings.keys)
+        self.query_text = ""
+        self.source_filter: list[str] | None = None
+        self.pins: list[tuple[Pin, StoredPost]] = []
+        self.poller: Any = None
+        self.poller_state = "not polling" if not poll else "starting poller"
+        self.store_error: str | None = None
+        self.store: Any = None
+        self._data_version = 0
+        self._start_count = 0
+        self._stored = 0
+        self._sources: list[Any] | None = None
+        self._search_timer: Timer | None = None
+        self._open_store()
+
+    # ------------------------------------------------------------------ store
+
+    def _open_store(self) -> None:
+        """Open the UI's own connection; a failure becomes a message on screen, never a traceback."""
+        try:
+            from deskapp.core.store import Store, StoreError
+        except ImportError as exc:  # pragma: no cover - a broken install
+            self.store_error = f"the store module cannot be loaded: {exc}"
+            return
+        try:
+            self.store = Store.open(self.paths.store)
+            if self.settings.sources:
+                # So the status bar lists configured sources even before the poller ran (never deletes).
+                self.store.sync_sources(self.settings.sources)
+            self._data_version = self.store.data_version()
+            self._start_count = self.store.count_posts()
+        except StoreError as exc:
+            self.store_error = str(exc)
+            self.store = None
+        except Exception as exc:  # sqlite3 / OS errors the store did not wrap
+            self.store_error = f"cannot open the store {self.paths.store}: {exc}"
+            self.store = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        if self.demo_banner:
+            yield Static(Content(self.demo_banner), id="banner")
+        if self.store is None:
+            yield Static(Content.assemble(
+                ("The desk cannot start: ", "bold"), self.store_error or "no store", "\n\n",
+                f"Store: {self.paths.store}\n",
+                "Fix the path with --db or [store] path in the settings, or move the damaged file aside.\n\n",
+                ("Press q to quit.", "bold"),
+            ), id="store-error")
+            yield Footer()
+            return
+        with Vertical(id="main"):
+            with Vertical(id="feed-pane"):
+                yield Input(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
+                            id="search")
+                yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re, id="feed")
+            with Horizontal(id="bottom"):
+                with Vertical(id="pins-pane"):
+                    yield Pinboard(id="pinboard")
+                with Vertical(id="compose-pane"):
+                    yield ComposePane(id="compose")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def feed(self) -> FeedView:
+        return self.query_one("#feed", FeedView)
+
+    @property
+    def pinboard(self) -> Pinboard:
+        return self.query_one("#pinboard", Pinboard)
+
+    def on_mount(self) -> None:
+        overrides = keyspec.keymap_overrides(self.settings.keys)
+        if overrides:
+            self.set_keymap(overrides)
+        if self.store is None:
+            return
+        self.query_one("#feed-pane").border_title = Content("Live feed")
+        self.pinboard.time_mode = self.time_mode
+        self.refresh_pins()
+        self._update_titles()
+        # After the first paint: Store.sources() counts every source's posts (~0.1 s at 10^6).
+        self.call_after_refresh(self.refresh_status)
+        self.feed.focus()
+        self.set_interval(self.watch_interval, self._check_data_version, name="data_version")
+        if self.poll:
+            self._start_poller()
+
+    # ------------------------------------------------------------------ poller
+
+    def _start_poller(self) -> None:
+        factory = self.poller_factory
+        if factory is None:
+            try:
+                from deskapp.core.poller import Poller
+            except ImportError as exc:
+                self.poller_state = f"poller unavailable ({exc})"
+                self.refresh_status(reread=False)
+                return
+            factory = Poller
+        try:
+            self.poller = factory(self.paths.store, self.settings, on_event=self._on_poll_event)
+        except Exception as exc:
+            self.poller_state = f"poller failed to start: {exc}"
+            self.refresh_status(reread=False)
+            return
+        self.poller_state = "polling"
+        self.run_worker(partial(_run_poller, self.poller), name="poller", group="poller", thread=True,
+                        exit_on_error=False)
+        self.refresh_status(reread=False)
+
+    def _on_poll_event(self, event: Any) -> None:
+        """Called on the poller's thread: only post a message (thread-safe), never touch widgets."""
+        self.post_message(PollerEvent(event))
+
+    def on_poller_event(self, message: PollerEvent) -> None:
+        event = message.event
+        kind = getattr(event, "kind", "")
+        if kind == "stored" and (getattr(event, "new", 0) or getattr(event, "changed", 0)):
+            self.store_changed()
+        elif kind == "stopped":
+            self.poller_state = "poller stopped"
+            self.refresh_status(reread=False)
+        else:
+            self.refresh_status()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "poller":
+            return
+        if event.state == WorkerState.ERROR:
+            reason = one_line(str(event.worker.error), 300) or type(event.worker.error).__name__
+            self.post_message(PollerStopped(reason))
+        elif event.state == WorkerState.SUCCESS and self.poller_state == "polling":
+            self.post_message(PollerStopped(""))
+
+    def on_poller_stopped(self, message: PollerStopped) -> None:
+        if message.error:
+            self.poller_state = "poller stopped: " + message.error
+            self.notify(f"The poller stopped: {message.error}", severity="error", markup=False, timeout=10)
+        else:
+            self.poller_state = "poller stopped"
+        self.refresh_status(reread=False)
+
+    def stop_poller(self) -> None:
+        if self.poller is not None:
+            with contextlib.suppress(Exception):  # stopping must never prevent quitting
+                self.poller.stop()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        # Every way out (q, ctrl+q, the palette) stops the poller first, so its thread ends and
+        # nothing is half-written (the poller only stops between transactions).
+        self.stop_poller()
+        super().exit(*args, **kwargs)
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    # ------------------------------------------------------------------ store changes
+
+    def _check_data_version(self) -> None:
+        if self.store is None:
+            return
+        try:
+            version = self.store.data_version()
+        except Exception:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            self.store_changed()
+
+    def store_changed(self) -> None:
+        """Rows, sources or pins may have changed: re-read; the line being read stays where it is."""
+        if self.store is None:
+            return
+        with contextlib.suppress(Exception):
+            self._data_version = self.store.data_version()
+        self.feed.reload()
+        self.refresh_pins()
+        self.refresh_status()
+
+    def refresh_pins(self, select: tuple[str, int] | None = None) -> None:
+        """Re-read the pins from the store (what the screen shows is what is committed)."""
+        self.pins = self.store.pins()
+        self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
+        self.pinboard.show(self.pins, select=select)
+        self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)})")
+        self.refresh_compose()
+
+    def refresh_compose(self) -> None:
+        rendered = self.citer.render([sp for _, sp in self.pins])
+        keys = {spec.id: keyspec.display_keys(spec.keys) for spec in self.keys_in_force}
+        self.query_one(ComposePane).show(rendered, self.citer.heading_text, keys)
+        self.query_one("#compose-pane").border_title = Content(f"Citation ({rendered.fmt})")
+        self.rendered = rendered
+
+    def refresh_status(self, *, reread: bool = True) -> None:
+        """The status bar. `reread=False` reuses the last source list (Store.sources() counts each
+        source's posts, ~0.1 s at 10^6, so it is read only when the store may have changed)."""
+        if self.store is None:
+            return
+        try:
+            if reread or self._sources is None:
+                self._sources = self.store.sources()
+                self._stored = self.store.count_posts()
+        except Exception as exc:
+            self.query_one(StatusBar).update(Content(f"store unreadable: {exc}"))
+            return
+        keys = {spec.id: keyspec.display_keys(spec.keys) for spec in self.keys_in_force}
+        self.query_one(StatusBar).update(status_content(
+            self._sources, stored=self._stored, new_since_start=max(0, self._stored - self._start_count),
+            time_mode=self.time_mode, poller=self.poller_state,
+            sources_key=keys.get("sources", "s"),
+        ))
+
+    def _filter_text(self) -> str:
+        parts = []
+        if self.query_text:
+            parts.append(f"“{one_line(self.query_text, 60)}”")
+        if self.source_filter is not None:
+            labels = {s.name: source_label(s) for s in (self._sources or [])}
+            parts.append("source " + ", ".join(labels.get(n, n) for n in self.source_filter))
+        return " in ".join(parts)
+
+    def _update_titles(self) -> None:
+        feed = self.feed
+        total = feed.windows.total
+        parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}"]
+        if self.query_text or self.source_filter is not None:
+            parts.append(f" · filter: {self._filter_text()}")
+        if feed.unseen > 0:
+            key = next((keyspec.display_keys(s.keys) for s in self.keys_in_force if s.id == "jump_new"), "n")
+            parts += [" ", (f" ▲ {feed.unseen:,} new above · {key} jumps there ", "bold reverse $warning")]
+        self.query_one("#feed-pane").border_title = Content.assemble(*parts)
+
+    # ------------------------------------------------------------------ feed events
+
+    def on_feed_view_unseen(self, message: FeedView.Unseen) -> None:
+        # The count lives in the pane's title: a line of its own would push the feed down by one
+        # row, and the line being read must not move.
+        self._update_titles()
+
+    def on_feed_view_row_request(self, message: FeedView.RowRequest) -> None:
+        row = message.row
+        if message.what == "pin":
+            self.toggle_pin(row.source, row.post_id)
+        elif message.what == "open":
+            self.open_url(row.url)
+        elif message.what == "details":
+            self.show_details(row.source, row.post_id)
+
+    def on_pinboard_pin_request(self, message: Pinboard.PinRequest) -> None:
+        pin, post = message.pin, message.post
+        ident = (pin.source, pin.post_id)
+        if message.what == "unpin":
+            self.store.unpin(*ident)
+            self.refresh_pins()
+        elif message.what in ("up", "down"):
+            self.store.move_pin(*ident, -1 if message.what == "up" else 1)
+            self.refresh_pins(select=ident)
+        elif message.what == "note":
+            self.edit_note(pin, post)
+        elif message.what == "open":
+            self.open_url(post.post.url)
+        elif message.what == "details":
+            self.show_details(*ident)
+
+    def on_details_screen_request(self, message: DetailsScreen.Request) -> None:
+        if message.what == "open":
+            self.open_url(message.post.post.url)
+
+    # ------------------------------------------------------------------ pins
+
+    @staticmethod
+    def _post_label(post: StoredPost) -> str:
+        return f"{one_line(post.post.channel, 64)}/{post.post.id}"
+
+    def toggle_pin(self, source: str, post_id: int) -> None:
+        """Commit to the store first, then show what the store holds."""
+        pinned = any((p.source, p.post_id) == (source, post_id) for p, _ in self.pins)
+        try:
+            if pinned:
+                self.store.unpin(source, post_id)
+            else:
+                self.store.pin(source, post_id)
+        except Exception as exc:
+            self.notify(f"Could not change the pin: {exc}", severity="error", markup=False)
+            return
+        # No toast: the star in the feed and the pinboard's count say it.
+        self.refresh_pins(select=(source, post_id))
+
+    def edit_note(self, pin: Pin, post: StoredPost) -> None:
+        def done(note: str | None) -> None:
+            if note is None:
+                return
+            self.store.set_pin_note(pin.source, pin.post_id, note)
+            self.refresh_pins(select=(pin.source, pin.post_id))
+
+        self.push_screen(TextModal(f"Note for {self._post_label(post)}", pin.note,
+                                   placeholder="e.g. confirms the strike time"), done)
+
+    def action_clear_pins(self) -> None:
+        if not self.pins:
+            self.notify("The pinboard is already empty.", markup=False)
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                count = self.store.clear_pins()
+                self.refresh_pins()
+                self.notify(f"Cleared {count} pin{'s' if count != 1 else ''}.", markup=False)
+
+        self.push_screen(ConfirmModal(f"Unpin all {len(self.pins)} posts? Their notes go too.",
+                                      yes="Clear all"), done)
+
+    # ------------------------------------------------------------------ details, browser
+
+    def show_details(self, source: str, post_id: int) -> None:
+        post = self.store.get(source, post_id)
+        if post is None:
+            self.notify("That post is no longer in the store.", severity="warning", markup=False)
+            return
+        revisions = self.store.revisions_of(source, post_id)
+        self.push_screen(DetailsScreen(post, revisions, time_mode=self.time_mode, watch=self.watch_re))
+
+    def open_url(self, url: str | None) -> None:
+        """Only http(s) URLs without control/bidi/zero-width characters reach the browser."""
+        good = safe_url(url)
+        if good is None:
+            self.notify(f"Not opened: {url_problem(url)}", severity="warning", markup=False)
+            return
+        self.run_worker(partial(self._open_worker, good), thread=True, group="browser", exit_on_error=False)
+
+    def _open_worker(self, url: str) -> None:
+        problem = open_in_browser(url)
+        if problem:
+            self.call_from_thread(self.notify, f"Not opened ({problem}): {url}", severity="warning",
+                                  markup=False, timeout=8)
+        else:
+            self.call_from_thread(self.notify, f"Opened {url}", markup=False, timeout=3)
+
+    # ------------------------------------------------------------------ actions (app-wide keys)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.store is None and action not in _WITHOUT_STORE)
+
+    def action_copy(self) -> None:
+        if not self.pins:
+            self.notify("Nothing pinned yet: pin posts in the feed first.", severity="warning", markup=False)
+            return
+        rendered = self.citer.render([sp for _, sp in self.pins])
+        result = self.clipboard_sink.copy(rendered.text)
+        message = f"{rendered.count} post{'s' if rendered.count != 1 else ''} ({rendered.fmt}). {result.message()}"
+        if rendered.refused:
+            message += f". {len(rendered.refused)} URL(s) refused, see the compose pane"
+        self.notify(message, markup=False, timeout=8, severity="information" if result.file else "warning")
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("shown")
+        search.value = self.query_text
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        # Debounced: every key would otherwise re-count the matches.
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(0.25, partial(self.apply_query, event.value))
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.apply_query(event.value)
+        if not event.value.strip():
+            event.input.remove_class("shown")
+        self.feed.focus()
+
+    def apply_query(self, text: str) -> None:
+        text = text.strip()
+        if text == self.query_text:
+            return
+        self.query_text = text
+        self._refilter()
+
+    def _refilter(self) -> None:
+        feed = self.feed
+        feed.empty_text = "No posts match the filter." if (self.query_text or self.source_filter) else "No posts yet."
+        feed.set_filter(self.query_text or None, self.source_filter)
+        self._update_titles()
+        self.refresh_status(reread=False)
+
+    def action_clear_filter(self) -> None:
+        """Esc: clear the text filter (and close its box); with none, clear the source filter."""
+        search = self.query_one("#search", Input)
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        had_text = bool(self.query_text) or search.has_class("shown")
+        search.value = ""
+        search.remove_class("shown")
+        if self.query_text:
+            self.query_text = ""
+        elif not had_text and self.source_filter is not None:
+            self.source_filter = None
+        self._refilter()
+        self.feed.focus()
+
+    def action_filter_source(self) -> None:
+        sources = self.store.sources()
+        choices = [(s.name, source_label(s), s.posts) for s in sources]
+
+        def done(picked: list[str] | None) -> None:
+            if picked is None:
+                return
+            self.source_filter = picked or None
+            self._refilter()
+            self.feed.focus()
+
+        self.push_screen(SourcePicker(choices, self.source_filter), done)
+
+    def action_jump_new(self) -> None:
+        self.feed.jump_newest()
+        self.feed.focus()
+
+    def action_cite_format(self) -> None:
+        fmt = self.citer.next_format()
+        self.refresh_compose()
+        self.notify(f"Citation format: {fmt}", markup=False, timeout=2)
+
+    def action_edit_heading(self) -> None:
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            self.citer.heading = value
+            self.refresh_compose()
+
+        self.push_screen(TextModal("Citation heading (empty: no heading; {count} and {date} are filled in)",
+                                   self.citer.heading_text), done)
+
+    def action_toggle_time(self) -> None:
+        self.time_mode = "local" if self.time_mode == "utc" else "utc"
+        self.feed.time_mode = self.time_mode
+        self.pinboard.time_mode = self.time_mode
+        self.pinboard.show(self.pins)
+        self.refresh_status(reread=False)
+
+    def action_sources(self) -> None:
+        self.push_screen(SourcesScreen(self.store.sources()))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keys_in_force))
+
+    # ------------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The same actions as the keys, named by the keymap's descriptions (keys shown as help)."""
+        if self.store is not None and screen is self.screen_stack[0]:
+            for spec in self.keys_in_force:
+                callback = self._palette_callback(spec.id)
+                if callback is not None:
+                    yield SystemCommand(spec.description, f"{spec.id} · {keyspec.display_keys(spec.keys)}",
+                                        callback)
+        for command in super().get_system_commands(screen):
+            if command.title.lower() != "quit the application":  # ours is in the list already
+                yield command
+
+    def _palette_callback(self, binding_id: str) -> Callable[[], Any] | None:
+        if binding_id in keyspec.APP_ACTIONS:
+            action = keyspec.APP_ACTIONS[binding_id]
+            if action.startswith("app.focus"):
+                return None  # Tab is not worth a palette entry
+            return partial(self.run_action, action)
+        if binding_id in ("pin", "open", "details"):
+            feed_action = keyspec.FEED_ACTIONS[binding_id]
+            return lambda: self.run_action(feed_action, self.feed)
+        if binding_id in ("pin_up", "pin_down", "pin_note", "unpin"):
+            pin_action = keyspec.PIN_ACTIONS[binding_id]
+            return lambda: self.run_action(pin_action, self.pinboard)
+        return None  # cursor movement
+
+
+def _run_poller(poller: Any) -> None:
+    """The poller's thread: its own asyncio loop and its own Store (see deskapp.core.poller)."""
+    from deskapp.core.poller import run_in_thread
+
+    run_in_thread(poller)
+
+
+__all__ = ["DeskApp", "open_in_browser"]

@@ -1,0 +1,70 @@
+"""The compose pane's citation: settings -> deskapp.core.cite, with the editor's format and heading.
+
+The renderer is pure and fast (a few pins), so the preview is re-rendered on every change. Options
+and templates come from `config.cite_objects` (the same helper the CLI uses), so the desk and
+`desk cite` agree on what a setting means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from deskapp.config import ConfigError, Settings, cite_objects
+from deskapp.core import cite
+from deskapp.core.model import StoredPost
+
+FORMATS: tuple[str, ...] = cite.FORMATS
+DEFAULT_HEADING = cite.CiteTemplates().heading
+
+
+@dataclass(slots=True)
+class Rendered:
+    text: str
+    count: int
+    fmt: str
+    refused: list[str] = field(default_factory=list)  # readable, one per refused URL
+    problem: str = ""  # a settings problem (the block then uses the defaults)
+
+
+class Citer:
+    """Renders the pins with the configured options, the chosen format and the edited heading."""
+
+    def __init__(self, settings: Settings, now: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.now = now
+        self.fmt = settings.cite.format if settings.cite.format in FORMATS else FORMATS[0]
+        self.heading: str | None = settings.cite.heading  # None: the renderer's default
+
+    @property
+    def heading_text(self) -> str:
+        return DEFAULT_HEADING if self.heading is None else self.heading
+
+    def next_format(self) -> str:
+        i = FORMATS.index(self.fmt) if self.fmt in FORMATS else -1
+        self.fmt = FORMATS[(i + 1) % len(FORMATS)]
+        return self.fmt
+
+    def _objects(self) -> tuple[cite.CiteOptions, cite.CiteTemplates, str]:
+        try:
+            options, templates = cite_objects(self.settings, {"fmt": self.fmt})
+            problem = ""
+        except ConfigError as exc:  # settings built in code, not through config.load
+            options, templates = cite.CiteOptions(fmt=self.fmt), cite.CiteTemplates()
+            problem = f"{exc} (using the default citation settings)"
+        if self.heading is not None:
+            templates.heading = self.heading
+            try:
+                templates.validate()
+            except cite.CiteTemplateError as exc:
+                # The editor typed a heading the template language refuses ("{x}"): show it as text.
+                problem = f"heading: {exc}; shown without its {{fields}}"
+                templates.heading = self.heading.replace("{", "{{").replace("}", "}}")
+        return options, templates, problem
+
+    def render(self, posts: list[StoredPost]) -> Rendered:
+        options, templates, problem = self._objects()
+        result = cite.render(posts, options, templates, now=self.now() if self.now else None)
+        refused = [f"{r.post}: {r.what} refused ({r.reason})" for r in result.refused]
+        return Rendered(result.text, result.count, result.fmt, refused, problem)

@@ -1,0 +1,44 @@
+"""Messages the desk passes around. Workers (the poller thread) only ever post these; handlers on the
+UI loop own all state and widgets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class PollerEvent(Message):
+    """Something the poller committed or noticed (wraps deskapp.core.poller.PollEvent)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class PollerStopped(Message):
+    """The poller thread ended; `error` is a readable reason when it ended by failing."""
+
+    def __init__(self, error: str = "") -> None:
+        super().__init__()
+        self.error = error
+
+
+class StoreChanged(Message):
+    """Rows up to `max_key` may exist now (from the in-process poller or another process)."""
+
+    def __init__(self, max_key: int = 0) -> None:
+        super().__init__()
+        self.max_key = max_key
+
+
+class PinsChanged(Message):
+    """The pins in the store changed; every pane re-reads them from the store."""
+
+
+class CursorMoved(Message):
+    """The feed's cursor is on another post (for panes that follow it)."""
+
+    def __init__(self, key: int | None) -> None:
+        super().__init__()
+        self.key = key

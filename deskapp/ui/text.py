@@ -1,0 +1,109 @@
+"""Scraped text made safe and small enough to lay out.
+
+Everything here treats its input as plain text: nothing is ever parsed as Textual or Rich markup, so a
+post containing `[@click=app.quit]` is shown as those characters and never acts. Control characters are
+removed again (the store already strips them at ingest; the renderer must not trust that), and long
+texts are cut before they reach the layout engine so one huge post cannot freeze the UI.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rich.style import Style
+from textual.content import Content, Span
+
+FEED_TEXT_CAP = 2_000  # characters of a post laid out in one feed line
+DETAIL_TEXT_CAP = 100_000  # characters of a post laid out on the details screen
+
+# C0 (except \t \n), DEL, C1: a terminal would obey these. Bidi controls can disguise a line.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE_RUN = re.compile(r"\s+")
+URL_RE = re.compile(r"https?://[^\s<>\"'\]\)]+", re.IGNORECASE)
+
+
+def plain(text: str | None) -> str:
+    """Text without any control or bidi character, newlines and tabs kept."""
+    if not text:
+        return ""
+    return _CONTROL.sub("", text)
+
+
+def one_line(text: str | None, cap: int = FEED_TEXT_CAP) -> str:
+    """The first `cap` characters of a text, on one line (whitespace runs become one space)."""
+    if not text:
+        return ""
+    cut = text[: cap + 1]
+    line = _SPACE_RUN.sub(" ", plain(cut)).strip()
+    if len(text) > cap:
+        line = line[:cap] + " …"
+    return line
+
+
+def capped(text: str | None, cap: int = DETAIL_TEXT_CAP) -> tuple[str, bool]:
+    """(text cut to `cap` characters, whether it was cut)."""
+    if not text:
+        return "", False
+    if len(text) <= cap:
+        return plain(text), False
+    return plain(text[:cap]), True
+
+
+def watch_pattern(words: list[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for the watch list (None when it is empty)."""
+    words = [w.strip() for w in words if w and w.strip()]
+    if not words:
+        return None
+    # Longest first so "strike" wins over "strik" when both are listed.
+    words.sort(key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
+def highlight_segments(text: str, pattern: re.Pattern[str] | None, base: Style,
+                       hit: Style) -> list[tuple[str, Style]]:
+    """Split plain `text` into (piece, style) runs, watch words in `hit`."""
+    if pattern is None or not text:
+        return [(text, base)] if text else []
+    out: list[tuple[str, Style]] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() == m.end():
+            continue
+        if m.start() > pos:
+            out.append((text[pos : m.start()], base))
+        out.append((m.group(0), hit))
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], base))
+    return out
+
+
+def highlighted_content(text: str, pattern: re.Pattern[str] | None, style: str = "bold reverse") -> Content:
+    """A Content of plain `text` with watch words styled (spans, never markup)."""
+    content = Content(text)
+    if pattern is None:
+        return content
+    spans = [Span(m.start(), m.end(), style) for m in pattern.finditer(text) if m.end() > m.start()]
+    return Content(text, spans) if spans else content
+
+
+def fmt_time(ts: datetime, mode: str, *, with_date: bool = True, seconds: bool = False) -> str:
+    """A post time for display: UTC (marked Z) or the machine's local time."""
+    when = ts.astimezone() if mode == "local" else ts
+    fmt = ("%Y-%m-%d " if with_date else "") + ("%H:%M:%S" if seconds else "%H:%M")
+    return when.strftime(fmt) + ("Z" if mode != "local" else "")
+
+
+def feed_time(ts: datetime, mode: str) -> str:
+    """Compact feed column: 'MM-DD HH:MM' (UTC or local; the status bar says which)."""
+    when = ts.astimezone() if mode == "local" else ts
+    return when.strftime("%m-%d %H:%M")
+
+
+def links_in(text: str) -> list[str]:
+    """http(s) links written in a text, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for m in URL_RE.finditer(text or ""):
+        seen.setdefault(m.group(0).rstrip(".,;:!?"), None)
+    return list(seen)

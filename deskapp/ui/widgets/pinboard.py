@@ -1,0 +1,117 @@
+"""The pinboard: the pinned posts in the editor's order. A small list, so a DataTable is fine.
+
+It only ever shows what `Store.pins()` returned: every change goes to the store first (the app does
+that on a `PinRequest`), then the board is refilled from the store.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from deskapp.core.model import Pin, StoredPost
+from deskapp.ui.keys import PIN_ACTIONS, bindings
+from deskapp.ui.text import feed_time, one_line
+
+
+class Pinboard(DataTable):
+    BINDINGS = bindings(PIN_ACTIONS)
+
+    DEFAULT_CSS = """
+    Pinboard { height: 1fr; }
+    """
+
+    class PinRequest(Message):
+        """The editor asked to do `what` ('unpin', 'up', 'down', 'note', 'open', 'details') to a pin."""
+
+        def __init__(self, what: str, pin: Pin, post: StoredPost) -> None:
+            super().__init__()
+            self.what = what
+            self.pin = pin
+            self.post = post
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.items: list[tuple[Pin, StoredPost]] = []
+        self.time_mode = "utc"
+
+    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Note", 10))
+
+    def _add_columns(self) -> None:
+        # Labels are Text, never markup strings. The text column takes what is left of the width,
+        # so the note stays visible and nothing scrolls sideways.
+        self._width = self.size.width
+        pad = 2 * self.cell_padding
+        fixed = sum(w + pad for _, w in self._FIXED) + pad + 2  # + the vertical scrollbar
+        for label, width in self._FIXED:
+            self.add_column(Text(label), width=width, key=label.lower())
+        self.add_column(Text("Text"), width=max(8, self.size.width - fixed), key="text")
+
+    def on_resize(self) -> None:
+        if self.size.width != getattr(self, "_width", None):
+            self.show(self.items)
+
+    def show(self, items: list[tuple[Pin, StoredPost]], *, select: tuple[str, int] | None = None) -> None:
+        """Refill from the store's answer; keep the cursor on `select` (or the same place)."""
+        row_before = self.cursor_row
+        self.items = list(items)
+        self.clear(columns=True)
+        self._add_columns()
+        for n, (pin, sp) in enumerate(self.items, start=1):
+            post = sp.post
+            self.add_row(
+                Text(str(n)),
+                Text(feed_time(post.published, self.time_mode)),
+                Text(one_line(post.channel_title or post.channel, 64), overflow="ellipsis", no_wrap=True),
+                Text(one_line(pin.note, 200), overflow="ellipsis", no_wrap=True),
+                Text(one_line(post.text, 300) or "(no text)", overflow="ellipsis", no_wrap=True),
+                key=f"{pin.source}/{pin.post_id}",
+            )
+        if not self.items:
+            return
+        target = row_before
+        if select is not None:
+            for i, (pin, _) in enumerate(self.items):
+                if (pin.source, pin.post_id) == select:
+                    target = i
+                    break
+        self.move_cursor(row=max(0, min(target, len(self.items) - 1)), animate=False)
+
+    @property
+    def current(self) -> tuple[Pin, StoredPost] | None:
+        if not self.items:
+            return None
+        row = self.cursor_row
+        return self.items[row] if 0 <= row < len(self.items) else None
+
+    def _request(self, what: str) -> None:
+        item = self.current
+        if item is not None:
+            self.post_message(self.PinRequest(what, item[0], item[1]))
+
+    def action_cursor_top(self) -> None:
+        if self.items:
+            self.move_cursor(row=0, animate=False)
+
+    def action_cursor_bottom(self) -> None:
+        if self.items:
+            self.move_cursor(row=len(self.items) - 1, animate=False)
+
+    def action_unpin(self) -> None:
+        self._request("unpin")
+
+    def action_move_up(self) -> None:
+        self._request("up")
+
+    def action_move_down(self) -> None:
+        self._request("down")
+
+    def action_note(self) -> None:
+        self._request("note")
+
+    def action_open_post(self) -> None:
+        self._request("open")
+
+    def action_details(self) -> None:
+        self._request("details")

@@ -1,0 +1,100 @@
+"""SVG snapshots of the desk (pytest-textual-snapshot). Fixed data, fixed size, UTC, poll=False.
+
+Regenerate after an intended change with:
+    pytest tests/ui/test_snapshots.py --snapshot-update
+and look at the SVGs in tests/ui/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from deskapp.core.store import Store
+from deskapp.paths import Paths
+from tests.ui.conftest import FETCHED, add_posts, build_store, make_app, make_post, make_settings
+
+SIZE = (120, 40)
+
+
+def keys(*names: str):
+    """A run_before that presses the keys, then removes the toasts (they only echo what the keys did)."""
+
+    async def run(pilot) -> None:
+        await pilot.press(*names)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    return run
+
+
+@pytest.fixture
+def snap_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    # Relative paths so no tmp folder name appears on screen.
+    monkeypatch.chdir(tmp_path)
+    return Paths(config=Path("config.toml"), store=Path("desk.db"), state=Path("state"))
+
+
+def test_main_screen_with_pins(snap_compare, snap_paths):
+    build_store(snap_paths.store, 60, hostile=True)
+    app = make_app(snap_paths, make_settings(watch=["harbour"]), demo_banner="DEMO: a local replay of a wire")
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("j", "j", "p", "j", "j", "j", "p", "j"))
+
+
+def test_pinboard_focused_with_note(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    flow = keys("p", "j", "p", "j", "p", "tab", "G", "K", "e", *"second source", "enter", "F")
+    assert snap_compare(app, terminal_size=SIZE, run_before=flow)
+
+
+def test_details_screen(snap_compare, snap_paths):
+    build_store(snap_paths.store, 5, extra=[make_post(100, channel="beta_wire",
+                                                      text="First wording [@click=app.quit] https://example.org/a")])
+    add_posts(snap_paths.store, [make_post(100, channel="beta_wire",
+                                           text="Second wording [bold]not bold[/bold]\nhttps://example.org/b")])
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("enter"))
+
+
+def test_help_screen(snap_compare, snap_paths):
+    build_store(snap_paths.store, 5)
+    app = make_app(snap_paths)
+    assert snap_compare(app, press=["question_mark"], terminal_size=(120, 45))
+
+
+def test_text_filter(snap_compare, snap_paths):
+    build_store(snap_paths.store, 60)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("slash", *"number 4", "enter"))
+
+
+def test_new_posts_above(snap_compare, snap_paths):
+    build_store(snap_paths.store, 60)
+    app = make_app(snap_paths, watch_interval=30)
+
+    async def arrive(pilot) -> None:
+        await pilot.press("j", "j", "j")
+        add_posts(snap_paths.store, [make_post(60 + i) for i in range(4)])
+        pilot.app._check_data_version()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=arrive)
+
+
+def test_sources_screen(snap_compare, snap_paths):
+    build_store(snap_paths.store, 9)
+    with Store.open(snap_paths.store) as store:
+        for _ in range(3):
+            store.record_failure("telegram:beta_wire", at=FETCHED, reason="HTTP 502 from t.me",
+                                 next_poll=FETCHED + timedelta(minutes=10))
+    app = make_app(snap_paths)
+    assert snap_compare(app, press=["s"], terminal_size=SIZE)
+
+
+def test_store_error(snap_compare, snap_paths):
+    snap_paths.store.write_bytes(b"not a database" * 20)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=(100, 20))

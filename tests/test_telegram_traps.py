@@ -329,12 +329,13 @@ def test_linkless_forward_from_a_hidden_user() -> None:
     assert post.forwarded_from.url is None
 
 
-def test_a_forward_link_with_a_bad_scheme_keeps_the_name_only() -> None:
+def test_a_forward_link_with_a_bad_scheme_is_kept_for_the_citation_to_refuse() -> None:
     fwd = ('<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from&nbsp;'
            '<a class="tgme_widget_message_forwarded_from_name" href="javascript:alert(1)">Evil</a></div>')
     post = one(page(block(head=fwd)))
     assert post.forwarded_from is not None
-    assert (post.forwarded_from.name, post.forwarded_from.url) == ("Evil", None)
+    # Kept as published: the citation refuses it visibly instead of calling it "link not public".
+    assert (post.forwarded_from.name, post.forwarded_from.url) == ("Evil", "javascript:alert(1)")
 
 
 def test_service_message_by_class_token() -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
     from deskapp.core.store import Store
 
 WINDOW = 200  # rows fetched per store query
-KEEP_WINDOWS = 40  # windows kept in memory (8,000 light rows)
+# Windows kept in memory (2,400 light rows). Few on purpose: every long-lived object lengthens the
+# garbage collector's full passes, which show up as key-to-repaint spikes.
+KEEP_WINDOWS = 12
 CHANNEL_WIDTH = 16
 
 
@@ -179,7 +182,9 @@ class FeedView(ScrollView, can_focus=True):
         self.watch_re = watch
         self.pinned: set[tuple[str, int]] = set(pinned or ())
         self.empty_text = "No posts yet."
-        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        # A screen's worth of lines a few times over (a Strip is ~10 Python objects).
+        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)
+        self._styles: dict[tuple[bool, bool], tuple[Style, ...]] = {}
         self.seen_key = 0  # newest key the editor has had on screen; rows above it are "new above"
         self.unseen = 0
         # Timestamps for the benchmark: perf_counter of the last render that drew a row.
@@ -361,11 +366,28 @@ class FeedView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles.clear()
+
+    def _style_set(self, is_cursor: bool) -> tuple[Style, ...]:
+        """(base, pin, time, channel, service, watch), computed once per theme/focus state:
+        `rich_style` walks the ancestors and was the largest cost of drawing a line."""
+        key = (is_cursor, self.has_focus)
+        styles = self._styles.get(key)
+        if styles is None:
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("feed--cursor")
+            styles = (base, *(base + self.get_component_rich_style(f"feed--{name}")
+                              for name in ("pin", "time", "channel", "service", "watch")))
+            self._styles[key] = styles
+        return styles
 
     def on_focus(self) -> None:
+        self._styles.clear()
         self.refresh_line(self.cursor)
 
     def on_blur(self) -> None:
+        self._styles.clear()
         self.refresh_line(self.cursor)
 
     def render_line(self, y: int) -> Strip:
@@ -396,14 +418,8 @@ class FeedView(ScrollView, can_focus=True):
 
     def _render_row(self, row: FeedRow, width: int, is_cursor: bool) -> Strip:
         """One line from plain text only: Segments never parse markup, controls are removed."""
-        base = self.rich_style
-        if is_cursor:
-            base = base + self.get_component_rich_style("feed--cursor")
-        pin_style = base + self.get_component_rich_style("feed--pin")
-        time_style = base + self.get_component_rich_style("feed--time")
-        chan_style = base + self.get_component_rich_style("feed--channel")
-        text_style = base + self.get_component_rich_style("feed--service") if row.service else base
-        watch_style = base + self.get_component_rich_style("feed--watch")
+        base, pin_style, time_style, chan_style, service_style, watch_style = self._style_set(is_cursor)
+        text_style = service_style if row.service else base
 
         pinned = (row.source, row.post_id) in self.pinned
         channel = one_line(row.channel_title or row.channel, 64)
@@ -417,6 +433,7 @@ class FeedView(ScrollView, can_focus=True):
             Segment(" ", base),
         ]
         text = one_line(row.snippet, FEED_TEXT_CAP) or ("(service message)" if row.service else "(no text)")
+        text = text[: 2 * width]  # a character is at least one cell (or a rare zero-width mark)
         for piece, style in highlight_segments(text, self.watch_re, text_style, watch_style):
             segments.append(Segment(piece, style))
         return Strip(segments).crop_extend(0, width, base)

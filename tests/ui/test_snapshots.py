@@ -68,7 +68,7 @@ def test_help_screen(snap_compare, snap_paths):
 def test_text_filter(snap_compare, snap_paths):
     build_store(snap_paths.store, 60)
     app = make_app(snap_paths)
-    assert snap_compare(app, terminal_size=SIZE, run_before=keys("slash", *"number 4", "enter"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("slash", *"beta", "enter"))
 
 
 def test_new_posts_above(snap_compare, snap_paths):

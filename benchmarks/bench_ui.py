@@ -1,0 +1,238 @@
+"""UI benchmark: start-up to first painted feed, key-to-repaint latency while scrolling, memory.
+
+    python -m benchmarks.bench_ui [--posts N ...] [--keys K] [--json]
+
+For each N (default 10^5 and 10^6) a store of N generated posts (benchmarks/gen.py, 500 channels) is
+built once in a child process and cached under benchmarks/.data/ (so the generator's memory never
+counts against the desk). Then, in a fresh child process per N (so imports and RSS are the desk's
+own), the desk runs headless (`App.run_test`, 120x40, poll=False):
+
+* start-up: from `DeskApp(...)` construction to the first render of a feed line with a post
+  (module imports are reported separately; the store's open-time checks are included);
+* key-to-repaint: for each key, the time from just before the key is sent to the feed's next
+  `render_line` (perf_counter hooks in FeedView). Keys: `j` x K at the top, `pagedown` x K/2, then
+  `G` (jump to the oldest post, an offset query) and `k` x K near the bottom, `g`, and `/` filter;
+* memory: peak RSS of the process (getrusage ru_maxrss) and RSS at the end (/proc/self/status).
+
+`run(n) -> dict` is the entry point for a suite runner. Budgets (DESIGN.md): start-up 1 s,
+key-to-repaint 30 ms at p95, 250 MB RSS, at 10^6 posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / ".data"
+FETCHED = datetime(2025, 1, 1, tzinfo=UTC)
+SIZE = (120, 40)
+BUDGET = {"startup_s": 1.0, "key_p95_ms": 30.0, "rss_mb": 250.0}
+
+
+def store_path(n: int) -> Path:
+    return DATA / f"ui-{n}.db"
+
+
+def build(n: int) -> Path:
+    """Build (once) a store of n generated posts; cached by n."""
+    path = store_path(n)
+    if path.exists():
+        return path
+    from benchmarks.gen import generate_posts
+    from deskapp.core.model import SourceConfig
+    from deskapp.core.store import Store
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".building")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    with Store.open(tmp) as store:
+        it = generate_posts(n)
+        seen: set[str] = set()
+        while True:
+            chunk = list(islice(it, 50_000))
+            if not chunk:
+                break
+            pages: dict[str, list[Any]] = defaultdict(list)
+            for post in chunk:
+                pages[post.source].append(post)
+            new = [s for s in pages if s not in seen]
+            if new:
+                store.sync_sources([SourceConfig(name=s, kind="telegram", handle=pages[s][0].channel) for s in new])
+                seen.update(new)
+            batches = [(s, ps[i:i + 20]) for s, ps in pages.items() for i in range(0, len(ps), 20)]
+            store.ingest_many(batches, fetched_at=FETCHED)
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    tmp.rename(path)
+    return path
+
+
+def _rss_now_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _pct(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {}
+    s = sorted(samples)
+    return {
+        "n": len(s),
+        "p50_ms": round(statistics.median(s) * 1000, 2),
+        "p95_ms": round(s[min(len(s) - 1, int(len(s) * 0.95))] * 1000, 2),
+        "max_ms": round(s[-1] * 1000, 2),
+    }
+
+
+async def _measure(path: Path, keys: int) -> dict[str, Any]:
+    t_import = time.perf_counter()
+    from deskapp.config import Settings
+    from deskapp.paths import Paths
+    from deskapp.ui.app import DeskApp
+
+    import_s = time.perf_counter() - t_import
+    state = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    paths = Paths(config=state / "none.toml", store=path, state=state)
+    t0 = time.perf_counter()
+    app = DeskApp(settings=Settings(), paths=paths, poll=False)
+    out: dict[str, Any] = {"import_s": round(import_s, 3)}
+    async with app.run_test(size=SIZE) as pilot:
+        feed = app.feed
+        deadline = time.perf_counter() + 30
+        while not feed.first_paint and time.perf_counter() < deadline:
+            await asyncio.sleep(0.001)
+        out["startup_s"] = round(feed.first_paint - t0, 3)
+        out["store_open_s"] = round(app.timings.get("store_open", float("nan")), 3)
+        out["posts"] = feed.windows.total
+        await pilot.pause()
+
+        async def press(key: str, samples: list[float]) -> None:
+            before = feed.last_paint
+            t = time.perf_counter()
+            await pilot.press(key)
+            end = time.perf_counter() + 5
+            while feed.last_paint == before and time.perf_counter() < end:
+                await asyncio.sleep(0.0005)
+            samples.append(feed.last_paint - t)
+
+        lat: dict[str, list[float]] = defaultdict(list)
+        for _ in range(keys):
+            await press("j", lat["j"])
+        for _ in range(keys // 2):
+            await press("pagedown", lat["pagedown"])
+        await press("G", lat["G"])
+        for _ in range(keys):
+            await press("k", lat["k_bottom"])
+        await press("g", lat["g"])
+        for _ in range(keys // 2):
+            await press("pagedown", lat["pagedown"])
+        queries = feed.windows.queries
+        allkeys = [x for v in lat.values() for x in v]
+        out["keys"] = {k: _pct(v) for k, v in lat.items()}
+        out["key_all"] = _pct(allkeys)
+        out["store_queries"] = queries
+        out["feed_cursor"] = feed.cursor
+    out["rss_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["rss_end_mb"] = round(_rss_now_mb(), 1)
+    return out
+
+
+def _child(n: int, keys: int) -> dict[str, Any]:
+    """Measure in a fresh interpreter: cold imports, RSS of the desk alone."""
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = f"{root}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--measure", str(store_path(n)),
+                           "--keys", str(keys)], capture_output=True, text=True, cwd=root, env=env,
+                          timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _build_child(n: int) -> None:
+    if store_path(n).exists():
+        return
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--build", str(n)], check=True, cwd=root,
+                   timeout=3600)
+
+
+def run(n: int, *, keys: int = 200) -> dict[str, Any]:
+    """Build (cached) and measure the desk over n posts; returns the figures and the budgets."""
+    t = time.perf_counter()
+    _build_child(n)
+    built_s = time.perf_counter() - t
+    res = _child(n, keys)
+    res["n"] = n
+    res["store_mb"] = round(store_path(n).stat().st_size / 1e6, 1)
+    res["build_s"] = round(built_s, 1)
+    res["budget"] = BUDGET
+    res["within_budget"] = {
+        "startup": res["startup_s"] <= BUDGET["startup_s"],
+        "key_p95": res["key_all"]["p95_ms"] <= BUDGET["key_p95_ms"],
+        "rss": res["rss_peak_mb"] <= BUDGET["rss_mb"],
+    }
+    return res
+
+
+def _print(res: dict[str, Any]) -> None:
+    b = res["budget"]
+    print(f"== desk UI, {res['n']:,} posts stored ({res['store_mb']} MB store)")
+    print(f"  imports (deskapp.ui.app)      {res['import_s'] * 1000:8.0f} ms  (not in start-up)")
+    print(f"  start-up to first painted feed {res['startup_s'] * 1000:7.0f} ms  budget {b['startup_s'] * 1000:.0f} ms"
+          f"  ratio {res['startup_s'] / b['startup_s']:.2f}")
+    print(f"    of which Store.open (its integrity check) {res['store_open_s'] * 1000:.0f} ms; the rest "
+          f"{(res['startup_s'] - res['store_open_s']) * 1000:.0f} ms")
+    for name, p in res["keys"].items():
+        print(f"  key {name:<10} n={p['n']:<4} p50 {p['p50_ms']:6.2f} ms  p95 {p['p95_ms']:6.2f} ms  max {p['max_ms']:7.2f} ms")
+    k = res["key_all"]
+    print(f"  key-to-repaint, all keys      p50 {k['p50_ms']:.2f} ms  p95 {k['p95_ms']:.2f} ms  budget "
+          f"{b['key_p95_ms']:.0f} ms  ratio {k['p95_ms'] / b['key_p95_ms']:.2f}")
+    print(f"  peak RSS {res['rss_peak_mb']:.1f} MB (end {res['rss_end_mb']:.1f} MB)  budget {b['rss_mb']:.0f} MB"
+          f"  ratio {res['rss_peak_mb'] / b['rss_mb']:.2f}")
+    print(f"  store window queries during the run: {res['store_queries']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--posts", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--keys", type=int, default=200, help="key presses per scrolling phase")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.build:
+        build(args.build)
+        return 0
+    if args.measure:
+        print(json.dumps(asyncio.run(_measure(args.measure, args.keys))))
+        return 0
+    results = [run(n, keys=args.keys) for n in args.posts]
+    for res in results:
+        print(json.dumps(res) if args.json else "", end="\n" if args.json else "")
+        if not args.json:
+            _print(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

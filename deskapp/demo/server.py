@@ -158,26 +158,20 @@ class WireServer:
         if f.kind == "slow":
             time.sleep(f.seconds)
             return False
-        if f.kind == "truncate":
+        if f.kind in ("truncate", "reset"):
+            # Announce more than is sent, then hang up: with FIN ("truncate") or RST ("reset").
             req.send_response(200)
             req.send_header("Content-Type", "text/html; charset=utf-8")
             req.send_header("Content-Length", "100000")
             req.end_headers()
-            req.wfile.write(b"<!DOCTYPE html><html><head><title>x</title></head><body>" + b"x" * 1000)
+            req.wfile.write(b"<!DOCTYPE html><html><head><title>x</title></head><body>" + b"x" * 2000)
             req.wfile.flush()
-            req.close_connection = True
-            return True
-        if f.kind == "reset":
-            req.send_response(200)
-            req.send_header("Content-Type", "text/html; charset=utf-8")
-            req.send_header("Content-Length", "100000")
-            req.end_headers()
-            req.wfile.write(b"<!DOCTYPE html><html><body>" + b"y" * 2000)
-            req.wfile.flush()
-            try:  # RST instead of FIN: SO_LINGER with a zero timeout
-                req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            except OSError:
-                pass
+            if f.kind == "reset":
+                try:  # SO_LINGER with a zero timeout makes close() send RST
+                    req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                              b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass
             req.close_connection = True
             return True
         if f.kind == "oversize":

@@ -46,6 +46,9 @@ from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
+REFRESH_GAP = 0.25  # seconds between two refreshes caused by store writes
+SOURCES_GAP = 2.0  # seconds between two reads of Store.sources() for the status bar
+
 # Actions that still make sense when the store could not be opened.
 _WITHOUT_STORE = {"quit", "help", "command_palette"}
 
@@ -104,6 +107,10 @@ class DeskApp(App[None]):
         self._start_count = 0
         self._stored = 0
         self._sources: list[Any] | None = None
+        self._sources_at = 0.0
+        self._sources_timer: Timer | None = None
+        self._last_refresh = 0.0
+        self._refresh_timer: Timer | None = None
         self._search_timer: Timer | None = None
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self._open_store()
@@ -227,8 +234,8 @@ class DeskApp(App[None]):
         elif kind == "stopped":
             self.poller_state = "poller stopped"
             self.refresh_status(reread=False)
-        else:
-            self.refresh_status()
+        elif kind in ("failed", "status"):
+            self.refresh_status(sources=True)  # a source changed state: show it now
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name != "poller":
@@ -275,9 +282,20 @@ class DeskApp(App[None]):
             self.store_changed()
 
     def store_changed(self) -> None:
-        """Rows, sources or pins may have changed: re-read; the line being read stays where it is."""
+        """Rows, sources or pins may have changed: re-read (a burst of poller pages is one refresh,
+        at most every REFRESH_GAP seconds); the line being read stays where it is."""
         if self.store is None:
             return
+        wait = self._last_refresh + REFRESH_GAP - time.monotonic()
+        if wait > 0:
+            if self._refresh_timer is None:
+                self._refresh_timer = self.set_timer(wait, self._refresh_from_store)
+            return
+        self._refresh_from_store()
+
+    def _refresh_from_store(self) -> None:
+        self._refresh_timer = None
+        self._last_refresh = time.monotonic()
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
         self.feed.reload()
@@ -299,15 +317,21 @@ class DeskApp(App[None]):
         self.query_one("#compose-pane").border_title = Content(f"Citation ({rendered.fmt})")
         self.rendered = rendered
 
-    def refresh_status(self, *, reread: bool = True) -> None:
-        """The status bar. `reread=False` reuses the last source list (Store.sources() counts each
-        source's posts, ~0.1 s at 10^6, so it is read only when the store may have changed)."""
+    def refresh_status(self, *, reread: bool = True, sources: bool = False) -> None:
+        """The status bar. `reread`: count the posts again. The source list is read again when
+        `sources`, or when it is older than SOURCES_GAP (Store.sources() counts every source's posts,
+        ~0.1 s at 10^6 posts, too slow for every poller page); a skipped read is done later."""
         if self.store is None:
             return
         try:
             if reread or self._sources is None:
-                self._sources = self.store.sources()
                 self._stored = self.store.count_posts()
+                age = time.monotonic() - self._sources_at
+                if sources or self._sources is None or age >= SOURCES_GAP:
+                    self._sources = self.store.sources()
+                    self._sources_at = time.monotonic()
+                elif self._sources_timer is None:
+                    self._sources_timer = self.set_timer(SOURCES_GAP - age, self._sources_due)
         except Exception as exc:
             self.query_one(StatusBar).update(Content(f"store unreadable: {exc}"))
             return
@@ -317,6 +341,10 @@ class DeskApp(App[None]):
             time_mode=self.time_mode, poller=self.poller_state,
             sources_key=keys.get("sources", "s"),
         ))
+
+    def _sources_due(self) -> None:
+        self._sources_timer = None
+        self.refresh_status(sources=True)
 
     def _filter_text(self) -> str:
         parts = []
@@ -497,18 +525,20 @@ class DeskApp(App[None]):
         self.refresh_status(reread=False)
 
     def action_clear_filter(self) -> None:
-        """Esc: clear the text filter (and close its box); with none, clear the source filter."""
+        """Esc: clear the text filter (and close its box); with none, clear the source filter.
+        With no filter at all nothing moves: the line being read stays."""
         search = self.query_one("#search", Input)
         if self._search_timer is not None:
             self._search_timer.stop()
-        had_text = bool(self.query_text) or search.has_class("shown")
+        box_open = search.has_class("shown")
         search.value = ""
         search.remove_class("shown")
         if self.query_text:
             self.query_text = ""
-        elif not had_text and self.source_filter is not None:
+            self._refilter()
+        elif not box_open and self.source_filter is not None:
             self.source_filter = None
-        self._refilter()
+            self._refilter()
         self.feed.focus()
 
     def action_filter_source(self) -> None:

@@ -321,6 +321,31 @@ async def test_text_filter_and_escape(desk_paths):
         assert feed.windows.total == 60 and app.focused is feed
 
 
+async def test_escape_without_a_filter_keeps_the_line(desk_paths):
+    build_store(desk_paths.store, 60)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j", "j", "j", "escape")
+        assert app.feed.cursor == 3
+        await pilot.press("slash", "escape")  # open and close the box without typing
+        assert app.feed.cursor == 3 and app.focused is app.feed
+
+
+async def test_burst_of_store_changes_is_one_refresh(desk_paths):
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths, watch_interval=30)
+    async with app.run_test(size=SIZE) as pilot:
+        reloads = []
+        original = app.feed.reload
+        app.feed.reload = lambda: (reloads.append(1), original())[1]
+        for i in range(5):
+            add_posts(desk_paths.store, [make_post(20 + i)])
+            app.store_changed()
+        assert len(reloads) == 1  # the first at once, the rest wait
+        await pilot.pause(0.4)
+        assert len(reloads) == 2 and app.feed.windows.total == 25
+
+
 async def test_filter_with_no_match_and_fts_syntax(desk_paths):
     build_store(desk_paths.store, 10)
     app = make_app(desk_paths)

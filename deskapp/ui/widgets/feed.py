@@ -216,7 +216,7 @@ class FeedView(ScrollView, can_focus=True):
 
     def reload(self) -> None:
         """The store may have changed: re-count, keep the post under the cursor where it is on screen."""
-        anchor = self.windows.cached(self.cursor) if self.windows.total else None
+        anchor = self.windows.row(self.cursor)  # read before the reset: the old snapshot
         old_cursor = self.cursor
         old_scroll = round(self.scroll_y)
         total = self.windows.reset()

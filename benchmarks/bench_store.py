@@ -193,7 +193,7 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     res["search_rare_20"] = _pct(_timed(lambda: store.search(rng.choice(rare), limit=20), 200))
     res["search_two_terms_20"] = _pct(_timed(lambda: store.search("news " + rng.choice(["report", "city", "the"]),
                                                                   limit=20), 100))
-    res["search_prefix_ne_20"] = _pct(_timed(lambda: store.search("ne", limit=20), 50))
+    res["search_prefix_ne_20"] = _pct(_timed(lambda: store.search("ne", limit=20, prefix=True), 50))
     res["feed_query_common_100"] = _pct(_timed(lambda: store.feed(100, query=rng.choice(COMMON_TERMS)), 200))
     # baseline: relevance order (bm25) over every hit of a common term
     res["baseline_search_common_rank_20"] = _pct(_timed(lambda: store._conn.execute(

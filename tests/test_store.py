@@ -91,6 +91,7 @@ def test_open_creates_parents_schema_and_wal(db_path: Path) -> None:
         assert s._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 0
         assert s.count_posts() == 0 and s.max_key() == 0 and s.feed(10) == []
+        assert s.check() == [] and s.check(full=False) == []
     # Reopening an up-to-date store changes nothing.
     with Store.open(db_path) as s:
         assert s.schema_version == len(MIGRATIONS)
@@ -194,6 +195,26 @@ def test_damaged_pages_fail_quick_check(db_path: Path) -> None:
     with pytest.raises(StoreError) as err:
         Store.open(db_path)
     assert "damaged" in str(err.value) or "malformed" in str(err.value)
+    assert snapshot(db_path) == before
+
+
+def test_big_files_get_the_cheap_check_at_open(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _filled_store_file(db_path)
+    conn = sqlite3.connect(db_path)
+    leaves = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'posts' AND pagetype = 'leaf'")]
+    conn.close()
+    data = bytearray(db_path.read_bytes())
+    for pageno in leaves[1::3]:  # scribble over leaf pages of the big posts table only
+        off = (pageno - 1) * 4096
+        data[off : off + 64] = b"\xa5" * 64
+    db_path.write_bytes(bytes(data))
+    before = snapshot(db_path)
+    monkeypatch.setattr(store_mod, "FULL_CHECK_MAX_BYTES", 1024)  # "big" file: only the small tables
+    with pytest.raises(StoreError, match="damaged"):
+        Store.open(db_path, readonly=True, full_check=True)
+    with Store.open(db_path, readonly=True) as s:
+        assert s.check(full=False) == []
+        assert s.check(full=True)  # the full check finds what open skipped
     assert snapshot(db_path) == before
 
 

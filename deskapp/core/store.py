@@ -28,7 +28,8 @@ probing key + 1, + 2, ... when the slot already belongs to another post. Consequ
 Schema versions live in `PRAGMA user_version`; `MIGRATIONS` (store_schema.py) are applied in order
 at open inside one transaction. A file that is newer than this code, not SQLite, not a desk store
 or fails `PRAGMA quick_check` is refused with `StoreError` and never written: it is checked over a
-read-only (`mode=ro`) connection before the read-write one is opened.
+read-only (`mode=ro`) connection before the read-write one is opened. (Files over 64 MB get
+quick_check of their small tables only, to keep start-up under a second; see `Store.open`.)
 
 Threads: one Store per thread/worker. The connection is opened with `check_same_thread=False` and
 every call holds the Store's lock, so handing a Store to another thread is safe but serialised.
@@ -75,6 +76,9 @@ KEY_SHIFT = 20
 KEY_MASK = (1 << KEY_SHIFT) - 1
 SNIPPET_CHARS = 300
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Files up to this size get a full PRAGMA quick_check at open (about 0.2 s at this size).
+FULL_CHECK_MAX_BYTES = 64 * 2**20
+_SMALL_TABLES = ("sources", "pins", "revisions")
 BUSY_TIMEOUT_MS = 5000
 LOCK_RETRIES = 6  # after SQLite's own busy wait; sleeps 0.05, 0.1, 0.2, ... s between tries
 LOCK_GIVE_UP_S = 12.0  # ... but no new try after this long: two full busy waits mean a stuck writer
@@ -577,13 +581,22 @@ class Store:
     # ------------------------------------------------------------------ open / close
 
     @classmethod
-    def open(cls, path: Path | str, *, readonly: bool = False) -> Store:
-        """Open (creating file, parent dirs and schema if missing) after checking the file read-only."""
+    def open(cls, path: Path | str, *, readonly: bool = False, full_check: bool | None = None) -> Store:
+        """Open (creating file, parent dirs and schema if missing) after checking the file read-only.
+
+        `full_check`: run `PRAGMA quick_check` over the whole file. None (default) = only when the
+        file is at most FULL_CHECK_MAX_BYTES: quick_check reads every page (about 3 ms per MB, so
+        3-4 s for 10^6 posts), which would blow the 1 s start-up budget. Larger files get the
+        header, version and schema checks plus quick_check of the small tables (sources, pins,
+        revisions); `Store.check()` runs the full check on demand (e.g. `desk check`).
+        """
         path = Path(path).expanduser()
         if path.exists():
             if not path.is_file():
                 raise StoreError("cannot open store", path, "not a regular file")
-            cls._check_existing(path, readonly=readonly)
+            if full_check is None:
+                full_check = path.stat().st_size <= FULL_CHECK_MAX_BYTES
+            cls._check_existing(path, readonly=readonly, full_check=full_check)
         elif readonly:
             raise StoreError("cannot open store", path, "no such file")
         else:
@@ -606,7 +619,7 @@ class Store:
         return path.resolve().as_uri() + "?mode=ro"
 
     @classmethod
-    def _check_existing(cls, path: Path, *, readonly: bool) -> None:
+    def _check_existing(cls, path: Path, *, readonly: bool, full_check: bool = True) -> None:
         """Refuse, without writing anything, a file we must not touch."""
         what = "cannot open store"
         try:
@@ -633,10 +646,10 @@ class Store:
                     what, path,
                     f"schema version {version} is newer than this desk understands ({known}); upgrade desk",
                 )
-            problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
-            if problems != ["ok"]:
-                raise StoreError(what, path, "damaged database (quick_check: " + "; ".join(problems) + ")")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            problems = _quick_check(conn, tables, full=full_check)
+            if problems:
+                raise StoreError(what, path, "damaged database (quick_check: " + "; ".join(problems) + ")")
             if version == 0 and tables:
                 raise StoreError(what, path, "a SQLite database but not a desk store (tables: "
                                  + ", ".join(sorted(tables)[:5]) + ")")
@@ -715,6 +728,15 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}{', readonly' if self.readonly else ''})"
+
+    def check(self, *, full: bool = True) -> list[str]:
+        """`PRAGMA quick_check` of the open store (whole file, or only the small tables); [] = fine."""
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return _quick_check(conn, tables, full=full)
+
+        return self._read(run)
 
     @property
     def schema_version(self) -> int:
@@ -1268,6 +1290,16 @@ class Store:
             stored = _stored_post(r[3:])
             out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], parse_utc_iso(r[2])), stored))
         return out
+
+
+def _quick_check(conn: sqlite3.Connection, tables: set[str], *, full: bool) -> list[str]:
+    """Problems PRAGMA quick_check reports (at most 5), [] when it says ok."""
+    targets: list[str | None] = [None] if full else [t for t in _SMALL_TABLES if t in tables]
+    problems: list[str] = []
+    for table in targets:
+        sql = "PRAGMA quick_check(5)" if table is None else f"PRAGMA quick_check({table})"
+        problems += [r[0] for r in conn.execute(sql).fetchall() if r[0] != "ok"]
+    return problems[:5]
 
 
 def _apply(conn: sqlite3.Connection, migration: Migration) -> None:

@@ -137,6 +137,51 @@ def test_migrations_run_in_order_inside_one_transaction(db_path: Path, monkeypat
     conn.close()
 
 
+def test_upgrade_from_version_1_counts_existing_posts(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("BEGIN")
+    MIGRATIONS[0](conn)  # type: ignore[operator]
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("COMMIT")
+    conn.executemany(
+        "INSERT INTO posts (key, source, post_id, published, text, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(i, "telegram:old" if i % 3 else "rss:feed", i, "2024-01-01T00:00:00Z", f"text {i}",
+          "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z") for i in range(1, 31)],
+    )
+    conn.close()
+    with Store.open(db_path) as s:
+        assert s.schema_version == len(MIGRATIONS) >= 2
+        counts = {x.name: (x.posts, x.kind, x.handle) for x in s.sources()}
+        assert counts == {"telegram:old": (20, "telegram", "old"), "rss:feed": (10, "rss", "feed")}
+        assert s.feed_count(sources=["rss:feed"]) == 10 and s.count_posts() == 30
+        assert s.search("text")  # the FTS triggers of version 1 indexed the rows
+
+
+def test_post_counters_follow_every_path(store: Store) -> None:
+    store.ingest_page("telegram:alpha", many("telegram:alpha", 10), fetched_at=FETCHED)
+    store.ingest_page("telegram:alpha", many("telegram:alpha", 12), fetched_at=FETCHED)  # 10 again, 2 new
+    store.ingest_many([("telegram:beta", many("telegram:beta", 5)), ("telegram:alpha", many("telegram:alpha", 15))],
+                      fetched_at=FETCHED)
+    store.ingest_many([("telegram:beta", [post("telegram:beta", 1), post("telegram:beta", 1), post("telegram:beta", 99)])],
+                      fetched_at=FETCHED)  # a repeat in the chunk: the page path
+    counts = {x.name: x.posts for x in store.sources()}
+    assert counts == {"telegram:alpha": 15, "telegram:beta": 6}
+    assert store.feed_count(sources=["telegram:alpha", "telegram:beta"]) == 21 == store.count_posts()
+    # Deletes by another tool are followed by a trigger; inserts by another tool need recount().
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("DELETE FROM posts WHERE source = 'telegram:alpha' AND post_id <= 3")
+    assert {x.name: x.posts for x in store.sources()}["telegram:alpha"] == 12
+    other.execute("INSERT INTO posts (key, source, post_id, published, text) VALUES (5, 'rss:x', 1, "
+                  "'2024-01-01T00:00:00Z', 'from elsewhere')")
+    other.close()
+    assert "rss:x" not in {x.name for x in store.sources()}
+    store.recount()
+    counts = {x.name: x.posts for x in store.sources()}
+    assert counts == {"telegram:alpha": 12, "telegram:beta": 6, "rss:x": 1}
+    assert store.feed_count(sources=list(counts)) == store.count_posts() == 19
+
+
 def test_newer_schema_is_refused_and_untouched(db_path: Path) -> None:
     with Store.open(db_path) as s:
         s.ingest_page("telegram:alpha", [post()], fetched_at=FETCHED)

@@ -364,6 +364,7 @@ class _IngestTx:
         self.pending: dict[tuple[str, int], tuple[Any, ...]] = {}
         self.pending_keys: set[int] = set()
         self.sources: set[str] = set()
+        self.new_by_source: dict[str, int] = {}  # added to sources.post_count at finish
         self.prep = _Prepare(fetched)
 
     def add(self, source: str, posts: list[Post]) -> None:
@@ -463,8 +464,16 @@ class _IngestTx:
             self.pending[(source, post_id)] = (key, source, post_id, *r[1:_P_WANTED], fetched, fetched, fetched)
             result.max_key = max(result.max_key, key)
         result.new += len(new_ids)
+        self.new_by_source[source] = self.new_by_source.get(source, 0) + len(new_ids)
+
+    def count_new(self) -> None:
+        if self.new_by_source:
+            self.conn.executemany("UPDATE sources SET post_count = post_count + ? WHERE name = ?",
+                                  [(n, source) for source, n in self.new_by_source.items()])
+            self.new_by_source.clear()
 
     def finish(self) -> None:
+        self.count_new()
         if not self.pending:
             return
         conn = self.conn
@@ -544,6 +553,11 @@ def _apply_bulk(conn: sqlite3.Connection, chunk: _BulkChunk, fetched: str) -> In
         "SELECT s.key, s.source, s.post_id, p.key, p.text_sha256 FROM desk_bulk.stage s "
         "JOIN posts p INDEXED BY posts_source_post ON p.source = s.source AND p.post_id = s.post_id"
     ).fetchall()
+    for source, page in chunk.prepared:
+        tx.new_by_source[source] = tx.new_by_source.get(source, 0) + len(page)
+    for _, src, _, _, _ in existing:
+        tx.new_by_source[src] -= 1
+    tx.count_new()
     if existing:
         index = {(source, pid): r for source, page in chunk.prepared for pid, r in page.items()}
         tx.update_existing([(src, pid, index[(src, pid)], key, sha) for _, src, pid, key, sha in existing])
@@ -729,6 +743,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}{', readonly' if self.readonly else ''})"
 
+    def recount(self) -> None:
+        """Recompute sources.post_count from the posts (after rows were inserted by another tool)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for (name,) in conn.execute("SELECT DISTINCT source FROM posts INDEXED BY posts_source_key").fetchall():
+                self._ensure_source(conn, name)
+            conn.execute("UPDATE sources SET post_count = "
+                         "(SELECT count(*) FROM posts INDEXED BY posts_source_key WHERE posts.source = sources.name)")
+
+        self._write(run)
+
     def check(self, *, full: bool = True) -> list[str]:
         """`PRAGMA quick_check` of the open store (whole file, or only the small tables); [] = fine."""
 
@@ -835,10 +860,9 @@ class Store:
     )
 
     def sources(self) -> list[SourceHealth]:
-        """Every known source, by name, with `.posts` = stored posts (one index range count per source)."""
+        """Every known source, by name, with `.posts` = stored posts (the post_count counter)."""
         rows = self._read(lambda c: c.execute(
-            f"SELECT {self._SOURCE_COLS}, (SELECT count(*) FROM posts INDEXED BY posts_source_key "
-            "WHERE posts.source = sources.name) FROM sources ORDER BY name").fetchall())
+            f"SELECT {self._SOURCE_COLS}, post_count FROM sources ORDER BY name").fetchall())
         return [
             SourceHealth(
                 name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
@@ -1145,7 +1169,8 @@ class Store:
 
         No filter: count(*), which SQLite answers by walking the narrow posts_key index (a few ms
         at 10^6). after_key: a key range of that index, proportional to the rows above the key
-        (the "N new" marker: microseconds). Sources: index ranges of posts_source_key. A text
+        (the "N new" marker: microseconds). Sources alone: the sources.post_count counters; with
+        after_key, index ranges of posts_source_key. A text
         query walks the FTS doclists: proportional to the matches, the slow case (tens of ms for
         a term in a third of 10^6 posts).
         """
@@ -1156,7 +1181,7 @@ class Store:
             if sources is None:
                 return self.count_posts()
             return self._read(lambda c: sum(
-                c.execute(f"SELECT count(*) FROM posts INDEXED BY posts_source_key WHERE source IN ({_qs(len(ch))})",
+                c.execute(f"SELECT coalesce(sum(post_count), 0) FROM sources WHERE name IN ({_qs(len(ch))})",
                           ch).fetchone()[0] for ch in _chunks(list(dict.fromkeys(sources)))))
         params: list[Any] = []
         if has_query:

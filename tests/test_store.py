@@ -563,7 +563,9 @@ def test_search_newest_first_and_hostile_queries(store: Store) -> None:
     assert Store.fts_query("") == '""'
     assert Store.fts_query('a "b" c') == '"a" AND """b""" AND "c"'
     assert Store.fts_query('a "b" c', prefix=True) == '"a" AND """b""" AND "c"*'
-    assert Store.fts_query("*", prefix=True) == '"*"' and Store.fts_query("a\x00b") == '"ab"'
+    assert Store.fts_query("*", prefix=True) == '""' and Store.fts_query("- ! ?") == '""'
+    assert Store.fts_query("gamma - !", prefix=True) == '"gamma"*'
+    assert [x.post.id for x in store.search("gamma -", limit=1)] == [60] and Store.fts_query("a\x00b") == '"ab"'
 
 
 def test_search_sources_filter_and_pinned_flag(store: Store) -> None:

@@ -68,7 +68,7 @@ from deskapp.core.model import (
 from deskapp.core.sanitize import clean_line, clean_text
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 
-__all__ = ["MIGRATIONS", "IngestResult", "Store", "StoreError", "make_key"]
+__all__ = ["MIGRATIONS", "IngestResult", "Store", "StoreError", "clean_text_fast", "key_time", "make_key"]
 
 T = TypeVar("T")
 
@@ -192,11 +192,6 @@ _FEED_COLS = (
     "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id), p.service"
 )
 
-_INSERT_POST = (
-    "INSERT INTO posts (key, source, post_id, channel, channel_title, url, published, text, author, views, "
-    "views_count, views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, "
-    "first_seen, last_seen, text_seen) VALUES (" + _qs(23) + ")"
-)
 # An unchanged text: refresh what a re-poll may legitimately change; never touch `text` (the FTS
 # trigger fires only on UPDATE OF text).
 _UPDATE_SEEN = (
@@ -728,6 +723,9 @@ class Store:
             if version != len(migrations):
                 conn.execute(f"PRAGMA user_version = {len(migrations)}")
 
+        # Up to date (the usual case): no write lock, so opening never waits for a busy poller.
+        if self._read(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == len(migrations):
+            return
         self._write(run)
 
     def close(self) -> None:
@@ -1059,16 +1057,18 @@ class Store:
         Quotes inside a token are doubled, so no input can reach FTS5's query syntax (AND, NEAR(,
         *, parentheses, column filters are all just text). Blank input gives '""', an empty
         phrase, which matches nothing. With `prefix`, the last token becomes a prefix query
-        (`"tok"*`) when it holds a letter or digit. Off by default: FTS5 merges the whole doclist
+        (`"tok"*`). Off by default: FTS5 merges the whole doclist
         of every term with that prefix before the first row comes back, so a newest-first prefix
         search costs tens of ms at 10^6 posts where a whole-word search costs well under one.
         """
         # Controls go first: a NUL would end the query string early inside SQLite ("unterminated string").
-        tokens = clean_text(user_text).split()
+        # Tokens without a letter or digit are dropped: the tokenizer makes nothing of them, and an
+        # empty phrase AND-ed in would make "item -" match nothing.
+        tokens = [t for t in clean_text(user_text).split() if any(ch.isalnum() for ch in t)]
         if not tokens:
             return '""'
         parts = ['"' + t.replace('"', '""') + '"' for t in tokens]
-        if prefix and any(ch.isalnum() for ch in tokens[-1]):
+        if prefix:
             parts[-1] += "*"
         return " AND ".join(parts)
 

@@ -602,12 +602,17 @@ def _walk(store: Store, page: int, **kw: object) -> list[int]:
 @pytest.mark.parametrize("flt", [
     {}, {"query": "gamma"}, {"sources": ["telegram:s03"]}, {"sources": ["telegram:s01", "telegram:s07", "telegram:s19"]},
     {"sources": [f"telegram:s{i:02d}" for i in range(0, 20, 1) if i != 5]}, {"query": "delta", "sources": ["telegram:s02", "telegram:s04"]},
-])
+    {"sources": [f"telegram:s{i:02d}" for i in range(100) if i % 2]},  # more than _PER_SOURCE_UNION_MAX: the key scan
+], ids=["all", "query", "one-source", "three-sources", "nineteen-sources", "query+sources", "fifty-sources"])
 def test_feed_keyset_offset_and_counts_agree(feed_store: Store, flt: dict) -> None:
     s = feed_store
     everything = [r.key for r in s.feed(10_000, **flt)]
     assert everything == sorted(everything, reverse=True) and len(set(everything)) == len(everything)
     assert everything, flt
+    if "sources" in flt:
+        assert {r.source for r in s.feed(10_000, **flt)} <= set(flt["sources"])
+    if flt.get("sources") and len(flt["sources"]) == 50:
+        assert len(flt["sources"]) > store_mod._PER_SOURCE_UNION_MAX
     assert _walk(s, 7, **flt) == everything
     assert s.feed_count(**flt) == len(everything)
     for off in (0, 1, 5, len(everything) // 2, len(everything) - 1, len(everything)):

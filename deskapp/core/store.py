@@ -84,7 +84,7 @@ LOCK_RETRIES = 6  # after SQLite's own busy wait; sleeps 0.05, 0.1, 0.2, ... s b
 LOCK_GIVE_UP_S = 12.0  # ... but no new try after this long: two full busy waits mean a stuck writer
 _IN_CHUNK = 500  # host parameters per IN (...) list
 # Source filters up to this size run one index range per source; larger ones scan the key order.
-_PER_SOURCE_UNION_MAX = 16
+_PER_SOURCE_UNION_MAX = 48
 
 
 class StoreError(Exception):
@@ -1097,24 +1097,26 @@ class Store:
         else:
             keycol = "p.key"
             if sources is not None and 1 <= len(sources) <= _PER_SOURCE_UNION_MAX:
-                # One index range per source, merged: fast however rare the sources are.
+                # One range of the covering (source, key) index per source gives each source's
+                # next `limit` keys; only the `limit` newest of those are read from the table.
                 parts = []
-                for s in sources:
-                    sub_where = ["p.source = ?"]
-                    params.append(s)
+                for src in dict.fromkeys(sources):
+                    sub_where = ["source = ?"]
+                    params.append(src)
                     if before_key is not None:
-                        sub_where.append("p.key < ?")
+                        sub_where.append("key < ?")
                         params.append(before_key)
                     if after_key is not None:
-                        sub_where.append("p.key > ?")
+                        sub_where.append("key > ?")
                         params.append(after_key)
                     parts.append(
-                        f"SELECT * FROM (SELECT {cols} FROM posts p INDEXED BY posts_source_key "
-                        f"WHERE {' AND '.join(sub_where)} ORDER BY p.key {order} LIMIT ?)"
+                        f"SELECT * FROM (SELECT key FROM posts INDEXED BY posts_source_key "
+                        f"WHERE {' AND '.join(sub_where)} ORDER BY key {order} LIMIT ?)"
                     )
                     params.append(limit)
-                sql = " UNION ALL ".join(parts) + f" ORDER BY 1 {order} LIMIT ?"
+                keys = " UNION ALL ".join(parts) + f" ORDER BY 1 {order} LIMIT ?"
                 params.append(limit)
+                sql = f"SELECT {cols} FROM posts p WHERE p.key IN ({keys}) ORDER BY p.key {order}"
                 return sql, params, ascending
             base = f"SELECT {cols} FROM posts p"
             if sources is not None:

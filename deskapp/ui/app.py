@@ -46,6 +46,7 @@ from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
+_FAILED = object()  # what _store_call returns when the store raised
 REFRESH_GAP = 0.25  # seconds between two refreshes caused by store writes
 SOURCES_GAP = 2.0  # seconds between two reads of Store.sources() for the status bar
 
@@ -128,9 +129,6 @@ class DeskApp(App[None]):
         try:
             self.store = Store.open(self.paths.store)
             self.timings["store_open"] = time.perf_counter() - started
-            if self.settings.sources:
-                # So the status bar lists configured sources even before the poller ran (never deletes).
-                self.store.sync_sources(self.settings.sources)
             self._data_version = self.store.data_version()
             self._start_count = self.store.count_posts()
         except StoreError as exc:
@@ -181,6 +179,9 @@ class DeskApp(App[None]):
             self.set_keymap(overrides)
         if self.store is None:
             return
+        if self.settings.sources:
+            # The status bar lists configured sources even before the poller ran (never deletes).
+            self._store_call("record the configured sources", self.store.sync_sources, self.settings.sources)
         self.query_one("#feed-pane").border_title = Content("Live feed")
         self.pinboard.time_mode = self.time_mode
         self.refresh_pins()
@@ -298,13 +299,26 @@ class DeskApp(App[None]):
         self._last_refresh = time.monotonic()
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
-        self.feed.reload()
+        self._store_call("read the store", self.feed.reload)
         self.refresh_pins()
         self.refresh_status()
 
+    def _store_call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a store call; a failure (locked for too long, disk full, I/O error) becomes a
+        notification, never a traceback. Returns `_FAILED` then."""
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self.notify(f"Could not {what}: {one_line(str(exc), 300)}", severity="error", markup=False,
+                        timeout=8)
+            return _FAILED
+
     def refresh_pins(self, select: tuple[str, int] | None = None) -> None:
         """Re-read the pins from the store (what the screen shows is what is committed)."""
-        self.pins = self.store.pins()
+        pins = self._store_call("read the pins", self.store.pins)
+        if pins is _FAILED:
+            return
+        self.pins = pins
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
         self.pinboard.show(self.pins, select=select)
         self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)})")
@@ -373,6 +387,9 @@ class DeskApp(App[None]):
         # row, and the line being read must not move.
         self._update_titles()
 
+    def on_feed_view_store_failed(self, message: FeedView.StoreFailed) -> None:
+        self.notify(f"Could not read the store: {message.reason}", severity="error", markup=False, timeout=8)
+
     def on_feed_view_row_request(self, message: FeedView.RowRequest) -> None:
         row = message.row
         if message.what == "pin":
@@ -386,11 +403,12 @@ class DeskApp(App[None]):
         pin, post = message.pin, message.post
         ident = (pin.source, pin.post_id)
         if message.what == "unpin":
-            self.store.unpin(*ident)
-            self.refresh_pins()
+            if self._store_call("unpin", self.store.unpin, *ident) is not _FAILED:
+                self.refresh_pins()
         elif message.what in ("up", "down"):
-            self.store.move_pin(*ident, -1 if message.what == "up" else 1)
-            self.refresh_pins(select=ident)
+            delta = -1 if message.what == "up" else 1
+            if self._store_call("move the pin", self.store.move_pin, *ident, delta) is not _FAILED:
+                self.refresh_pins(select=ident)
         elif message.what == "note":
             self.edit_note(pin, post)
         elif message.what == "open":
@@ -411,13 +429,8 @@ class DeskApp(App[None]):
     def toggle_pin(self, source: str, post_id: int) -> None:
         """Commit to the store first, then show what the store holds."""
         pinned = any((p.source, p.post_id) == (source, post_id) for p, _ in self.pins)
-        try:
-            if pinned:
-                self.store.unpin(source, post_id)
-            else:
-                self.store.pin(source, post_id)
-        except Exception as exc:
-            self.notify(f"Could not change the pin: {exc}", severity="error", markup=False)
+        change = self.store.unpin if pinned else self.store.pin
+        if self._store_call("change the pin", change, source, post_id) is _FAILED:
             return
         # No toast: the star in the feed and the pinboard's count say it.
         self.refresh_pins(select=(source, post_id))
@@ -426,8 +439,9 @@ class DeskApp(App[None]):
         def done(note: str | None) -> None:
             if note is None:
                 return
-            self.store.set_pin_note(pin.source, pin.post_id, note)
-            self.refresh_pins(select=(pin.source, pin.post_id))
+            if self._store_call("save the note", self.store.set_pin_note, pin.source, pin.post_id,
+                                note) is not _FAILED:
+                self.refresh_pins(select=(pin.source, pin.post_id))
 
         self.push_screen(TextModal(f"Note for {self._post_label(post)}", pin.note,
                                    placeholder="e.g. confirms the strike time"), done)
@@ -439,7 +453,9 @@ class DeskApp(App[None]):
 
         def done(yes: bool | None) -> None:
             if yes:
-                count = self.store.clear_pins()
+                count = self._store_call("clear the pins", self.store.clear_pins)
+                if count is _FAILED:
+                    return
                 self.refresh_pins()
                 self.notify(f"Cleared {count} pin{'s' if count != 1 else ''}.", markup=False)
 
@@ -449,11 +465,15 @@ class DeskApp(App[None]):
     # ------------------------------------------------------------------ details, browser
 
     def show_details(self, source: str, post_id: int) -> None:
-        post = self.store.get(source, post_id)
+        post = self._store_call("read the post", self.store.get, source, post_id)
+        if post is _FAILED:
+            return
         if post is None:
             self.notify("That post is no longer in the store.", severity="warning", markup=False)
             return
-        revisions = self.store.revisions_of(source, post_id)
+        revisions = self._store_call("read the revisions", self.store.revisions_of, source, post_id)
+        if revisions is _FAILED:
+            revisions = []
         self.push_screen(DetailsScreen(post, revisions, time_mode=self.time_mode, watch=self.watch_re))
 
     def open_url(self, url: str | None) -> None:
@@ -520,7 +540,7 @@ class DeskApp(App[None]):
     def _refilter(self) -> None:
         feed = self.feed
         feed.empty_text = "No posts match the filter." if (self.query_text or self.source_filter) else "No posts yet."
-        feed.set_filter(self.query_text or None, self.source_filter)
+        self._store_call("filter the feed", feed.set_filter, self.query_text or None, self.source_filter)
         self._update_titles()
         self.refresh_status(reread=False)
 
@@ -542,7 +562,9 @@ class DeskApp(App[None]):
         self.feed.focus()
 
     def action_filter_source(self) -> None:
-        sources = self.store.sources()
+        sources = self._store_call("read the sources", self.store.sources)
+        if sources is _FAILED:
+            return
         choices = [(s.name, source_label(s), s.posts) for s in sources]
 
         def done(picked: list[str] | None) -> None:
@@ -581,7 +603,9 @@ class DeskApp(App[None]):
         self.refresh_status(reread=False)
 
     def action_sources(self) -> None:
-        self.push_screen(SourcesScreen(self.store.sources()))
+        sources = self._store_call("read the sources", self.store.sources)
+        if sources is not _FAILED:
+            self.push_screen(SourcesScreen(sources))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys_in_force))

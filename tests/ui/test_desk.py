@@ -315,7 +315,10 @@ async def test_text_filter_and_escape(desk_paths):
         assert app.query_text == ""
         # live filtering while typing (debounced)
         await pilot.press("slash", *"gamma")
-        await pilot.pause(0.4)
+        for _ in range(40):  # debounced: applied a quarter second after the last key
+            await pilot.pause(0.05)
+            if feed.windows.total == 20:
+                break
         assert feed.windows.total == 20
         await pilot.press("escape")
         assert feed.windows.total == 60 and app.focused is feed
@@ -338,11 +341,14 @@ async def test_burst_of_store_changes_is_one_refresh(desk_paths):
         reloads = []
         original = app.feed.reload
         app.feed.reload = lambda: (reloads.append(1), original())[1]
-        for i in range(5):
-            add_posts(desk_paths.store, [make_post(20 + i)])
+        add_posts(desk_paths.store, [make_post(20 + i) for i in range(5)])
+        for _ in range(5):  # five pages committed in a burst
             app.store_changed()
         assert len(reloads) == 1  # the first at once, the rest wait
-        await pilot.pause(0.4)
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(reloads) == 2:
+                break
         assert len(reloads) == 2 and app.feed.windows.total == 25
 
 
@@ -724,9 +730,17 @@ async def test_command_palette_offers_the_same_actions(desk_paths):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"Pin or unpin")
-        await pilot.pause(0.3)
+        from textual.command import CommandList
+
+        for _ in range(60):  # the palette searches its providers in the background
+            await pilot.pause(0.05)
+            if app.screen.query(CommandList) and app.screen.query_one(CommandList).option_count:
+                break
         await pilot.press("enter")
-        await settle(pilot, 4)
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if pin_ids(desk_paths.store):
+                break
         assert pin_ids(desk_paths.store) == [("telegram:beta_wire", 1004)]
 
 
@@ -810,6 +824,34 @@ async def test_store_that_fails_to_open_is_a_message(tmp_path, desk_paths):
         await pilot.press("q")
         await settle(pilot)
         assert not app.is_running
+
+
+async def test_store_failures_are_messages_not_tracebacks(desk_paths):
+    build_store(desk_paths.store, 500)
+    from deskapp.core.store import StoreError
+
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        def locked(*args, **kwargs):
+            raise StoreError("cannot write", desk_paths.store, "database stayed locked by another process")
+
+        app.store.pin = locked
+        await pilot.press("p")
+        assert app.pins == [] and "Could not change the pin" in notes(app)[-1]
+        assert "stayed locked" in notes(app)[-1]
+
+        def broken(*args, **kwargs):
+            raise OSError("disk I/O error")
+
+        app.feed.windows.store.feed_at = broken
+        app.feed.windows.store.feed = broken
+        await pilot.press("G")  # a far jump needs a window it cannot read
+        await settle(pilot)
+        assert "cannot read this line: disk I/O error" in screen_text(app)
+        assert any("Could not read the store: disk I/O error" in n for n in notes(app))
+        app.store.sources = broken
+        await pilot.press("s", "f")
+        assert app.is_running and not isinstance(app.screen, SourcesScreen)
 
 
 async def test_empty_store(desk_paths):

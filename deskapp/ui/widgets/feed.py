@@ -164,6 +164,13 @@ class FeedView(ScrollView, can_focus=True):
             self.what = what
             self.row = row
 
+    class StoreFailed(Message):
+        """Reading the store failed while drawing (the line shows the reason, this tells the app)."""
+
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
     class Unseen(Message):
         """How many posts arrived above what the editor has seen changed."""
 
@@ -182,6 +189,7 @@ class FeedView(ScrollView, can_focus=True):
         self.watch_re = watch
         self.pinned: set[tuple[str, int]] = set(pinned or ())
         self.empty_text = "No posts yet."
+        self.error = ""  # the last store error met while drawing
         # A screen's worth of lines a few times over (a Strip is ~10 Python objects).
         self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)
         self._styles: dict[tuple[bool, bool], tuple[Style, ...]] = {}
@@ -195,7 +203,23 @@ class FeedView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data
 
     def on_mount(self) -> None:
-        self.load()
+        try:
+            self.load()
+        except Exception as exc:  # the app shows it; the desk stays up
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        if reason != self.error:
+            self.error = reason
+            self._emit(self.StoreFailed(reason))
+
+    def _emit(self, message: Message) -> None:
+        """Post a message that reaches the app from whatever context we are called in: a message
+        made while the Screen draws has the Screen as sender, and Textual stops bubbling after the
+        sender, so the app would never hear it."""
+        message.set_sender(self)
+        self.post_message(message)
 
     def load(self) -> None:
         """First load, or a new filter: count, go to the top, everything on screen is seen."""
@@ -247,7 +271,7 @@ class FeedView(ScrollView, can_focus=True):
     def _set_unseen(self, count: int) -> None:
         if count != self.unseen:
             self.unseen = count
-            self.post_message(self.Unseen(count))
+            self._emit(self.Unseen(count))
 
     def _mark_seen(self) -> None:
         """Rows from the top of the viewport down are seen; only the ones above it stay unseen."""
@@ -342,7 +366,7 @@ class FeedView(ScrollView, can_focus=True):
     def _request(self, what: str) -> None:
         row = self.current
         if row is not None:
-            self.post_message(self.RowRequest(self, what, row))
+            self._emit(self.RowRequest(self, what, row))
 
     def action_toggle_pin(self) -> None:
         self._request("pin")
@@ -398,7 +422,13 @@ class FeedView(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("feed--empty")
                 return Strip([Segment(" " + self.empty_text, style)]).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
-        row = self.windows.row(index)
+        try:
+            row = self.windows.row(index)
+        except Exception as exc:  # e.g. the store stayed locked: say so on the line, keep running
+            self._failed(exc)
+            style = self.get_component_rich_style("feed--empty")
+            return Strip([Segment(f" (cannot read this line: {self.error})", style)]).crop_extend(
+                0, width, self.rich_style)
         if row is None:
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor

@@ -46,14 +46,21 @@ def store_path(n: int) -> Path:
     return DATA / f"ui-{n}.db"
 
 
-def build(n: int) -> Path:
-    """Build (once) a store of n generated posts; cached by n."""
-    path = store_path(n)
-    if path.exists():
-        return path
+def build(n: int, path: Path | None = None) -> Path:
+    """Build (once) a store of n generated posts at `path` (default: the cache, keyed by n)."""
     from benchmarks.gen import generate_posts
     from deskapp.core.model import SourceConfig
     from deskapp.core.store import Store
+
+    path = path or store_path(n)
+    if path.exists():
+        try:  # a cache built by an older schema that cannot be upgraded is rebuilt
+            Store.open(path).close()
+            return path
+        except Exception as exc:
+            print(f"rebuilding {path.name}: {exc}", file=sys.stderr)
+            for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                p.unlink(missing_ok=True)
 
     DATA.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".building")
@@ -169,11 +176,10 @@ def _child(n: int, keys: int) -> dict[str, Any]:
 
 
 def _build_child(n: int) -> None:
-    if store_path(n).exists():
-        return
+    """Build or check the store in a child process (the generator's memory is not the desk's)."""
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--build", str(n)], check=True, cwd=root,
-                   timeout=3600)
+    subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--build", str(n), "--path", str(store_path(n))],
+                   check=True, cwd=root, timeout=3600)
 
 
 def run(n: int, *, keys: int = 200) -> dict[str, Any]:
@@ -219,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.build:
-        build(args.build)
+        build(args.build, args.path)
         return 0
     if args.measure:
         print(json.dumps(asyncio.run(_measure(args.measure, args.keys))))

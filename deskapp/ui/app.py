@@ -269,6 +269,13 @@ class DeskApp(App[None]):
     async def action_quit(self) -> None:
         self.exit()
 
+    def on_unmount(self) -> None:
+        """Last thing the app does (every screen is gone): poller told to stop, connection closed."""
+        self.stop_poller()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self.store.close()
+
     # ------------------------------------------------------------------ store changes
 
     def _check_data_version(self) -> None:
@@ -300,7 +307,7 @@ class DeskApp(App[None]):
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
         self._store_call("read the store", self.feed.reload)
-        self.refresh_pins()
+        self.refresh_pins(if_changed=True)
         self.refresh_status()
 
     def _store_call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -313,10 +320,12 @@ class DeskApp(App[None]):
                         timeout=8)
             return _FAILED
 
-    def refresh_pins(self, select: tuple[str, int] | None = None) -> None:
-        """Re-read the pins from the store (what the screen shows is what is committed)."""
+    def refresh_pins(self, select: tuple[str, int] | None = None, *, if_changed: bool = False) -> None:
+        """Re-read the pins from the store (what the screen shows is what is committed).
+        `if_changed`: leave the panes alone when the store's answer is what they show (a store
+        change from the poller rarely touches pins; rebuilding the pinboard is not free)."""
         pins = self._store_call("read the pins", self.store.pins)
-        if pins is _FAILED:
+        if pins is _FAILED or (if_changed and pins == self.pins):
             return
         self.pins = pins
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})

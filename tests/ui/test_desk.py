@@ -449,6 +449,21 @@ async def test_older_posts_backfilled_below_do_not_move_the_view(desk_paths):
         assert feed.unseen == 0 and feed.windows.total == 55
 
 
+async def test_an_edit_shows_in_place(desk_paths):
+    build_store(desk_paths.store, 10)
+    app = make_app(desk_paths, watch_interval=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j", "p")  # post 1008 pinned, cursor on it
+        assert "Post number 8 from" in screen_text(app)
+        add_posts(desk_paths.store, [make_post(8, text="Corrected: the ferry is running again")])
+        app._check_data_version()
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Corrected: the ferry is running again" in text and "Post number 8 from" not in text
+        assert app.feed.cursor == 1 and app.feed.current.post_id == 1008
+        assert "edited after capture" in app.rendered.text  # the pin's citation follows the edit
+
+
 async def test_data_version_timer_notices_another_process(desk_paths):
     build_store(desk_paths.store, 20)
     app = make_app(desk_paths, watch_interval=0.05)

@@ -244,7 +244,7 @@ class FeedView(ScrollView, can_focus=True):
         old_cursor = self.cursor
         old_scroll = round(self.scroll_y)
         total = self.windows.reset()
-        self._cache.clear()
+        # The line cache stays: it is keyed by what a line shows (an edited post has a new snippet).
         if anchor is not None and total:
             new_cursor = min(self.windows.index_of(anchor.key), total - 1)
         else:
@@ -432,7 +432,7 @@ class FeedView(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
-        cache_key = (row.key, width, is_cursor, is_cursor and self.has_focus)
+        cache_key = (row.key, row.snippet, row.channel_title, width, is_cursor, is_cursor and self.has_focus)
         strip = self._cache.get(cache_key)
         if strip is None:
             strip = self._render_row(row, width, is_cursor)

@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState
 from deskapp.config import Settings
 from deskapp.core.model import Pin, StoredPost
 from deskapp.core.sanitize import safe_url, url_problem
+from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
 from deskapp.ui.citing import Citer
@@ -120,11 +121,6 @@ class DeskApp(App[None]):
 
     def _open_store(self) -> None:
         """Open the UI's own connection; a failure becomes a message on screen, never a traceback."""
-        try:
-            from deskapp.core.store import Store, StoreError
-        except ImportError as exc:  # pragma: no cover - a broken install
-            self.store_error = f"the store module cannot be loaded: {exc}"
-            return
         started = time.perf_counter()
         try:
             self.store = Store.open(self.paths.store)

@@ -378,6 +378,17 @@ def test_ingest_page_is_one_transaction(store: Store, monkeypatch: pytest.Monkey
 def test_repeated_posts_within_one_call(store: Store) -> None:
     r = store.ingest_page("telegram:alpha", [post(pid=1, text="a"), post(pid=1, text="b")], fetched_at=FETCHED)
     assert r.new == 1 and store.get("telegram:alpha", 1).post.text == "b"  # type: ignore[union-attr]
+    # Repeated across the batches of one bulk transaction: the later copy wins, views and title
+    # it lacks are kept from the earlier one (as a later fetch would keep them).
+    r = store.ingest_many([("telegram:gamma", [post("telegram:gamma", 1, views="5", views_count=5, channel_title="T",
+                                                    album_ids=[1, 2], media=["photo"])]),
+                           ("telegram:gamma", [post("telegram:gamma", 1, text="edited", edited=True)])],
+                          fetched_at=FETCHED)
+    assert (r.new, r.changed) == (1, 1)
+    got = store.get("telegram:gamma", 1)
+    assert got is not None and got.post.text == "edited" and got.post.edited
+    assert (got.post.views, got.post.views_count, got.views_seen, got.post.channel_title) == ("5", 5, FETCHED, "T")
+    assert got.post.album_ids == [] and got.post.media == [] and got.revisions == 0
     r = store.ingest_many([("telegram:beta", [post("telegram:beta", 1, text="x")]),
                            ("telegram:beta", [post("telegram:beta", 1, text="y")]),
                            ("telegram:beta", [post("telegram:beta", 1, text="y")])], fetched_at=FETCHED)

@@ -212,10 +212,6 @@ _UPDATE_CHANGED = (
 )
 
 
-def _json_list(items: list[Any]) -> str | None:
-    return json.dumps(list(items)) if items else None
-
-
 def _stored_post(row: tuple[Any, ...]) -> StoredPost:
     (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
      views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, sha, first_seen,
@@ -263,18 +259,26 @@ def _feed_row(row: tuple[Any, ...]) -> FeedRow:
 # tests/test_store.py checks this equivalence over the whole BMP.
 _MAYBE_DIRTY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
-_STAGE_COLS = (
+# A prepared row (_Prepare.page) is already in the column order of _BULK_COLS, key first (the
+# un-probed key until a key is settled); the page path's temp table adds the four time columns.
+_BULK_COLS = (
     "key, source, post_id, channel, channel_title, url, published, text, author, views, views_count, "
-    "views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, first_seen, "
-    "last_seen, text_seen"
+    "edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256"
 )
+(_P_KEY, _P_SOURCE, _P_ID, _P_CHANNEL, _P_TITLE, _P_URL, _P_PUBLISHED, _P_TEXT, _P_AUTHOR, _P_VIEWS,
+ _P_VIEWS_COUNT, _P_EDITED, _P_FWD_NAME, _P_FWD_URL, _P_REPLY_TO, _P_ALBUM, _P_MEDIA, _P_SERVICE,
+ _P_SHA) = range(19)  # fmt: skip
+_STAGE_COLS = _BULK_COLS + ", views_seen, first_seen, last_seen, text_seen"
+_R_VIEWS_SEEN, _R_FIRST_SEEN, _R_LAST_SEEN, _R_TEXT_SEEN = range(19, 23)
 _CREATE_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS desk_stage ({_STAGE_COLS})"
 _FILL_STAGE = f"INSERT INTO temp.desk_stage VALUES ({_qs(23)})"
 _FROM_STAGE = f"INSERT INTO posts ({_STAGE_COLS}) SELECT {_STAGE_COLS} FROM temp.desk_stage ORDER BY key"
-# Indexes into a staged row (the column order above).
-_R_KEY, _R_PUBLISHED, _R_SHA, _R_FIRST_SEEN, _R_TEXT_SEEN = 0, 6, 19, 20, 22
-# Fields of a prepared row (_Prepare.page): the text's sha256 and, last, the un-probed key.
-_P_SHA, _P_WANTED = 17, 18
+
+
+def _ids_json(ids: list[int]) -> str:
+    if all(type(i) is int for i in ids):
+        return "[" + ",".join(map(str, ids)) + "]"  # json.dumps costs ~5 us; this is the common case
+    return json.dumps(list(ids))
 
 
 def clean_text_fast(text: str | None) -> str:
@@ -296,6 +300,7 @@ class _Prepare:
     def __init__(self, fetched: str) -> None:
         self.fetched = fetched
         self._lines: dict[str, str] = {}
+        self._media_json: dict[tuple[str, ...], str] = {}
 
     def _line(self, text: str) -> str:
         # Channel names, titles, view counts and media kinds repeat across pages: clean each once.
@@ -306,9 +311,17 @@ class _Prepare:
             out = self._lines[text] = clean_line(text)
         return out
 
+    def _media(self, media: list[str]) -> str:
+        key = tuple(media)
+        out = self._media_json.get(key)
+        if out is None:
+            if len(self._media_json) > 10_000:
+                self._media_json.clear()
+            out = self._media_json[key] = json.dumps([self._line(m) for m in media])
+        return out
+
     def page(self, source: str, posts: list[Post]) -> dict[int, tuple[Any, ...]]:
-        """post id -> prepared row (see the P_* indexes); a repeated id keeps its last occurrence."""
-        fetched = self.fetched
+        """post id -> prepared row (the _P_* fields); a repeated id keeps its last occurrence."""
         line = self._line
         crc = zlib.crc32
         prefix = f"{source}/"
@@ -319,8 +332,11 @@ class _Prepare:
             fwd = p.forwarded_from
             views = (line(p.views) or None) if p.views is not None else None
             unix = _unix(p.published)
-            prepared[p.id] = (
-                unix,
+            pid = p.id
+            prepared[pid] = (
+                (unix << KEY_SHIFT) | (crc(f"{prefix}{pid}".encode()) & KEY_MASK),
+                source,
+                pid,
                 line(p.channel or ""),
                 (line(p.channel_title) or None) if p.channel_title is not None else None,
                 p.url,
@@ -329,16 +345,14 @@ class _Prepare:
                 (line(p.author) or None) if p.author is not None else None,
                 views,
                 p.views_count if views is not None else None,
-                fetched if views is not None else None,
                 int(p.edited),
                 line(fwd.name) if fwd is not None else None,
                 fwd.url if fwd is not None else None,
                 p.reply_to,
-                _json_list(p.album_ids),
-                _json_list([line(m) for m in p.media]) if p.media else None,
+                _ids_json(p.album_ids) if p.album_ids else None,
+                self._media(p.media) if p.media else None,
                 int(p.service),
                 hashlib.sha256(text.encode()).hexdigest(),
-                (unix << KEY_SHIFT) | (crc(f"{prefix}{p.id}".encode()) & KEY_MASK),
             )
         return prepared
 
@@ -389,13 +403,20 @@ class _IngestTx:
         for post_id, r in prepared.items():
             staged = pending.get((source, post_id))
             if staged is not None and post_id not in new_set:
-                # Repeated within this transaction: the later copy replaces the staged row.
-                same = staged[_R_SHA] == r[_P_SHA]
+                # Repeated within this transaction: the later copy replaces the staged row (key,
+                # published and first_seen stay; views and title as coalesce() would keep them).
+                same = staged[_P_SHA] == r[_P_SHA]
+                if r[_P_VIEWS] is not None:
+                    views = (r[_P_VIEWS], r[_P_VIEWS_COUNT], fetched)
+                else:
+                    views = (staged[_P_VIEWS], staged[_P_VIEWS_COUNT], staged[_R_VIEWS_SEEN])
+                title = r[_P_TITLE] if r[_P_TITLE] is not None else staged[_P_TITLE]
                 pending[(source, post_id)] = (
-                    staged[_R_KEY], source, post_id, *r[1:4], staged[_R_PUBLISHED], *r[5:_P_WANTED],
+                    staged[_P_KEY], source, post_id, r[_P_CHANNEL], title, r[_P_URL], staged[_P_PUBLISHED],
+                    r[_P_TEXT], r[_P_AUTHOR], views[0], views[1], *r[_P_EDITED:], views[2],
                     staged[_R_FIRST_SEEN], fetched, staged[_R_TEXT_SEEN] if same else fetched,
                 )
-                result.max_key = max(result.max_key, staged[_R_KEY])
+                result.max_key = max(result.max_key, staged[_P_KEY])
                 if same:
                     result.unchanged += 1
                 else:
@@ -424,12 +445,13 @@ class _IngestTx:
         revision_rows: list[tuple[Any, ...]] = []
         for _source, _post_id, r, key, sha in items:
             result.max_key = max(result.max_key, key)
-            meta = (r[1], r[2], r[3], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], fetched)
+            meta = (r[_P_CHANNEL], r[_P_TITLE], r[_P_URL], r[_P_AUTHOR], r[_P_VIEWS], r[_P_VIEWS_COUNT],
+                    fetched if r[_P_VIEWS] is not None else None, *r[_P_EDITED:_P_SHA], fetched)
             if r[_P_SHA] == sha:
                 seen_rows.append((*meta, key))
             else:
                 revision_rows.append((fetched, key))
-                changed_rows.append((*meta, r[5], r[_P_SHA], fetched, key))
+                changed_rows.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, key))
         conn = self.conn
         if seen_rows:
             conn.executemany(_UPDATE_SEEN, seen_rows)
@@ -442,7 +464,7 @@ class _IngestTx:
     def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:
         """Give each new post its key (probing past keys held by other posts) and stage its row."""
         conn, fetched, result = self.conn, self.fetched, self.result
-        wanted = {i: prepared[i][_P_WANTED] for i in new_ids}
+        wanted = {i: prepared[i][_P_KEY] for i in new_ids}
         taken = self.pending_keys
         in_db: set[int] = set()
         cands = list(set(wanted.values()))
@@ -456,7 +478,8 @@ class _IngestTx:
                 key += 1
             taken.add(key)
             r = prepared[post_id]
-            self.pending[(source, post_id)] = (key, source, post_id, *r[1:_P_WANTED], fetched, fetched, fetched)
+            views_seen = fetched if r[_P_VIEWS] is not None else None
+            self.pending[(source, post_id)] = (key, *r[1:], views_seen, fetched, fetched, fetched)
             result.max_key = max(result.max_key, key)
         result.new += len(new_ids)
         self.new_by_source[source] = self.new_by_source.get(source, 0) + len(new_ids)
@@ -485,10 +508,6 @@ class _IngestTx:
 # (binding 20 columns a row is Python work) and handed to the writer as bytes
 # (serialize/deserialize): the writer's thread is then left with SQL that runs without the GIL.
 _CAN_DESERIALIZE = hasattr(sqlite3.Connection, "deserialize")
-_BULK_COLS = (
-    "key, source, post_id, channel, channel_title, url, published, text, author, views, views_count, "
-    "edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256"
-)
 _BULK_CREATE = "CREATE TABLE stage (key INTEGER PRIMARY KEY, " + _BULK_COLS.split(", ", 1)[1] + ")"
 _BULK_FILL = f"INSERT INTO stage VALUES ({_qs(19)})"
 _BULK_INSERT = (
@@ -517,11 +536,11 @@ def _stage_bulk(prep: _Prepare, chunk: list[tuple[str, list[Post]]]) -> _BulkChu
             if (source, post_id) in seen:
                 return _BulkChunk(prepared, None)
             seen.add((source, post_id))
-            key = r[_P_WANTED]
+            key = r[_P_KEY]
             while key in taken:
                 key += 1
             taken.add(key)
-            rows.append((key, source, post_id, *r[1:9], *r[10:_P_WANTED]))
+            rows.append(r if key == r[_P_KEY] else (key, *r[1:]))
     rows.sort()
     mem = sqlite3.connect(":memory:", isolation_level=None)
     try:

@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -212,8 +212,14 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     # one fetched page per transaction (the poller's unit of work): a re-polled page, and new posts
     repoll = iter(pages)
     res["ingest_page_repoll_20"] = _pct(_timed(lambda: store.ingest_page(*next(repoll), fetched_at=FETCHED), 100))
+    # new posts published among the stored ones (backfill: random places in the key order) ...
     fresh = iter(_pages([dataclasses.replace(p, id=p.id + 10_000_000) for p in sample[:20_000]]))
-    res["ingest_page_new_20"] = _pct(_timed(lambda: store.ingest_page(*next(fresh), fetched_at=FETCHED), 100))
+    res["ingest_page_backfill_20"] = _pct(_timed(lambda: store.ingest_page(*next(fresh), fetched_at=FETCHED), 100))
+    # ... and newer than everything stored (live polling: the top of the key order)
+    later = store.feed(1)[0].published - sample[0].published + timedelta(hours=1)
+    top_pages = iter(_pages([dataclasses.replace(p, id=p.id + 20_000_000, published=p.published + later)
+                             for p in sample[:20_000]]))
+    res["ingest_page_live_20"] = _pct(_timed(lambda: store.ingest_page(*next(top_pages), fetched_at=FETCHED), 100))
 
     store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     res["db_bytes"] = _db_size(path)
@@ -228,6 +234,7 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     store = Store.open(path)
     res["open_ms_default"] = round((time.perf_counter() - t0) * 1000, 1)
 
+    one_source = [next(p.source for p in sample if p.source.endswith("_lat"))]  # a Latin channel: "news" is common
     # --- search, newest first
     rare = [rare_term(i) for i in range(10)] + [rare_term(i, "cyrillic") for i in range(10)]
     common_counts = {t: store.feed_count(query=t) for t in COMMON_TERMS}
@@ -239,6 +246,7 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     res["search_two_terms_20"] = _pct(_timed(lambda: store.search("news " + rng.choice(["report", "city", "the"]),
                                                                   limit=20), 100))
     res["search_prefix_ne_20"] = _pct(_timed(lambda: store.search("ne", limit=20, prefix=True), 50))
+    res["search_common_in_one_source_20"] = _pct(_timed(lambda: store.search("news", limit=20, sources=one_source), 20))
     res["feed_query_common_100"] = _pct(_timed(lambda: store.feed(100, query=rng.choice(COMMON_TERMS)), 200))
     # baseline: relevance order (bm25) over every hit of a common term
     res["baseline_search_common_rank_20"] = _pct(_timed(lambda: store._conn.execute(
@@ -252,7 +260,6 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     res["feed_first_page_100"] = _pct(_timed(lambda: store.feed(100), 200))
     res["feed_keyset_page_100"] = _pct(_timed(lambda: store.feed(100, before_key=anchors.pop()), 200))
     res["feed_after_key_page_100"] = _pct(_timed(lambda: store.feed(100, after_key=anchors.pop()), 100))
-    one_source = [sample[0].source]
     five = list(dict.fromkeys(p.source for p in sample))[:5]
     res["feed_one_source_100"] = _pct(_timed(lambda: store.feed(100, sources=one_source), 100))
     res["feed_five_sources_100"] = _pct(_timed(lambda: store.feed(100, sources=five), 100))

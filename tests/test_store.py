@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -533,7 +533,7 @@ def test_same_second_many_posts_and_probing(store: Store) -> None:
 
 def test_naive_and_offset_published_times(store: Store) -> None:
     naive = datetime(2024, 3, 1, 12, 0, 0)
-    other_tz = datetime(2024, 3, 1, 14, 0, 1, tzinfo=__import__("datetime").timezone(timedelta(hours=2)))
+    other_tz = datetime(2024, 3, 1, 14, 0, 1, tzinfo=timezone(timedelta(hours=2)))
     store.ingest_page("telegram:alpha", [post(pid=1, at=naive), post(pid=2, at=other_tz)], fetched_at=FETCHED)
     assert store.get("telegram:alpha", 1).post.published == T0  # type: ignore[union-attr]
     assert store.get("telegram:alpha", 2).post.published == T0 + timedelta(seconds=1)  # type: ignore[union-attr]

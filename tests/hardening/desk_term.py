@@ -15,13 +15,15 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from deskapp.demo.server import WireServer
-from tests.e2e.tmux import DESK, TMUX, Term
+from tests.e2e.tmux import DESK, TMUX, Term, terminal
 
 SCRIPT = shutil.which("script")
 
@@ -38,21 +40,52 @@ PINBOARD_TITLE = re.compile(r"Pinboard \((\d+)\)")
 STORED = re.compile(r"([\d,]+) stored · ")
 
 # What must never reach a user's screen, whatever happens underneath.
-NEVER_ON_SCREEN = ("database is locked", "Traceback", "sqlite3.", "OperationalError")
+NEVER_ON_SCREEN = ("database is locked", "Traceback", "sqlite3.", "OperationalError", "stayed locked",
+                   "Could not change the pin", "unexpected error")
 
 
 def desk_line(*args: str | Path, pidfile: Path | None = None, record: Path | None = None) -> str:
-    """A shell line that runs the installed desk; `pidfile` gets the desk's own pid (the shell execs
-    into it), `record` makes `script` log the desk's raw output there."""
+    """A shell line that runs the installed desk; `pidfile` gets the desk's own pid (a shell writes
+    its pid and execs into the desk), `record` makes `script` log the desk's raw output there."""
     assert DESK is not None
     cmd = " ".join(shlex.quote(str(a)) for a in (DESK, *args))
+    if pidfile is not None:
+        cmd = f"sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pidfile))}; exec {cmd}')}"
     if record is not None:
         assert SCRIPT is not None
         # -f: flush after each write (the log is read while the desk runs); -e: the desk's exit status.
         cmd = f"{shlex.quote(SCRIPT)} -q -f -e -c {shlex.quote(cmd)} {shlex.quote(str(record))}"
-    if pidfile is not None:
-        cmd = f"sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pidfile))}; exec {cmd}')}"
     return cmd
+
+
+@contextmanager
+def desk_terminal(tmp: Path, *args: str | Path, record: Path | None = None, width: int = 120,
+                  height: int = 36) -> Iterator[tuple[Term, Path]]:
+    """The installed desk in its own tmux terminal (see tests/e2e/tmux.terminal); yields the terminal
+    and the file that will hold the desk's pid. However the test ends, the desk is killed: under
+    `script`, closing tmux does not reach it, and an orphan desk would load the machine."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    pidfile = tmp / f"desk-{uuid.uuid4().hex[:8]}.pid"
+    try:
+        with terminal(tmp, desk_line(*args, pidfile=pidfile, record=record), width=width, height=height) as term:
+            term.tmux("set-option", "-s", "escape-time", "10", check=False)  # see fast_escape
+            yield term, pidfile
+    finally:
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _is_our_desk(pid, pidfile):
+            kill9(pid)
+
+
+def _is_our_desk(pid: int, pidfile: Path) -> bool:
+    """The pid still runs a desk (the pid file is ours and seconds old: not a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return "desk" in cmdline
 
 
 def fast_escape(term: Term) -> None:
@@ -63,10 +96,12 @@ def fast_escape(term: Term) -> None:
 
 def wait_screen(term: Term, predicate: Callable[[str], bool], timeout: float, what: str,
                 poll: float = 0.05) -> str:
-    """Like Term.wait_for, polling faster (latencies are measured with it)."""
+    """Like Term.wait_for, polling faster (latencies are measured with it); fails at once when
+    something that must never reach the user is on the screen."""
     end = time.monotonic() + timeout
     while True:
         text = term.screen()
+        assert_clean_screen(text, f"while waiting for {what}")  # a toast may be gone a few s later
         if predicate(text):
             return text
         if time.monotonic() >= end:
@@ -171,9 +206,11 @@ def kill9(pid: int) -> None:
 
 def store_facts(db: Path) -> dict[str, object]:
     """integrity_check, post count per source and the pins, through a plain sqlite3 connection."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    if not db.exists():  # connecting would create an empty file, which the desk then refuses
+        return {"integrity": "ok", "per_source": {}, "posts": 0, "pins": set()}
+    # Read-write, as the next desk would open it: after a SIGKILL the WAL may need recovering.
+    con = sqlite3.connect(db, timeout=30)
     try:
-        con.execute("PRAGMA busy_timeout = 30000")
         integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
         per_source = dict(con.execute("SELECT source, count(*) FROM posts GROUP BY source").fetchall())
         pins = {(s, int(i)) for s, i in con.execute("SELECT source, post_id FROM pins").fetchall()}
@@ -228,6 +265,11 @@ def osc52_payloads(raw: bytes) -> list[str]:
 
 
 # ---- servers --------------------------------------------------------------------------------------
+
+def quiet_server(server: WireServer) -> None:
+    """Killed clients reset their connections: the server need not print a traceback for each."""
+    server._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+
 
 class CachedWireServer(WireServer):
     """A WireServer that renders each distinct page once: a 10^4-post page takes ~0.6 s to render,

@@ -16,14 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from deskapp.demo.tme import FakeChannel, FakePost
-from tests.e2e.tmux import terminal
 from tests.hardening.desk_term import (
     STORED,
     CachedWireServer,
     assert_clean_screen,
     click_on,
-    desk_line,
-    fast_escape,
+    desk_terminal,
     key_latency,
     needs_script,
     needs_terminal,
@@ -67,8 +65,7 @@ def test_hostile_wire_through_the_installed_desk(tmp_path: Path) -> None:
         # calm interval: the content is the test here, not the polling.
         cfg.write_text(config_toml(server, handles, store, state, interval=2.0, min_interval=1.0,
                                    max_interval=3.0, backfill_pages=0) + "max_body = 20000000\n")
-        with terminal(tmp_path, desk_line("--config", cfg, record=raw_log), width=140, height=40) as term:
-            fast_escape(term)
+        with desk_terminal(tmp_path, "--config", cfg, record=raw_log, width=140, height=40) as (term, _):
             started = time.monotonic()
             screen = wait_screen(term, lambda s: number(STORED, s) == total, 120, f"{total:,} posts stored")
             load_seconds = time.monotonic() - started

@@ -46,7 +46,7 @@ def test_main_screen_with_pins(snap_compare, snap_paths):
 def test_pinboard_focused_with_note(snap_compare, snap_paths):
     build_store(snap_paths.store, 30)
     app = make_app(snap_paths)
-    flow = keys("p", "j", "p", "j", "p", "tab", "G", "K", "e", *"second source", "enter", "F")
+    flow = keys("p", "j", "p", "j", "p", "tab", "G", "K", "e", *"2nd src", "enter", "F")
     assert snap_compare(app, terminal_size=SIZE, run_before=flow)
 
 

@@ -189,6 +189,7 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
         self.store: Store | None = None
+        self._store_cls: type[Store] = Store  # tests substitute a store that cannot write
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class Poller:
         self._stop = asyncio.Event()
         if self._stop_requested.is_set():
             self._stop.set()
-        self.store = Store.open(self.store_path)
+        self.store = self._store_cls.open(self.store_path)
         self.store.sync_sources(self.settings.sources)
 
     def _teardown(self) -> None:

@@ -152,10 +152,11 @@ class DeskApp(App[None]):
             with Vertical(id="feed-pane"):
                 yield Input(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
                             id="search")
-                yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re, id="feed")
+                yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re,
+                               on_request=self.on_feed_view_row_request, id="feed")
             with Horizontal(id="bottom"):
                 with Vertical(id="pins-pane"):
-                    yield Pinboard(id="pinboard")
+                    yield Pinboard(on_request=self.on_pinboard_pin_request, id="pinboard")
                 with Vertical(id="compose-pane"):
                     yield ComposePane(id="compose")
         yield StatusBar(id="status")
@@ -229,7 +230,14 @@ class DeskApp(App[None]):
         if kind == "stored" and (getattr(event, "new", 0) or getattr(event, "changed", 0)):
             self.store_changed()
         elif kind == "stopped":
-            self.poller_state = "poller stopped"
+            if not self.poller_state.startswith("poller stopped"):
+                self.poller_state = "poller stopped"
+            self.refresh_status(reread=False)
+        elif kind == "failed" and not getattr(event, "source", ""):
+            # The poller itself could not run (e.g. the store is read-only or the disk is full).
+            reason = one_line(getattr(event, "message", ""), 300)
+            self.poller_state = "poller stopped: " + reason
+            self.notify(reason, title="The poller stopped", severity="error", markup=False, timeout=15)
             self.refresh_status(reread=False)
         elif kind in ("failed", "status"):
             self.refresh_status(sources=True)  # a source changed state: show it now
@@ -303,6 +311,9 @@ class DeskApp(App[None]):
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
         self._store_call("read the store", self.feed.reload)
+        # The count in the title: "new above" changes do not cover posts that land below the
+        # screen (backfill) or the first posts of an empty desk.
+        self._update_titles()
         self.refresh_pins(if_changed=True)
         self.refresh_status()
 

@@ -546,6 +546,32 @@ async def test_poller_crash_is_a_message_not_a_traceback(desk_paths):
         assert app.is_running
 
 
+async def test_poller_that_cannot_start_says_why(desk_paths, tmp_path):
+    """The real poller on a store it cannot write reports a 'failed' event with no source: shown."""
+    from deskapp.core.poller import Poller
+    from deskapp.core.store import Store
+
+    build_store(desk_paths.store, 5)
+    real_open = Store.open.__func__
+
+    def read_only_poller(path, settings, on_event=None):
+        poller = Poller(path, settings, on_event=on_event)
+        poller_open = classmethod(lambda cls, p, readonly=False: real_open(cls, p, readonly=True))
+        poller._store_cls = type("ReadOnlyStore", (Store,), {"open": poller_open})
+        return poller
+
+    app = make_app(desk_paths, watch_interval=30)
+    app.poll = True
+    app.poller_factory = read_only_poller
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if "poller stopped" in app.poller_state:
+                break
+        assert app.poller_state.startswith("poller stopped: poller cannot start")
+        assert app.is_running
+
+
 # ---------------------------------------------------------------------------------------- screens
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from benchmarks.gen import COMMON_TERMS, generate_posts, rare_term
 from deskapp.core.model import Post
-from deskapp.core.store import Store
+from deskapp.core.store import Store, bulk_chunk_targets
 
 CHUNK = 200_000  # posts generated (untimed), then handed to one ingest_many call (timed)
 COMMIT_EVERY = 50_000  # ingest_many's transaction size (its default)
@@ -73,14 +73,21 @@ class _Spent:
         return n / max(self.idle_wall, 1e-9)
 
 
-def _idle_wall(writer: float, worker: float, transactions: int) -> float:
-    """Wall time of one pipelined ingest_many call if each thread had its own core.
+def _idle_wall(writer: float, worker: float, posts: int) -> float:
+    """Wall time of one ingest_many call if each of its two threads had a core of its own.
 
-    The worker prepares transaction i+1 while the writer writes i: the first preparation and
-    the last write are not overlapped.
+    The worker prepares transaction i+1 while the writer writes transaction i (sizes from
+    bulk_chunk_targets); per-post costs are the call's measured CPU split evenly over its posts.
     """
-    p, w = worker / transactions, writer / transactions
-    return p + (transactions - 1) * max(p, w) + w
+    sizes = []
+    targets = bulk_chunk_targets(COMMIT_EVERY)
+    left = posts
+    while left > 0:
+        sizes.append(min(next(targets), left))
+        left -= sizes[-1]
+    p = [worker * x / posts for x in sizes]
+    w = [writer * x / posts for x in sizes]
+    return p[0] + sum(max(p[i], w[i - 1]) for i in range(1, len(sizes))) + w[-1]
 
 
 def _ingest(store: Store, n: int) -> _Spent:
@@ -95,7 +102,7 @@ def _ingest(store: Store, n: int) -> _Spent:
         spent.wall += dt
         spent.cpu += cpu
         spent.writer_cpu += writer
-        spent.idle_wall += _idle_wall(writer, cpu - writer, -(-len(chunk) // COMMIT_EVERY))
+        spent.idle_wall += _idle_wall(writer, cpu - writer, len(chunk))
         spent.rates.append(len(chunk) / dt)
     return spent
 

@@ -68,7 +68,9 @@ from deskapp.core.model import (
 from deskapp.core.sanitize import clean_line, clean_text
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 
-__all__ = ["MIGRATIONS", "IngestResult", "Store", "StoreError", "clean_text_fast", "key_time", "make_key"]
+__all__ = [
+    "MIGRATIONS", "IngestResult", "Store", "StoreError", "bulk_chunk_targets", "clean_text_fast", "key_time", "make_key",
+]
 
 T = TypeVar("T")
 
@@ -521,6 +523,22 @@ _BULK_INSERT = (
 class _BulkChunk:
     prepared: list[tuple[str, dict[int, tuple[Any, ...]]]]
     blob: bytes | None  # the staged rows; None when the chunk repeats a post (it takes the page path)
+
+
+BULK_FIRST_CHUNK = 2_500
+
+
+def bulk_chunk_targets(commit_every: int) -> Iterator[int]:
+    """Transaction sizes of ingest_many: 2,500 posts, doubling up to commit_every.
+
+    The worker prepares chunk i+1 while the writer writes chunk i, and preparing a post costs
+    about half of writing it: doubling sizes keep both threads busy from the start instead of
+    leaving the writer idle while the first full-size chunk is prepared.
+    """
+    size = max(1, min(BULK_FIRST_CHUNK, commit_every))
+    while True:
+        yield size
+        size = min(size * 2, max(commit_every, 1))
 
 
 def _stage_bulk(prep: _Prepare, chunk: list[tuple[str, list[Post]]]) -> _BulkChunk:
@@ -984,7 +1002,7 @@ class Store:
 
     def ingest_many(self, batches: Iterable[tuple[str, list[Post]]], *, fetched_at: datetime,
                     commit_every: int = 50_000) -> IngestResult:
-        """Bulk upsert (import, benchmarks): transactions of about `commit_every` posts each.
+        """Bulk upsert (import, benchmarks): transactions growing from 2,500 to `commit_every` posts.
 
         Same rules as `ingest_page`; a post repeated within one transaction keeps its last text
         without a revision for the earlier one (it was never committed). The pure-Python half of
@@ -997,15 +1015,18 @@ class Store:
         prep = _Prepare(fetched)  # used by the worker thread only
 
         def chunks() -> Iterator[list[tuple[str, list[Post]]]]:
+            targets = bulk_chunk_targets(commit_every)
+            target = next(targets)
             pending: list[tuple[str, list[Post]]] = []
             size = 0
             for source, posts in batches:
                 pending.append((source, posts))
                 size += len(posts)
-                if size >= commit_every:
+                if size >= target:
                     yield pending
                     pending = []
                     size = 0
+                    target = next(targets)
             if pending:
                 yield pending
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
@@ -181,9 +182,12 @@ class FeedView(ScrollView, can_focus=True):
     time_mode: var[str] = var("utc")
 
     def __init__(self, store: Store, *, time_mode: str = "utc", watch: re.Pattern[str] | None = None,
-                 pinned: set[tuple[str, int]] | None = None, name: str | None = None,
+                 pinned: set[tuple[str, int]] | None = None,
+                 on_request: Callable[[FeedView.RowRequest], None] | None = None, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
+        """`on_request`: handles pin/open/details at once, in key order (else a RowRequest is posted)."""
         super().__init__(name=name, id=id, classes=classes)
+        self.on_request = on_request
         self.windows = FeedWindows(store)
         self.cursor = 0
         self.watch_re = watch
@@ -365,8 +369,15 @@ class FeedView(ScrollView, can_focus=True):
 
     def _request(self, what: str) -> None:
         row = self.current
-        if row is not None:
-            self._emit(self.RowRequest(self, what, row))
+        if row is None:
+            return
+        request = self.RowRequest(self, what, row)
+        if self.on_request is not None:
+            # Handled now: a message bubbles up through every container, and a key typed right
+            # behind this one (p then c) would reach the app first and copy without the new pin.
+            self.on_request(request)
+        else:
+            self._emit(request)
 
     def action_toggle_pin(self) -> None:
         self._request("pin")

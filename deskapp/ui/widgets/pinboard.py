@@ -6,6 +6,8 @@ that on a `PinRequest`), then the board is refilled from the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
@@ -31,8 +33,11 @@ class Pinboard(DataTable):
             self.pin = pin
             self.post = post
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, on_request: Callable[[Pinboard.PinRequest], None] | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """`on_request`: handles unpin/move/note/... at once, in key order (else a PinRequest is posted)."""
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.on_request = on_request
         self.items: list[tuple[Pin, StoredPost]] = []
         self.time_mode = "utc"
 
@@ -87,8 +92,14 @@ class Pinboard(DataTable):
 
     def _request(self, what: str) -> None:
         item = self.current
-        if item is not None:
-            self.post_message(self.PinRequest(what, item[0], item[1]))
+        if item is None:
+            return
+        request = self.PinRequest(what, item[0], item[1])
+        if self.on_request is not None:
+            # Handled now, like the feed's: x then c must not cite the post just unpinned.
+            self.on_request(request)
+        else:
+            self.post_message(request)
 
     def action_cursor_top(self) -> None:
         if self.items:

@@ -22,6 +22,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -170,6 +171,16 @@ class DeskApp(App[None]):
     def pinboard(self) -> Pinboard:
         return self.query_one("#pinboard", Pinboard)
 
+    def _panes_gone(self) -> bool:
+        """True while the desk closes: poller messages and the store watch outlive the panes, and
+        reaching for them then would end the desk with a traceback."""
+        try:
+            self.query_one("#feed", FeedView)
+            self.query_one(StatusBar)
+        except NoMatches:
+            return True
+        return False
+
     def on_mount(self) -> None:
         overrides = keyspec.keymap_overrides(self.settings.keys)
         if overrides:
@@ -307,6 +318,8 @@ class DeskApp(App[None]):
 
     def _refresh_from_store(self) -> None:
         self._refresh_timer = None
+        if self._panes_gone():
+            return
         self._last_refresh = time.monotonic()
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
@@ -351,7 +364,7 @@ class DeskApp(App[None]):
         """The status bar. `reread`: count the posts again. The source list is read again when
         `sources`, or when it is older than SOURCES_GAP (Store.sources() counts every source's posts,
         ~0.1 s at 10^6 posts, too slow for every poller page); a skipped read is done later."""
-        if self.store is None:
+        if self.store is None or self._panes_gone():
             return
         try:
             if reread or self._sources is None:
@@ -386,6 +399,8 @@ class DeskApp(App[None]):
         return " in ".join(parts)
 
     def _update_titles(self) -> None:
+        if self._panes_gone():
+            return
         feed = self.feed
         total = feed.windows.total
         parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}"]

@@ -100,3 +100,24 @@ async def test_feed_title_counts_posts_another_process_wrote(paths: Paths) -> No
         add_posts(paths.store, [make_post(100 + i, published=T0 - timedelta(days=1, minutes=i)) for i in range(5)])
         await _until(pilot, lambda: app.feed.windows.total == 15 and "· 15 posts" in title())
         assert "Live feed · 15 posts" in title()
+
+
+async def test_store_changes_while_the_desk_closes_are_ignored(paths: Paths) -> None:
+    """Poller messages and the store watch outlive the panes while the desk closes (q while posts
+    arrive): they must not end the desk with a traceback."""
+    from deskapp.core.poller import PollEvent
+    from deskapp.ui.messages import PollerEvent
+    from deskapp.ui.widgets.feed import FeedView
+
+    build_store(paths.store, 20)
+    app = make_app(paths, watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.screen.remove_children()  # what closing does to the panes
+        app.post_message(FeedView.Unseen(3))
+        for kind in ("stored", "status", "failed", "stopped"):
+            app.post_message(PollerEvent(PollEvent(kind, "telegram:alpha_news", new=1, message="x")))
+        add_posts(paths.store, [make_post(20)])  # the store watch notices and refreshes
+        app.call_later(app.store_changed)
+        await pilot.pause(0.3)
+        assert app.is_running

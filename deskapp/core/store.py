@@ -25,6 +25,16 @@ probing key + 1, + 2, ... when the slot already belongs to another post. Consequ
 * a post keeps its key forever: published never changes on an edit; (source, post_id) is UNIQUE
   and is how an upsert finds the existing row.
 
+Ingest
+------
+`ingest_page` (the poller's unit) upserts one page in one transaction: existing posts are found
+by (source, post_id), new ones get their keys and go in with ONE `INSERT ... SELECT` from a temp
+table, because SQLite 3.40's FTS5 flushes its pending index at every statement savepoint (one
+executemany step per row made one index segment per row). `ingest_many` (imports, benchmarks)
+splits the work across two threads: a worker cleans, hashes and stages chunk i+1 in a private
+in-memory database (serialize/deserialize) while the writer inserts chunk i; SQLite releases the
+GIL while it indexes, so both cores work.
+
 Schema versions live in `PRAGMA user_version`; `MIGRATIONS` (store_schema.py) are applied in order
 at open inside one transaction. A file that is newer than this code, not SQLite, not a desk store
 or fails `PRAGMA quick_check` is refused with `StoreError` and never written: it is checked over a

@@ -18,6 +18,7 @@ import gc
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -163,10 +164,18 @@ def _db_size(path: Path) -> int:
 
 def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Build a store of n posts and measure it. Returns every figure as a dict (also printed via log)."""
-    res: dict[str, Any] = {"posts": n}
     runs = runs if runs is not None else (3 if n <= 200_000 else 1)
     base_dir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench_store_"))
     base_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _measure(n, runs, base_dir, log)
+    finally:
+        if not keep:
+            shutil.rmtree(base_dir, ignore_errors=True)
+
+
+def _measure(n: int, runs: int, base_dir: Path, log: Callable[[str], None]) -> dict:
+    res: dict[str, Any] = {"posts": n}
     rng = random.Random(1)
 
     # --- ingest with FTS (median over fresh stores); the last store is kept for the queries
@@ -291,10 +300,6 @@ def run(n: int, *, runs: int | None = None, keep: Path | None = None, log: Calla
     res["feed_count_query_common"] = _pct(_timed(lambda: store.feed_count(query="news"), 10))
     res["feed_count_query_rare"] = _pct(_timed(lambda: store.feed_count(query=rare[0]), 50))
     store.close()
-    if not keep:
-        for p in base_dir.iterdir():
-            p.unlink()
-        base_dir.rmdir()
     return res
 
 

@@ -41,7 +41,7 @@ STORED = re.compile(r"([\d,]+) stored · ")
 
 # What must never reach a user's screen, whatever happens underneath.
 NEVER_ON_SCREEN = ("database is locked", "Traceback", "sqlite3.", "OperationalError", "stayed locked",
-                   "Could not change the pin", "unexpected error")
+                   "Could not ", "unexpected error")  # "Could not": the desk's store-failure notices
 
 
 def desk_line(*args: str | Path, pidfile: Path | None = None, record: Path | None = None) -> str:

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from deskapp.demo.server import WireServer
 from deskapp.demo.tme import FakePost
 from tests.e2e.tmux import DESK, Term
@@ -77,24 +79,38 @@ def posting_wire(rng: random.Random, every: float = 0.1) -> Iterator[WireServer]
             thread.join(timeout=5)
 
 
+POST_ROW = re.compile(r"^│(★| ) \d\d-\d\d \d\d:\d\d ")  # a feed line: pin mark, time, channel, text
+
+
 def _top_row(screen: str) -> str | None:
-    """The first feed line under the feed pane's title (the cursor's after `g`)."""
+    """The first feed line under the feed pane's title (the cursor's after `g`), if it is a post."""
     lines = screen.splitlines()
     for i, line in enumerate(lines):
         if "Live feed" in line and i + 1 < len(lines):
-            return lines[i + 1]
+            return lines[i + 1] if POST_ROW.match(lines[i + 1]) else None
     return None
 
 
-def _pin_top(term: Term, shown: int) -> bool:
-    """Pin the newest post if it is not pinned yet; True when a pin was asked for."""
+def _pin_top(term: Term) -> bool:
+    """Pin the newest post if it is not pinned yet; True when a pin was asked for. (A desk that
+    starts on an empty store shows "No posts yet." until its poller stores the first page.)"""
     term.keys("g", pause=0)
-    screen = stable_screen(term, timeout=3)
-    row = _top_row(screen)
-    if row is None or len(row) < 2 or row[1] == "★":
+    wait_screen(term, lambda s: _top_row(s) is not None, 30, "a post on top of the feed")
+    row = _top_row(stable_screen(term, timeout=3))
+    if row is None or row[1] == "★":
         return False
     term.keys("p", pause=0)
     return True
+
+
+def _diagnose(db: Path, tmp: Path) -> str:
+    """What the store and the desk's log say, for a failure message."""
+    facts = store_facts(db)
+    try:
+        log = (tmp / "state" / "desk.log").read_text(encoding="utf-8", errors="replace")[-3000:]
+    except OSError as exc:
+        log = f"(no log: {exc})"
+    return f"store: {facts['posts']} posts, pins {sorted(facts['pins'])}; desk log tail:\n{log}"  # type: ignore[arg-type]
 
 
 def _desk_round(tmp: Path, cfg: Path, db: Path, rng: random.Random, round_: int) -> dict[str, object]:
@@ -108,10 +124,13 @@ def _desk_round(tmp: Path, cfg: Path, db: Path, rng: random.Random, round_: int)
         shown_pins = len(before["pins"])  # type: ignore[arg-type]
         # Pin one or two fresh posts and wait until the screen shows each pin.
         for _ in range(rng.randint(1, 2)):
-            if _pin_top(term, shown_pins):
+            if _pin_top(term):
                 shown_pins += 1
-                wait_screen(term, lambda s, n=shown_pins: number(PINBOARD_TITLE, s) == n, 20,
-                            f"round {round_}: Pinboard ({shown_pins})")
+                try:
+                    wait_screen(term, lambda s, n=shown_pins: number(PINBOARD_TITLE, s) == n, 20,
+                                f"round {round_}: Pinboard ({shown_pins})")
+                except pytest.fail.Exception as exc:
+                    pytest.fail(f"{exc}\n{_diagnose(db, tmp)}")
             time.sleep(rng.uniform(0.1, 0.6))  # new posts arrive in between
         in_flight = False
         time.sleep(rng.uniform(0.0, 1.5))
@@ -120,7 +139,7 @@ def _desk_round(tmp: Path, cfg: Path, db: Path, rng: random.Random, round_: int)
         seen = {"pins": number(PINBOARD_TITLE, screen), "title": number(FEED_TITLE, screen),
                 "stored": number(STORED, screen)}
         assert seen["pins"] == shown_pins, screen
-        if rng.random() < 0.5 and _pin_top(term, shown_pins):
+        if rng.random() < 0.5 and _pin_top(term):
             in_flight = True  # killed while this pin may be half-way through its transaction
             time.sleep(rng.uniform(0.0, 0.3))
         else:

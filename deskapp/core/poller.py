@@ -464,6 +464,7 @@ class Poller:
                 raise FetchError(f"rate limited (HTTP 429); host paused for {wait:.0f} s",
                                  retry_after=wait, host_wide=True)
             if resp.status_code == 304:
+                await resp.aread()  # finish the (empty) body so the connection is reused
                 return Fetched(304, b"", str(resp.url), resp.headers.get("ETag"),
                                resp.headers.get("Last-Modified"))
             if resp.status_code >= 400:

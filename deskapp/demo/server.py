@@ -58,6 +58,7 @@ class WireServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stall
 
             def log_message(self, *args: object) -> None:  # quiet: tests and the demo UI own the terminal
                 pass

@@ -120,7 +120,7 @@ def _drop_fts_trigger(store: Store) -> None:
     store._write(lambda c: c.execute("DROP TRIGGER posts_ai"))
 
 
-def _bare_executemany(path: Path, n: int) -> float:
+def bare_executemany(path: Path, n: int) -> float:
     """Floor: pre-built tuples into a bare posts table (no indexes, no FTS, no cleaning). Returns posts/s."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -214,7 +214,7 @@ def _measure(n: int, runs: int, base_dir: Path, log: Callable[[str], None]) -> d
     res["baseline_ingest_no_fts_posts_per_s"] = round(nb / bspent.wall)
     res["baseline_ingest_no_fts_idle_estimate"] = round(bspent.idle_estimate(nb))
     bstore.close()
-    res["baseline_bare_executemany_posts_per_s"] = round(_bare_executemany(base_dir / "baseline_bare.db", nb))
+    res["baseline_bare_executemany_posts_per_s"] = round(bare_executemany(base_dir / "baseline_bare.db", nb))
     for p in base_dir.glob("baseline_*"):
         p.unlink()
 

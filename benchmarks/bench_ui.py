@@ -34,13 +34,10 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / ".data"
-FETCHED = datetime(2025, 1, 1, tzinfo=UTC)
 SIZE = (120, 40)
 BUDGET = {"startup_s": 1.0, "key_p95_ms": 30.0, "rss_mb": 250.0}
 
@@ -51,8 +48,6 @@ def store_path(n: int) -> Path:
 
 def build(n: int, path: Path | None = None) -> Path:
     """Build (once) a store of n generated posts at `path` (default: the cache, keyed by n)."""
-    from benchmarks.gen import generate_posts
-    from deskapp.core.model import SourceConfig
     from deskapp.core.store import Store
 
     path = path or store_path(n)
@@ -65,28 +60,9 @@ def build(n: int, path: Path | None = None) -> Path:
             for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 p.unlink(missing_ok=True)
 
-    DATA.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        p.unlink(missing_ok=True)
-    with Store.open(tmp) as store:
-        it = generate_posts(n)
-        seen: set[str] = set()
-        while True:
-            chunk = list(islice(it, 50_000))
-            if not chunk:
-                break
-            pages: dict[str, list[Any]] = defaultdict(list)
-            for post in chunk:
-                pages[post.source].append(post)
-            new = [s for s in pages if s not in seen]
-            if new:
-                store.sync_sources([SourceConfig(name=s, kind="telegram", handle=pages[s][0].channel) for s in new])
-                seen.update(new)
-            batches = [(s, ps[i:i + 20]) for s, ps in pages.items() for i in range(0, len(ps), 20)]
-            store.ingest_many(batches, fetched_at=FETCHED)
-        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    tmp.rename(path)
+    from benchmarks.suite import build_store  # one store builder for every benchmark
+
+    build_store(n, path)
     return path
 
 

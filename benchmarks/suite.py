@@ -289,40 +289,18 @@ def _timed_ingest(path: Path, n: int, *, fts: bool = True) -> float:
     return n / spent
 
 
-def _bare_executemany(path: Path, n: int) -> float:
-    """Floor: pre-built tuples into an unindexed table (no FTS, no cleaning, no upsert). posts/s."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE TABLE posts (key INTEGER PRIMARY KEY, source TEXT, post_id INTEGER, url TEXT, "
-                 "published TEXT, text TEXT)")
-    spent = 0.0
-    k = 0
-    for _count, batches in _ingest_chunks(n):
-        rows = []
-        for _source, page in batches:
-            for p in page:
-                k += 1
-                rows.append((k, p.source, p.id, p.url, p.published.isoformat(), p.text))
-        t0 = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
-        spent += time.perf_counter() - t0
-    conn.close()
-    return n / spent
-
-
 def measure_ingest(n: int, runs: int) -> dict[str, Any]:
     """Bulk ingest through Store.ingest_many (FTS on) into fresh stores, median of `runs`; baselines
     in the same run, interleaved: the same code without the FTS trigger, and a bare executemany."""
+    from benchmarks import bench_store  # the floor is measured the same way as in bench_store
+
     out: dict[str, Any] = {"posts": n}
     rates, nofts, bare = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench_ingest_", dir=DATA if DATA.is_dir() else None) as tmp:
         for r in range(runs):
             rates.append(_timed_ingest(Path(tmp) / f"fts{r}.db", n))
             nofts.append(_timed_ingest(Path(tmp) / f"nofts{r}.db", n, fts=False))
-            bare.append(_bare_executemany(Path(tmp) / f"bare{r}.db", n))
+            bare.append(bench_store.bare_executemany(Path(tmp) / f"bare{r}.db", n))
             for p in Path(tmp).iterdir():
                 p.unlink()
     out["runs"] = [round(x) for x in rates]

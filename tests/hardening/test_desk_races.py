@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pyperclip
 import pytest
 from textual import events
 
@@ -20,14 +19,6 @@ from deskapp.paths import Paths
 from tests.ui.conftest import T0, add_posts, build_store, make_app, make_post
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def no_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(text: str) -> None:
-        raise pyperclip.PyperclipException("no clipboard mechanism")
-
-    monkeypatch.setattr(pyperclip, "copy", fail)
 
 
 @pytest.fixture

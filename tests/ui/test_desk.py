@@ -32,16 +32,6 @@ SIZE = (120, 40)
 
 
 @pytest.fixture
-def no_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No system clipboard (as over SSH): pyperclip raises, the desk falls back to OSC 52."""
-
-    def fail(text: str) -> None:
-        raise pyperclip.PyperclipException("no clipboard mechanism")
-
-    monkeypatch.setattr(pyperclip, "copy", fail)
-
-
-@pytest.fixture
 def system_clipboard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     copied: list[str] = []
     monkeypatch.setattr(pyperclip, "copy", copied.append)

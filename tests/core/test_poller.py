@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from deskapp.core.poller import Poller, PollEvent, backoff_delay, parse_retry_after, run_in_thread
+from deskapp.core.fetch import backoff_delay, parse_retry_after
+from deskapp.core.poller import Poller, PollEvent, run_in_thread
 from deskapp.core.store import Store
 from deskapp.demo.server import Fault, WireServer
 from tests.wire import make_channel, settings_for

@@ -41,6 +41,13 @@ def clean_line(text: str | None) -> str:
     return " ".join(clean_text(text).split())
 
 
+def clean_field(text: str | None) -> str:
+    """What an editor typed or pasted into a one-line field: as `clean_text`, with each newline or
+    tab as one space. Runs of spaces are kept (a field is cleaned on every key, and collapsing
+    would eat the space just typed before the next word)."""
+    return clean_text(text).replace("\n", " ").replace("\t", " ")
+
+
 def url_problem(url: str | None) -> str | None:
     """Why a URL must not be emitted, or None when it is an acceptable http(s) URL."""
     if not url:

@@ -43,6 +43,7 @@ from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
 from deskapp.ui.text import one_line, watch_pattern
 from deskapp.ui.widgets.compose import ComposePane
 from deskapp.ui.widgets.feed import FeedView
+from deskapp.ui.widgets.field import TextField
 from deskapp.ui.widgets.pinboard import Pinboard
 from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 
@@ -151,7 +152,7 @@ class DeskApp(App[None]):
             return
         with Vertical(id="main"):
             with Vertical(id="feed-pane"):
-                yield Input(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
+                yield TextField(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
                             id="search")
                 yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re,
                                on_request=self.on_feed_view_row_request, id="feed")

@@ -14,6 +14,7 @@ from datetime import datetime
 from deskapp.config import ConfigError, Settings, cite_objects
 from deskapp.core import cite
 from deskapp.core.model import StoredPost
+from deskapp.core.sanitize import clean_field
 
 FORMATS: tuple[str, ...] = cite.FORMATS
 DEFAULT_HEADING = cite.CiteTemplates().heading
@@ -35,7 +36,16 @@ class Citer:
         self.settings = settings
         self.now = now
         self.fmt = settings.cite.format if settings.cite.format in FORMATS else FORMATS[0]
-        self.heading: str | None = settings.cite.heading  # None: the renderer's default
+        self._heading: str | None = settings.cite.heading  # None: the renderer's default
+
+    @property
+    def heading(self) -> str | None:
+        return self._heading
+
+    @heading.setter
+    def heading(self, value: str | None) -> None:
+        # Typed or pasted: a control character would make the template invalid at every render.
+        self._heading = None if value is None else clean_field(value)
 
     @property
     def heading_text(self) -> str:

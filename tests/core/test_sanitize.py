@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deskapp.core.sanitize import clean_line, clean_text, safe_url, url_problem
+from deskapp.core.sanitize import clean_field, clean_line, clean_text, safe_url, url_problem
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,14 @@ def test_text_keeps_newlines_tabs_emoji_and_joiners() -> None:
 def test_bidi_overrides_are_removed_from_text() -> None:
     assert clean_text("abc\u202edcba\u202c") == "abcdcba"
     assert clean_text("\u2066x\u2069") == "x"
+
+
+def test_clean_field_is_one_line_and_keeps_typed_spaces() -> None:
+    # Cleaned on every key: the space typed before the next word must survive.
+    assert clean_field("Sources ") == "Sources "
+    assert clean_field("a\x07b\x1b[31mc\x1b]52;c;QUFB\x07d\x9b2Je\u202ef") == "abcdef"
+    assert clean_field("one\ntwo\tthree\r\nfour") == "one two three four"
+    assert clean_field(None) == ""
 
 
 def test_clean_line_is_one_line() -> None:

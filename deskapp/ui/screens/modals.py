@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from deskapp.ui.widgets.field import TextField
+
 MODAL_CSS = """
 ModalScreen { align: center middle; }
 ModalScreen > Vertical {
@@ -73,7 +75,7 @@ class TextModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content(self.title_text))
-            yield Input(self.value, placeholder=self.placeholder, max_length=self.max_length, id="text")
+            yield TextField(self.value, placeholder=self.placeholder, max_length=self.max_length, id="text")
             yield Label(Content("Enter to keep, Esc to cancel"), classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.gen import COMMON_TERMS, generate_posts, rare_term
+from deskapp.core.ingest import bulk_chunk_targets
 from deskapp.core.model import Post
-from deskapp.core.store import Store, bulk_chunk_targets
+from deskapp.core.store import Store
 
 CHUNK = 200_000  # posts generated (untimed), then handed to one ingest_many call (timed)
 COMMIT_EVERY = 50_000  # ingest_many's transaction size (its default)

@@ -17,18 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from deskapp.core import ingest as ingest_mod
 from deskapp.core import store as store_mod
+from deskapp.core.ingest import KEY_SHIFT, IngestResult, make_key
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Post, SourceConfig
-from deskapp.core.sanitize import clean_text
-from deskapp.core.store import (
-    KEY_SHIFT,
-    MIGRATIONS,
-    IngestResult,
-    Store,
-    StoreError,
-    clean_text_fast,
-    make_key,
-)
+from deskapp.core.sanitize import clean_text, clean_text_fast
+from deskapp.core.store import MIGRATIONS, Store, StoreError
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 FETCHED = datetime(2024, 3, 2, 8, 0, 0, tzinfo=UTC)
@@ -365,7 +359,7 @@ def test_ingest_page_is_one_transaction(store: Store, monkeypatch: pytest.Monkey
     def explode(self: object) -> None:
         raise Boom
 
-    monkeypatch.setattr(store_mod._IngestTx, "finish", explode)
+    monkeypatch.setattr(ingest_mod.IngestTx, "finish", explode)
     with pytest.raises(Boom):
         store.ingest_page("telegram:alpha", [post(pid=1, text="changed"), post(pid=2)], fetched_at=FETCHED)
     monkeypatch.undo()
@@ -411,7 +405,7 @@ def test_ingest_many_matches_ingest_page(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("staged", [True, False], ids=["staged-bulk", "page-path"])
 def test_ingest_many_updates_edits_and_collisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staged: bool) -> None:
-    monkeypatch.setattr(store_mod, "_CAN_DESERIALIZE", staged and store_mod._CAN_DESERIALIZE)
+    monkeypatch.setattr(ingest_mod, "CAN_DESERIALIZE", staged and ingest_mod.CAN_DESERIALIZE)
     a, b, c = _colliding_ids("telegram:alpha", 3)
     at = T0
     with Store.open(tmp_path / "bulk.db") as s:

@@ -7,16 +7,26 @@ the CLI can print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from deskapp.core import politeness
 from deskapp.core.model import SourceConfig
 from deskapp.keymap import KEY_IDS
 
-# Telegram usernames: 5-32 of [A-Za-z0-9_]; older/short ones exist, so accept 2+.
-_HANDLE = re.compile(r"^[A-Za-z0-9_]{2,64}$")
+# Telegram usernames: a letter, then letters, digits and _, up to 32 (new ones need 5+; short old
+# ones and test channels exist, so 2+).
+_HANDLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,31}$")
+# First path segments of t.me that are not channels (invite, sticker, proxy, login links ...).
+_NOT_CHANNELS = {"joinchat", "addstickers", "addemoji", "addlist", "addtheme", "proxy", "socks", "share",
+                 "iv", "login", "setlanguage", "confirmphone", "invoice", "boost", "giftcode", "contact",
+                 "bg", "s", "c", "k", "z", "a", "m"}
+_TME_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
+MAX_CONFIG_BYTES = 1_000_000  # a settings file is a few KB; anything bigger is not one
 
 
 class ConfigError(Exception):
@@ -73,16 +83,34 @@ class Settings:
 
 def load(path: Path, *, must_exist: bool = False) -> Settings:
     """Read and validate the settings file; a missing file gives defaults unless `must_exist`."""
-    if not path.exists():
-        if must_exist:
-            raise ConfigError(path, "", "file not found")
-        return Settings(path=None)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        st = path.stat()
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(path, "", "file not found") from None
+        return Settings(path=None)
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror}") from None
+    # /dev/zero, a FIFO or a huge file would be read forever or into all memory.
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(path, "", "not a regular file")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(path, "", f"too large for a settings file ({st.st_size:,} bytes, at most "
+                                    f"{MAX_CONFIG_BYTES:,})")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(path, "", f"too large for a settings file (over {MAX_CONFIG_BYTES:,} bytes)")
+        raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "", f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(path, "", "invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # tomllib lets int()'s digit limit through (a 5,000-digit number)
+        raise ConfigError(path, "", f"invalid TOML: {str(exc).split(';')[0]}") from None
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read: {exc.strerror}") from None
     return parse(raw, path)
@@ -103,19 +131,6 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
 
     p = r.table(raw, "poller")
     defaults = PollerSettings()
-    for name in ("interval", "min_interval", "max_interval", "min_gap", "gap_jitter", "timeout",
-                 "backoff_base", "backoff_max"):
-        if name in p:
-            setattr(s.poller, name, r.number(p, name, "poller", minimum=0.0))
-    for name in ("max_body", "backfill_pages"):
-        if name in p:
-            setattr(s.poller, name, int(r.number(p, name, "poller", minimum=0, integer=True)))
-    if "user_agent" in p:
-        s.poller.user_agent = r.string(p, "user_agent", "poller")
-    r.no_unknown(p, set(defaults.__slots__), "poller")
-    if s.poller.min_interval > s.poller.max_interval:
-        raise ConfigError(path, "poller.min_interval", "must not be larger than poller.max_interval")
-
     tg = r.table(raw, "telegram")
     r.no_unknown(tg, {"base_url", "channels", "interval"}, "telegram")
     if "base_url" in tg:
@@ -123,7 +138,30 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         if not re.match(r"^https?://[^\s/]+", base):
             raise ConfigError(path, "telegram.base_url", f"must be an http(s) URL, got {base!r}")
         s.base_url = base
-    default_interval = r.number(tg, "interval", "telegram", minimum=1.0) if "interval" in tg else None
+
+    # Politeness floors depend on the host: a loopback test server may go lower than a real one.
+    where_host = "" if politeness.is_loopback(s.base_url) else f" for a real host ({s.base_url})"
+    for name in politeness.FLOORS:
+        if name in p:
+            setattr(s.poller, name, r.number(p, name, "poller", minimum=politeness.floor(name, s.base_url),
+                                             why=where_host))
+    if "max_body" in p:
+        s.poller.max_body = int(r.number(p, "max_body", "poller", minimum=politeness.MAX_BODY_RANGE[0],
+                                         maximum=politeness.MAX_BODY_RANGE[1], integer=True))
+    if "backfill_pages" in p:
+        s.poller.backfill_pages = int(r.number(p, "backfill_pages", "poller", minimum=0,
+                                               maximum=politeness.BACKFILL_PAGES_MAX, integer=True))
+    if "user_agent" in p:
+        s.poller.user_agent = r.string(p, "user_agent", "poller")
+    r.no_unknown(p, set(defaults.__slots__), "poller")
+    if s.poller.min_interval > s.poller.max_interval:
+        raise ConfigError(path, "poller.min_interval", "must not be larger than poller.max_interval")
+    if s.poller.backoff_base > s.poller.backoff_max:
+        raise ConfigError(path, "poller.backoff_base", "must not be larger than poller.backoff_max")
+
+    interval_floor = politeness.floor("channel_interval", s.base_url)
+    default_interval = (r.number(tg, "interval", "telegram", minimum=interval_floor, why=where_host)
+                        if "interval" in tg else None)
     s.sources = _channels(r, tg.get("channels", []), s.base_url, default_interval)
 
     ui = r.table(raw, "ui")
@@ -208,18 +246,17 @@ def _channels(r: _Reader, value: Any, base_url: str, default_interval: float | N
 
     out: list[SourceConfig] = []
     seen: set[str] = set()
-    for where, handle, opts in items:
-        handle = handle.strip().lstrip("@")
-        if handle.startswith(("https://", "http://", "t.me/")):
-            handle = handle.rstrip("/").rsplit("/", 1)[-1]
-        if not _HANDLE.match(handle):
-            raise ConfigError(r.path, where, f"{handle!r} is not a Telegram channel name (letters, digits, _)")
+    interval_floor = politeness.floor("channel_interval", base_url)
+    why = "" if politeness.is_loopback(base_url) else f" for a real host ({base_url})"
+    for where, entry, opts in items:
+        handle = _handle(r, where, entry)
         r.no_unknown(opts, {"name", "label", "interval", "enabled"}, where)
         name = f"telegram:{handle.lower()}"
         if name in seen:
             raise ConfigError(r.path, where, f"channel {handle!r} is listed twice")
         seen.add(name)
-        interval = r.number(opts, "interval", where, minimum=1.0) if "interval" in opts else default_interval
+        interval = (r.number(opts, "interval", where, minimum=interval_floor, why=why)
+                    if "interval" in opts else default_interval)
         enabled = opts.get("enabled", True)
         if not isinstance(enabled, bool):
             raise ConfigError(r.path, f"{where}.enabled", "must be true or false")
@@ -227,6 +264,43 @@ def _channels(r: _Reader, value: Any, base_url: str, default_interval: float | N
         out.append(SourceConfig(name=name, kind="telegram", handle=handle, label=label,
                                 interval=interval, enabled=enabled, base_url=base_url))
     return out
+
+
+def _handle(r: _Reader, where: str, entry: str) -> str:
+    """The channel username in a config entry: `name`, `@name`, or a t.me link to the channel itself.
+
+    Anything else (a post link, an invite link, another host, a path) is a config error naming the
+    entry: guessing the channel from it could poll, and file posts under, the wrong one."""
+    text = entry.strip()
+    shown = repr(entry) if len(entry) <= 80 else repr(entry[:77] + "...")
+    if "/" in text or ":" in text:
+        link = text if "://" in text else "https://" + text
+        try:
+            parts = urlsplit(link)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            raise ConfigError(r.path, where, f"{shown} is not a channel name or t.me link") from None
+        if parts.scheme not in ("http", "https") or host not in _TME_HOSTS:
+            raise ConfigError(r.path, where, f"{shown} is not a t.me link; give the channel's username")
+        segments = [seg for seg in parts.path.split("/") if seg]
+        if segments[:1] == ["s"]:
+            segments = segments[1:]  # t.me/s/<name> is the preview page of <name>
+        if parts.query or parts.fragment or parts.port or parts.username:
+            raise ConfigError(r.path, where, f"{shown} is not a plain channel link; give the channel's username")
+        if not segments:
+            raise ConfigError(r.path, where, f"{shown} names no channel")
+        first = segments[0]
+        if first.startswith("+") or first.lower() in _NOT_CHANNELS:
+            raise ConfigError(r.path, where, f"{shown} is an invite or service link, not a public channel")
+        if len(segments) > 1:
+            raise ConfigError(r.path, where, f"{shown} is a post link, not a channel; use {first!r}"
+                              if segments[1].isdigit() else f"{shown} is not a channel link")
+        text = first
+    handle = text[1:] if text.startswith("@") else text
+    if not _HANDLE.match(handle) or handle.lower() in _NOT_CHANNELS:
+        raise ConfigError(r.path, where, f"{shown} is not a Telegram channel name (a letter, then letters, "
+                          "digits or _, up to 32)")
+    return handle
 
 
 class _Reader:
@@ -254,21 +328,36 @@ class _Reader:
         return list(value)
 
     def number(self, raw: dict[str, Any], key: str, where: str, *, minimum: float | None = None,
-               integer: bool = False) -> float:
+               maximum: float | None = None, integer: bool = False, why: str = "") -> float:
         value = raw[key]
         ok = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok:
             kind = "a whole number" if integer else "a number"
-            raise ConfigError(self.path, _join(where, key), f"must be {kind}, got {value!r}")
+            raise ConfigError(self.path, _join(where, key), f"must be {kind}, got {_short(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if not politeness.finite(number):
+            raise ConfigError(self.path, _join(where, key), f"must be a finite number, got {_short(value)}")
         if minimum is not None and value < minimum:
-            raise ConfigError(self.path, _join(where, key), f"must be at least {minimum:g}, got {value!r}")
-        return float(value)
+            raise ConfigError(self.path, _join(where, key), f"must be at least {minimum:g}{why}, got {_short(value)}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(self.path, _join(where, key), f"must be at most {maximum:g}, got {_short(value)}")
+        return number
 
     def no_unknown(self, raw: dict[str, Any], known: set[str], where: str) -> None:
         for key in raw:
             if key not in known:
                 raise ConfigError(self.path, _join(where, key),
                                   f"unknown setting; known here: {', '.join(sorted(known))}")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _join(where: str, key: str) -> str:

@@ -59,7 +59,7 @@ def test_missing_file_gives_defaults_unless_required(tmp_path: Path) -> None:
         ('[telegram]\nchannels = [{ name = "x1", interval = "fast" }]\n', "telegram.channels[0].interval", "number"),
         ('[telegram]\nchannels = [{ name = "x1", colour = 1 }]\n', "telegram.channels[0].colour", "unknown setting"),
         ('[telegram]\nbase_url = "ftp://x"\n', "telegram.base_url", "http(s) URL"),
-        ('[poller]\ntimeout = -1\n', "poller.timeout", "at least 0"),
+        ('[poller]\ntimeout = -1\n', "poller.timeout", "at least 2 for a real host"),
         ('[poller]\nbackfill_pages = 2.5\n', "poller.backfill_pages", "whole number"),
         ('[ui]\ntime = "mars"\n', "ui.time", '"utc" or "local"'),
         ('[keys]\nexplode = "x"\n', "keys.explode", "unknown binding id"),
@@ -107,3 +107,83 @@ def test_cite_objects_apply_overrides(tmp_path: Path) -> None:
     s = config.load(write(tmp_path, '[cite]\nformat = "markdown"\nexcerpt = true\nheading = "Sources"\n'))
     opts, tmpl = config.cite_objects(s, {"order": "chronological"})
     assert (opts.fmt, opts.excerpt, opts.order, tmpl.heading) == ("markdown", True, "chronological", "Sources")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[poller]\ntimeout = nan\n", "poller.timeout", "finite number"),
+        ("[poller]\nmin_gap = inf\n", "poller.min_gap", "finite number"),
+        ("[poller]\nbackoff_max = -inf\n", "poller.backoff_max", "finite number"),
+        ("[poller]\nbackoff_base = " + "9" * 400 + "\n", "poller.backoff_base", "finite number"),
+        ("[telegram]\ninterval = nan\n", "telegram.interval", "finite number"),
+        ("[poller]\nmin_gap = 0.1\n", "poller.min_gap", "at least 1 for a real host"),
+        ("[poller]\nbackoff_base = 1\n", "poller.backoff_base", "at least 10"),
+        ("[poller]\nmin_interval = 1\n", "poller.min_interval", "at least 30"),
+        ("[poller]\nbackoff_base = 600\nbackoff_max = 300\n", "poller.backoff_base", "not be larger"),
+        ("[poller]\nbackfill_pages = 100000\n", "poller.backfill_pages", "at most 50"),
+        ("[poller]\nmax_body = " + "9" * 30 + "\n", "poller.max_body", "at most"),
+        ('[telegram]\nchannels = [{ name = "durov", interval = 1 }]\n', "telegram.channels[0].interval", "at least 30"),
+        ('[telegram]\nchannels = ["https://t.me/durov/123"]\n', "telegram.channels[0]", "a post link"),
+        ('[telegram]\nchannels = ["https://t.me/s/durov/123"]\n', "telegram.channels[0]", "a post link"),
+        ('[telegram]\nchannels = ["ok_one", "https://t.me/joinchat/AAAAAEk"]\n', "telegram.channels[1]", "invite"),
+        ('[telegram]\nchannels = ["t.me/+AbCdEf"]\n', "telegram.channels[0]", "invite"),
+        ('[telegram]\nchannels = ["https://t.me/c/1234/56"]\n', "telegram.channels[0]", "invite or service"),
+        ('[telegram]\nchannels = ["https://evil.example/durov"]\n', "telegram.channels[0]", "not a t.me link"),
+        ('[telegram]\nchannels = ["https://t.me.evil.example/durov"]\n', "telegram.channels[0]", "not a t.me link"),
+        ('[telegram]\nchannels = ["https://t.me/durov?before=5"]\n', "telegram.channels[0]", "not a plain"),
+        ('[telegram]\nchannels = ["javascript:alert(1)"]\n', "telegram.channels[0]", "not a t.me link"),
+        ('[telegram]\nchannels = ["12345"]\n', "telegram.channels[0]", "not a Telegram channel name"),
+        ('[telegram.channels."t.me/durov/5"]\n', "telegram.channels.t.me/durov/5", "a post link"),
+    ],
+)
+def test_unsafe_values_are_refused_naming_the_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    msg = str(info.value)
+    assert key in msg and problem in msg, msg
+    assert "\n" not in msg and len(msg) < 300
+
+
+def test_channel_links_to_the_channel_itself_are_accepted(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, '[telegram]\nchannels = ["@one_chan", "t.me/two_chan", '
+                                    '"https://t.me/s/three_chan/", "https://telegram.me/four_chan"]\n'))
+    assert [x.handle for x in s.sources] == ["one_chan", "two_chan", "three_chan", "four_chan"]
+
+
+def test_loopback_base_url_may_go_below_the_floors(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, '[telegram]\nbase_url = "http://127.0.0.1:9"\ninterval = 0.5\n'
+                                    'channels = ["one_chan"]\n[poller]\nmin_gap = 0\ntimeout = 0.5\nbackoff_base = 0.1\n'))
+    assert (s.poller.min_gap, s.poller.timeout, s.sources[0].interval) == (0.0, 0.5, 0.5)
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "big", "deep"])
+def test_settings_that_are_not_a_small_file_end_with_one_line(tmp_path: Path, special: str) -> None:
+    import os
+
+    if special == "/dev/zero":
+        path = Path(special)
+    elif special == "fifo":
+        path = tmp_path / "fifo.toml"
+        os.mkfifo(path)  # opening it for reading would block until a writer came
+    elif special == "big":
+        path = write(tmp_path, "# " + "x" * 2_000_000 + "\n")
+    else:
+        path = write(tmp_path, "a = " + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_settings_made_in_code_are_clamped_for_real_hosts() -> None:
+    from deskapp.config import PollerSettings
+    from deskapp.core import politeness
+
+    wild = PollerSettings(min_gap=0.0, timeout=float("nan"), backoff_base=float("inf"), interval=-5.0,
+                          backfill_pages=10**6)
+    real = politeness.clamped(wild, ["https://t.me"])
+    assert real.min_gap >= 1.0 and real.timeout == 20.0 and real.backoff_base == 30.0
+    assert real.interval >= 30.0 and real.backfill_pages == politeness.BACKFILL_PAGES_MAX
+    local = politeness.clamped(wild, ["http://127.0.0.1:8080"])
+    assert local.min_gap == 0.0 and local.timeout == 20.0

@@ -166,7 +166,58 @@ CREATE TRIGGER posts_count_ad AFTER DELETE ON posts BEGIN
 END;
 """
 
-MIGRATIONS: list[Migration] = [_v1, V2]
+# Version 3: evidence for verifying pins before publishing (core/evidence.py, core/verify.py,
+# core/archive.py). `fetches` keeps every HTTP exchange as it went over the wire (one row per hop,
+# `redirected_from` links the hops; `body` NULL when nothing came back); `checks` says what each
+# capture or re-check of a post concluded and which exchange it read; `snapshots` the archive's
+# answers to Save Page Now. Times carry milliseconds so two requests in one second keep their order.
+V3 = """
+CREATE TABLE fetches (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    requested TEXT NOT NULL,
+    request_headers TEXT NOT NULL DEFAULT '[]',
+    status INTEGER,
+    reason TEXT,
+    http_version TEXT,
+    headers TEXT NOT NULL DEFAULT '[]',
+    body BLOB,
+    sha256 TEXT,
+    error TEXT,
+    redirected_from INTEGER
+);
+
+CREATE TABLE checks (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    result TEXT NOT NULL,
+    checked TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    text TEXT,
+    text_sha256 TEXT,
+    url TEXT,
+    fetch_id INTEGER
+);
+
+CREATE INDEX checks_post ON checks (source, post_id, id);
+
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    requested TEXT NOT NULL,
+    snapshot TEXT,
+    error TEXT,
+    fetch_id INTEGER
+);
+
+CREATE INDEX snapshots_post ON snapshots (source, post_id, id);
+"""
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3]
 
 
 def split_sql(script: str) -> list[str]:

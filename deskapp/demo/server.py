@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from deskapp.demo.tme import FakeChannel, page_window, render_landing, render_page
+from deskapp.demo.tme import FakeChannel, context_window, page_window, render_landing, render_page
 
 
 @dataclass(slots=True)
@@ -46,6 +46,29 @@ class Hit:
     headers: dict[str, str]
 
 
+class SavePageNow:
+    """A stand-in for the Wayback Machine's Save Page Now on the same server: `/save/<url>` answers
+    with a 302 to `/web/<14-digit UTC stamp>/<url>` (as the real one does when a capture succeeds), or
+    with the next queued `Fault`'s status. `saved` lists the URLs asked for, in order."""
+
+    def __init__(self, server: WireServer) -> None:
+        self.server = server
+        self.saved: list[str] = []
+        self.faults: deque[Fault] = deque()
+        server.archive = self
+
+    def handle(self, req: BaseHTTPRequestHandler, target: str) -> None:
+        with self.server.lock:
+            fault = self.faults.popleft() if self.faults else None
+            if fault is None:
+                self.saved.append(target)
+        if fault is not None:
+            self.server._apply_fault(req, fault, "")
+            return
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        self.server._send(req, 302, b"", {"Location": f"/web/{stamp}/{target}"})
+
+
 class WireServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, page_size: int = 20):
         self.channels: dict[str, FakeChannel] = {}
@@ -53,6 +76,7 @@ class WireServer:
         self.faults: dict[str, deque[Fault]] = {}
         self.hits: list[Hit] = []
         self.page_size = page_size
+        self.archive: SavePageNow | None = None  # a Save Page Now stand-in under /save/ and /web/
         self.lock = threading.RLock()
         server = self
 
@@ -123,12 +147,25 @@ class WireServer:
             if fault and self._apply_fault(req, fault, handle):
                 return
             self._serve_channel(req, handle, parse_qs(parts.query))
+        elif len(segs) == 3 and segs[0] == "s" and segs[2].isdigit():
+            handle = segs[1].lower()
+            with self.lock:
+                queue = self.faults.get(handle)
+                fault = queue.popleft() if queue else None
+            if fault and self._apply_fault(req, fault, handle):
+                return
+            self._serve_channel(req, handle, parse_qs(parts.query), around=int(segs[2]))
+        elif len(segs) >= 2 and segs[0] == "save" and self.archive is not None:
+            self.archive.handle(req, req.path[len("/save/"):])
+        elif len(segs) >= 2 and segs[0] == "web" and self.archive is not None:
+            self._send(req, 200, b"<html><body>archived copy (stand-in)</body></html>")
         elif len(segs) == 1:
             self._send(req, 200, render_landing(segs[0]).encode())
         else:
             self._send(req, 404, b"<html><body>not found</body></html>")
 
-    def _serve_channel(self, req: BaseHTTPRequestHandler, handle: str, query: dict[str, list[str]]) -> None:
+    def _serve_channel(self, req: BaseHTTPRequestHandler, handle: str, query: dict[str, list[str]],
+                       around: int | None = None) -> None:
         with self.lock:
             ch = self.channels.get(handle)
             if ch is None or handle in self.no_preview:
@@ -137,7 +174,10 @@ class WireServer:
                 return
             before = query.get("before", [None])[0]
             before_id = int(before) if before and before.isdigit() else None
-            posts = page_window(ch.posts, before_id, self.page_size)
+            if around is not None:  # the context page /s/<channel>/<id>: the posts around that id
+                posts = context_window(ch.posts, around, self.page_size)
+            else:
+                posts = page_window(ch.posts, before_id, self.page_size)
             body = render_page(ch, posts, rendered=None).encode()
         # The validator depends on the posts only (not on the render time), like a real cache would.
         etag = '"' + hashlib.sha1(repr([(p.id, p.text, p.edited, p.views) for p in posts]).encode()).hexdigest()[:16] + '"'

@@ -195,3 +195,13 @@ def page_window(posts: list[FakePost], before: int | None = None, size: int = 20
     eligible = [p for p in posts if before is None or p.id < before]
     eligible.sort(key=lambda p: p.id)
     return eligible[-size:]
+
+
+def context_window(posts: list[FakePost], around: int, size: int = 20) -> list[FakePost]:
+    """The posts a context page `/s/<channel>/<id>` shows: up to `size` around `around`, its half before."""
+    ordered = sorted(posts, key=lambda p: p.id)
+    older = [p for p in ordered if p.id < around]
+    rest = [p for p in ordered if p.id >= around]
+    half = size // 2
+    newer = rest[: size - min(half, len(older))]
+    return older[-(size - len(newer)):] + newer if size > len(newer) else newer

@@ -1,0 +1,163 @@
+"""Capture on pin and re-check, against a loopback server whose posts change and vanish between fetches."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from deskapp.core.evidence import EvidenceLog, FetchLimits, Result
+from deskapp.core.poller import Poller
+from deskapp.core.store import Store
+from deskapp.core.verify import Verifier, base_resolver, covers, post_view_url, targets_for, word_diff
+from deskapp.demo.server import Fault, WireServer
+from deskapp.demo.tme import context_window
+from tests.wire import make_channel, settings_for
+
+FAST = FetchLimits(min_gap=0.0, gap_jitter=0.0, timeout=2.0, backoff_base=60.0)
+
+
+@pytest.fixture
+def server():
+    with WireServer() as srv:
+        yield srv
+
+
+def polled(server: WireServer, tmp_path: Path, handles: dict[str, int]) -> tuple[Store, object]:
+    for h, n in handles.items():
+        server.add(make_channel(h, n))
+    settings = settings_for(server, list(handles), backfill_pages=5)
+    db = tmp_path / "s.db"
+    asyncio.run(Poller(db, settings).run_once())
+    return Store.open(db), settings
+
+
+def targets(store: Store, settings, refs: list[tuple[str, int]]):
+    base_of = base_resolver(store, settings.sources, settings.base_url)
+    return targets_for([store.get(s, i) for s, i in refs], base_of)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_capture_keeps_the_exchange(server: WireServer, tmp_path: Path) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30})
+    try:
+        [check] = run(Verifier(store, FAST).capture(targets(store, settings, [("telegram:alpha", 12)])))
+        assert check.result is Result.CAPTURED and check.kind == "capture"
+        assert check.url == f"{server.url}/s/alpha/12"
+        assert check.text == "alpha post number 12\nsecond line"
+        assert check.text_sha256 == hashlib.sha256(check.text.encode()).hexdigest()
+        [ex] = EvidenceLog(store).chain(check.fetch_id)
+        assert ex.status == 200 and ex.url == check.url and ex.body.startswith(b"<!DOCTYPE html>")
+        assert ex.sha256 == hashlib.sha256(ex.body).hexdigest()
+        assert ("User-Agent", settings.poller.user_agent) in ex.request_headers
+        assert ex.header("etag") and ex.requested <= check.checked
+        assert server.hits[-1].path == "/s/alpha/12"
+    finally:
+        store.close()
+
+
+def test_recheck_says_unchanged_edited_deleted_and_channel_gone(server: WireServer, tmp_path: Path) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30, "beta": 5})
+    try:
+        refs = [("telegram:alpha", 5), ("telegram:alpha", 6), ("telegram:alpha", 7), ("telegram:beta", 2)]
+        ts = targets(store, settings, refs)
+        run(Verifier(store, FAST).capture(ts))
+        alpha = server.channels["alpha"]
+        alpha.posts[5].text = "alpha post number 6\nsecond line, corrected"  # id 6
+        alpha.posts = [p for p in alpha.posts if p.id != 7]
+        server.no_preview.add("beta")
+        v = Verifier(store, FAST)
+        checks = {c.post_id if c.source.endswith("alpha") else -c.post_id: c for c in run(v.recheck(ts))}
+        assert checks[5].result is Result.UNCHANGED
+        assert checks[6].result is Result.EDITED and checks[6].detail.endswith("[-line-] {+line, corrected+}")
+        assert checks[7].result is Result.DELETED and "no longer shows" in checks[7].detail
+        assert checks[-2].result is Result.CHANNEL_GONE
+        # alpha/5, 6 and 7 were decided by one context page; beta asked once (and followed the redirect).
+        assert v.requests == 3
+        assert [h.path for h in server.hits[-3:]] == ["/s/alpha/5", "/s/beta/2", "/beta"]
+        latest = EvidenceLog(store).latest(refs)
+        assert latest[("telegram:alpha", 7)].result is Result.DELETED
+        gone = EvidenceLog(store).chain(latest[("telegram:beta", 2)].fetch_id)
+        assert [e.status for e in gone] == [302, 200] and gone[1].redirected_from == gone[0].id
+    finally:
+        store.close()
+
+
+def test_recheck_compares_with_the_capture_not_the_store(server: WireServer, tmp_path: Path) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 3})
+    try:
+        ts = targets(store, settings, [("telegram:alpha", 2)])
+        server.channels["alpha"].posts[1].text = "changed before the pin's capture"
+        run(Verifier(store, FAST).capture(ts))
+        [check] = run(Verifier(store, FAST).recheck(ts))
+        assert check.result is Result.UNCHANGED
+        # Never captured: the stored text is the baseline.
+        [other] = run(Verifier(store, FAST).recheck(targets(store, settings, [("telegram:alpha", 1)])))
+        assert other.result is Result.UNCHANGED
+    finally:
+        store.close()
+
+
+def test_could_not_check_says_why(server: WireServer, tmp_path: Path) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30, "gamma": 30})
+    try:
+        ts = targets(store, settings, [("telegram:alpha", 3), ("telegram:alpha", 29), ("telegram:gamma", 4)])
+        server.fault("alpha", Fault("status", code=429, retry_after="120"))
+        server.fault("gamma", Fault("status", code=503))
+        v = Verifier(store, FAST)
+        checks = run(v.recheck(ts))
+        assert [c.result for c in checks] == [Result.UNCHECKED] * 3
+        assert "rate limited (HTTP 429); host paused for 120 s" in checks[0].detail
+        # The host asked for 120 s: the next pin on it is not asked for at all.
+        assert "asked us to wait" in checks[1].detail and checks[1].fetch_id is None
+        # gamma is on the same host (politeness is per host): not asked either.
+        assert "asked us to wait" in checks[2].detail
+        assert v.requests == 1
+        [recheck] = run(Verifier(store, FAST).recheck(ts[2:]))  # a new run: the 503 is next in gamma's queue
+        assert recheck.result is Result.UNCHECKED and recheck.detail == "HTTP 503 Service Unavailable"
+    finally:
+        store.close()
+
+
+def test_transport_failure_is_recorded_without_a_body(tmp_path: Path) -> None:
+    with WireServer() as server:
+        store, settings = polled(server, tmp_path, {"alpha": 3})
+        ts = targets(store, settings, [("telegram:alpha", 2)])
+    try:  # the server is gone now
+        [check] = run(Verifier(store, FAST).capture(ts))
+        assert check.result is Result.UNCHECKED and "cannot connect" in check.detail
+        [ex] = EvidenceLog(store).chain(check.fetch_id)
+        assert ex.status is None and ex.body == b"" and ex.error
+    finally:
+        store.close()
+
+
+def test_context_window_and_cover() -> None:
+    ch = make_channel("x", 50)
+    ids = [p.id for p in context_window(ch.posts, 25, 20)]
+    assert ids == list(range(15, 35))
+    assert [p.id for p in context_window(ch.posts, 49, 20)] == list(range(31, 51))
+    assert [p.id for p in context_window(ch.posts, 2, 20)] == list(range(1, 21))
+    assert post_view_url("https://t.me/", "Durov", 519) == "https://t.me/s/Durov/519"
+
+
+def test_word_diff() -> None:
+    assert word_diff("a b c", "a x c") == "a [-b-] {+x+} c"
+    assert word_diff("one two", "one two three") == "one two {+three+}"
+    assert word_diff("x", "x") == "x"
+    long_old = " ".join(str(i) for i in range(20))
+    assert word_diff(long_old, long_old + " new") == "0 1 2 … 17 18 19 {+new+}"
+
+
+def test_covers_needs_posts_on_both_sides(server: WireServer) -> None:
+    from deskapp.core.sources import telegram
+    from deskapp.demo.tme import render_page
+
+    ch = make_channel("c", 10)
+    page = telegram.parse_page(render_page(ch, [p for p in ch.posts if p.id != 5]), url="https://t.me/s/c/4")
+    assert covers(page, 4) and covers(page, 5) and covers(page, 10) and not covers(page, 11)

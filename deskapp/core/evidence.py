@@ -30,8 +30,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from deskapp.core.fetch import HostGate, describe_error, host_of, parse_retry_after
 from deskapp.core.model import parse_utc_iso, utc_iso
-from deskapp.core.poller import HostGate, describe_error, parse_retry_after
 from deskapp.core.store import Store
 
 __all__ = ["Check", "EvidenceLog", "Exchange", "PostFetcher", "Result", "FetchLimits"]
@@ -159,7 +159,7 @@ class PostFetcher:
             self._client = None
 
     def gate(self, url: str) -> HostGate:
-        host = httpx.URL(url).host.lower()
+        host = host_of(url)
         gate = self._gates.get(host)
         if gate is None:
             gate = self._gates[host] = HostGate(self.limits.min_gap, self.limits.gap_jitter)

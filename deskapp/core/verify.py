@@ -40,9 +40,11 @@ from deskapp.core.evidence import (
     decoded_body,
     text_sha256,
 )
+from deskapp.core.fetch import host_of
 from deskapp.core.model import Page, PageKind, Post, SourceConfig, StoredPost
+from deskapp.core.sanitize import clean_text_fast
 from deskapp.core.sources import telegram
-from deskapp.core.store import Store, clean_text_fast
+from deskapp.core.store import Store
 
 __all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver"]
 
@@ -193,7 +195,7 @@ class Verifier:
         results: dict[tuple[str, int], Check] = {}
         groups: dict[str, list[Target]] = {}
         for t in _unique(targets):
-            groups.setdefault(httpx.URL(t.base_url).host.lower(), []).append(t)
+            groups.setdefault(host_of(t.base_url), []).append(t)
         async with PostFetcher(self.limits, transport=self.transport) as fetcher:
             try:
                 await asyncio.gather(*(self._host(fetcher, items, kind, results) for items in groups.values()))

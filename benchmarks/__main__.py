@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.suite import DATA, render, run_suite
+from benchmarks.stores import DATA
+from benchmarks.suite import render, run_suite
 
 PARTS = ("parse", "ingest", "poller", "store", "search", "ui", "latency")
 

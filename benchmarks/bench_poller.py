@@ -165,8 +165,9 @@ def start_server(channels: int, posts: int = POSTS_PER_CHANNEL) -> ServerProc:
 
 
 def settings_for(url: str, handles: list[str], **poller: Any) -> Any:
-    from deskapp.config import PollerSettings, Settings
+    from deskapp.config import Settings
     from deskapp.core.model import SourceConfig
+    from deskapp.core.settings import PollerSettings
 
     cfg = dict(min_gap=0.0, gap_jitter=0.0, backfill_pages=0, timeout=10.0)
     cfg.update(poller)

@@ -60,7 +60,7 @@ def build(n: int, path: Path | None = None) -> Path:
             for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 p.unlink(missing_ok=True)
 
-    from benchmarks.suite import build_store  # one store builder for every benchmark
+    from benchmarks.stores import build_store  # one store builder for every benchmark
 
     build_store(n, path)
     return path

@@ -311,16 +311,24 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
 
 def cmd_desk(ctx: Context, args: argparse.Namespace) -> int:
     if args.demo:
-        from deskapp.demo import run_demo
+        from deskapp.demo import demo_wire
 
-        return run_demo(ctx, no_poll=args.no_poll, db=Path(args.db).expanduser() if args.db else None)
+        with demo_wire(ctx.settings, ctx.paths, db=Path(args.db).expanduser() if args.db else None) as demo:
+            _start_desk(demo.settings, demo.paths, poll=not args.no_poll, banner=demo.banner)
+        print(f"Demo files kept in {demo.workdir} (store, last citation); delete them freely.", file=sys.stderr)
+        return 0
     _check_store(ctx)
     if not sys.stdout.isatty() and not os.environ.get("DESK_FORCE_UI"):
         raise CliError("the desk needs a terminal; for headless use see `desk poll`, `desk search`, `desk cite`")
+    _start_desk(ctx.settings, ctx.paths, poll=not args.no_poll)
+    return 0
+
+
+def _start_desk(settings: Settings, paths: Paths, *, poll: bool, banner: str | None = None) -> None:
+    """Run the desk until the editor quits (both paths: the configured wire and the demo's)."""
     from deskapp.ui.app import DeskApp
 
-    DeskApp(settings=ctx.settings, paths=ctx.paths, poll=not args.no_poll).run()
-    return 0
+    DeskApp(settings=settings, paths=paths, poll=poll, demo_banner=banner).run()
 
 
 COMMANDS = {

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from deskapp.core import politeness
 from deskapp.core.model import SourceConfig
+from deskapp.core.settings import PollerSettings
 from deskapp.keymap import KEY_IDS
 
 # Telegram usernames: a letter, then letters, digits and _, up to 32 (new ones need 5+; short old
@@ -36,21 +37,6 @@ class ConfigError(Exception):
         self.path, self.key, self.problem = path, key, problem
         where = str(path) if path else "settings"
         super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
-
-
-@dataclass(slots=True)
-class PollerSettings:
-    interval: float = 300.0  # seconds between polls of one channel (adapted per channel, see poller)
-    min_interval: float = 60.0
-    max_interval: float = 1800.0
-    min_gap: float = 2.0  # seconds between two requests to one host
-    gap_jitter: float = 1.5  # plus up to this much, at random
-    timeout: float = 20.0
-    max_body: int = 4_000_000  # bytes; a preview page is ~150 KB
-    backoff_base: float = 30.0
-    backoff_max: float = 3600.0
-    backfill_pages: int = 3  # older pages fetched on first sight of a channel
-    user_agent: str = "desk/0.1 (+newsroom wire monitor)"
 
 
 @dataclass(slots=True)

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from benchmarks import bench_parse
-from benchmarks.suite import Plan, render, rows, run_suite, store_file
+from benchmarks.stores import store_file
+from benchmarks.suite import Plan, render, rows, run_suite
 
 SIZE = 2000
 

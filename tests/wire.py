@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deskapp.config import PollerSettings, Settings
+from deskapp.config import Settings
 from deskapp.core.model import SourceConfig
+from deskapp.core.settings import PollerSettings
 from deskapp.demo.server import WireServer
 from deskapp.demo.tme import FakeChannel, FakePost
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from deskapp.config import PollerSettings
+from deskapp.core.settings import PollerSettings
 
 # Seconds, for a real host / for a loopback one. Names are PollerSettings fields.
 FLOORS: dict[str, tuple[float, float]] = {

@@ -24,17 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
 from deskapp.core.model import Page, PageKind, SourceConfig
+from deskapp.core.settings import PollerSettings, PollPlan
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
-
-if TYPE_CHECKING:
-    from deskapp.config import PollerSettings, Settings
 
 log = logging.getLogger("desk.poller")
 
@@ -76,7 +73,7 @@ class _SourceRun:
 
 
 class Poller:
-    def __init__(self, store_path: Path, settings: Settings, *,
+    def __init__(self, store_path: Path, settings: PollPlan, *,
                  on_event: Callable[[PollEvent], None] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store_path = Path(store_path)

@@ -1,23 +1,32 @@
-"""`desk --demo`: the desk on a replay wire served from 127.0.0.1, with its own throwaway store.
+"""`desk --demo`: a replay wire served from 127.0.0.1, with its own throwaway store.
 
 Nothing is faked past the HTTP boundary: the demo server speaks Telegram's page format and the desk
-reads it through the normal poller and parser.
+reads it through the normal poller and parser. This package only provides the wire; `desk` (cli.py)
+starts the desk on it.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from deskapp.config import PollerSettings, Settings
+from deskapp.config import Settings
 from deskapp.core.model import SourceConfig
+from deskapp.core.settings import PollerSettings
 from deskapp.paths import Paths
 
-if TYPE_CHECKING:
-    from deskapp.cli import Context
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """A running demo wire: the settings and paths to start the desk with, and a banner to show."""
+
+    settings: Settings
+    paths: Paths
+    banner: str
+    workdir: Path  # the throwaway folder (store, last citation); kept after the run
 
 
 def demo_settings(base: Settings, server_url: str) -> Settings:
@@ -31,25 +40,22 @@ def demo_settings(base: Settings, server_url: str) -> Settings:
     return replace(base, base_url=server_url, sources=sources, poller=poller)
 
 
-def run_demo(ctx: Context, *, no_poll: bool = False, db: Path | None = None) -> int:
+@contextmanager
+def demo_wire(base: Settings, paths: Paths, *, db: Path | None = None) -> Iterator[DemoRun]:
+    """Serve the demo wire (with its ticker posting news) until the block ends."""
     from deskapp.demo.server import WireServer
     from deskapp.demo.wire import DemoWire, Ticker
 
     workdir = Path(tempfile.mkdtemp(prefix="desk-demo-"))
     store = db or workdir / "demo.db"
-    state = ctx.settings.state or workdir
-    paths = Paths(config=ctx.paths.config, store=store, state=state)
+    run_paths = Paths(config=paths.config, store=store, state=base.state or workdir)
     server = WireServer().start()
-    wire = DemoWire(server)
-    ticker = Ticker(wire).start()
-    settings = demo_settings(ctx.settings, server.url)
-    banner = f"DEMO WIRE: invented channels served from {server.url}; store {store}"
     try:
-        from deskapp.ui.app import DeskApp
-
-        DeskApp(settings=settings, paths=paths, poll=not no_poll, demo_banner=banner).run()
+        ticker = Ticker(DemoWire(server)).start()
+        try:
+            yield DemoRun(settings=demo_settings(base, server.url), paths=run_paths, workdir=workdir,
+                          banner=f"DEMO WIRE: invented channels served from {server.url}; store {store}")
+        finally:
+            ticker.stop()
     finally:
-        ticker.stop()
         server.stop()
-    print(f"Demo files kept in {workdir} (store, last citation); delete them freely.", file=sys.stderr)
-    return 0

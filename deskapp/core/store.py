@@ -58,6 +58,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.ingest import (
     BulkChunk,
     IngestResult,
@@ -91,7 +92,7 @@ SNIPPET_CHARS = 300
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Files up to this size get a full PRAGMA quick_check at open (about 0.2 s at this size).
 FULL_CHECK_MAX_BYTES = 64 * 2**20
-_SMALL_TABLES = ("sources", "pins", "revisions")
+_SMALL_TABLES = ("sources", "pins", "revisions", "desks")
 BUSY_TIMEOUT_MS = 5000
 LOCK_RETRIES = 6  # after SQLite's own busy wait; sleeps 0.05, 0.1, 0.2, ... s between tries
 LOCK_GIVE_UP_S = 12.0  # ... but no new try after this long: two full busy waits mean a stuck writer
@@ -156,14 +157,27 @@ _POST_COLS = (
     "p.media, p.service, p.text_sha256, p.first_seen, p.last_seen, p.revisions, "
     "pins.post_id IS NOT NULL, coalesce(pins.note, '')"
 )
-_POST_FROM_PINS = "LEFT JOIN pins ON pins.source = p.source AND pins.post_id = p.post_id"
 
-# Columns of a FeedRow, in this order (see _feed_row).
-_FEED_COLS = (
-    "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
-    f"substr(p.text, 1, {SNIPPET_CHARS}), "
-    "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id), p.service"
-)
+
+def _post_from_pins(desk: str) -> str:
+    """The join that marks a post pinned on `desk` (a validated name, see core/desks.py)."""
+    return f"LEFT JOIN pins ON pins.desk = {_sql_text(desk)} AND pins.source = p.source AND pins.post_id = p.post_id"
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal (quotes doubled): desk names go into column lists built once per desk."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+
+
+def _feed_cols(desk: str) -> str:
+    """Columns of a FeedRow, in this order (see _feed_row); `pinned` means pinned on `desk`."""
+    return (
+        "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
+        f"substr(p.text, 1, {SNIPPET_CHARS}), EXISTS (SELECT 1 FROM pins WHERE pins.desk = {_sql_text(desk)} "
+        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service"
+    )
 
 def _stored_post(row: tuple[Any, ...]) -> StoredPost:
     (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
@@ -214,18 +228,31 @@ class Store:
     readonly: bool
     db: sqlite_utils.Database
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool, desk: str | None = None) -> None:
         self.path = path
         self.readonly = readonly
         self._conn = conn
         self._lock = threading.RLock()
+        self.desk = desk if desk is not None else default_desk()
         # execute_plugins=False: plugins could register functions or run SQL on our connection.
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
+
+    @property
+    def desk(self) -> str:
+        """The desk whose pinboard and preferences this Store reads and writes (core/desks.py)."""
+        return self._desk
+
+    @desk.setter
+    def desk(self, name: str) -> None:
+        self._desk = desk_name(name)
+        self._feed_cols = _feed_cols(self._desk)
+        self._post_from_pins = _post_from_pins(self._desk)
 
     # ------------------------------------------------------------------ open / close
 
     @classmethod
-    def open(cls, path: Path | str, *, readonly: bool = False, full_check: bool | None = None) -> Store:
+    def open(cls, path: Path | str, *, readonly: bool = False, full_check: bool | None = None,
+             desk: str | None = None) -> Store:
         """Open (creating file, parent dirs and schema if missing) after checking the file read-only.
 
         `full_check`: run `PRAGMA quick_check` over the whole file. None (default) = only when the
@@ -233,7 +260,9 @@ class Store:
         3-4 s for 10^6 posts), which would blow the 1 s start-up budget. Larger files get the
         header, version and schema checks plus quick_check of the small tables (sources, pins,
         revisions); `Store.check()` runs the full check on demand (e.g. `desk check`).
+        `desk`: whose pinboard (core/desks.py; default: the user's desk); DeskNameError if invalid.
         """
+        desk = desk_name(desk) if desk is not None else default_desk()
         path = Path(path).expanduser()
         if path.exists():
             if not path.is_file():
@@ -249,7 +278,7 @@ class Store:
             except OSError as exc:
                 raise StoreError("cannot create store", path, exc.strerror or str(exc)) from None
         conn = cls._connect(path, readonly=readonly)
-        store = cls(path, conn, readonly=readonly)
+        store = cls(path, conn, readonly=readonly, desk=desk)
         if not readonly:
             try:
                 store._migrate()
@@ -604,13 +633,13 @@ class Store:
 
     def get(self, source: str, post_id: int) -> StoredPost | None:
         row = self._read(lambda c: c.execute(
-            f"SELECT {_POST_COLS} FROM posts p {_POST_FROM_PINS} WHERE p.source = ? AND p.post_id = ?",
+            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.source = ? AND p.post_id = ?",
             (source, post_id)).fetchone())
         return _stored_post(row) if row else None
 
     def get_by_key(self, key: int) -> StoredPost | None:
         row = self._read(lambda c: c.execute(
-            f"SELECT {_POST_COLS} FROM posts p {_POST_FROM_PINS} WHERE p.key = ?", (key,)).fetchone())
+            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.key = ?", (key,)).fetchone())
         return _stored_post(row) if row else None
 
     def revisions_of(self, source: str, post_id: int) -> list[tuple[str, datetime, datetime]]:
@@ -729,7 +758,7 @@ class Store:
         """
         if limit <= 0 or (sources is not None and not sources):
             return []
-        sql, params, ascending = self._feed_query(_FEED_COLS, limit, before_key=before_key, after_key=after_key,
+        sql, params, ascending = self._feed_query(self._feed_cols, limit, before_key=before_key, after_key=after_key,
                                                   query=query, sources=sources, prefix=prefix)
         rows = self._read(lambda c: c.execute(sql, params).fetchall())
         if ascending:
@@ -744,7 +773,7 @@ class Store:
         cols = _POST_COLS
         sql, params, _ = self._feed_query("p.key", limit, before_key=None, after_key=None,
                                           query=query, sources=sources, prefix=prefix)
-        full = (f"SELECT {cols} FROM posts p {_POST_FROM_PINS} WHERE p.key IN ({sql}) ORDER BY p.key DESC")
+        full = (f"SELECT {cols} FROM posts p {self._post_from_pins} WHERE p.key IN ({sql}) ORDER BY p.key DESC")
         rows = self._read(lambda c: c.execute(full, params).fetchall())
         return [_stored_post(r) for r in rows]
 
@@ -831,44 +860,53 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.execute("COMMIT")
 
-    # ------------------------------------------------------------------ pins
+    # ------------------------------------------------------------------ pins (of this Store's desk)
 
     def pin(self, source: str, post_id: int, note: str = "") -> None:
-        """Append the post to the pinboard (committed on return); no-op when already pinned."""
+        """Append the post to this desk's pinboard (committed on return); no-op when already pinned."""
+        desk = self.desk
 
         def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("SELECT 1 FROM pins WHERE source = ? AND post_id = ?", (source, post_id)).fetchone():
+            if conn.execute("SELECT 1 FROM pins WHERE desk = ? AND source = ? AND post_id = ?",
+                            (desk, source, post_id)).fetchone():
                 return
             if not conn.execute("SELECT 1 FROM posts WHERE source = ? AND post_id = ?", (source, post_id)).fetchone():
                 raise KeyError(f"no stored post {source}/{post_id}")
             conn.execute(
-                "INSERT INTO pins (source, post_id, position, note, pinned_at) "
-                "VALUES (?, ?, (SELECT count(*) FROM pins), ?, ?)",
-                (source, post_id, clean_text(note), utc_iso(datetime.now(UTC))),
+                "INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
+                "VALUES (?1, ?2, ?3, (SELECT count(*) FROM pins WHERE desk = ?1), ?4, ?5)",
+                (desk, source, post_id, clean_text(note), utc_iso(datetime.now(UTC))),
             )
 
         self._write(run)
 
     @staticmethod
-    def _renumber(conn: sqlite3.Connection) -> None:
-        """Make positions dense 0..n-1 in their current order (repairs gaps left by outside edits)."""
-        rows = conn.execute("SELECT source, post_id FROM pins ORDER BY position, pinned_at, rowid").fetchall()
-        conn.executemany("UPDATE pins SET position = ? WHERE source = ? AND post_id = ?",
-                         [(i, s, p) for i, (s, p) in enumerate(rows)])
+    def _pin_order(conn: sqlite3.Connection, desk: str) -> list[tuple[str, int]]:
+        return [tuple(r) for r in conn.execute(
+            "SELECT source, post_id FROM pins WHERE desk = ? ORDER BY position, pinned_at, rowid", (desk,)).fetchall()]
+
+    @staticmethod
+    def _set_positions(conn: sqlite3.Connection, desk: str, order: list[tuple[str, int]]) -> None:
+        conn.executemany("UPDATE pins SET position = ? WHERE desk = ? AND source = ? AND post_id = ?",
+                         [(i, desk, s, p) for i, (s, p) in enumerate(order)])
 
     def unpin(self, source: str, post_id: int) -> None:
+        desk = self.desk
+
         def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("DELETE FROM pins WHERE source = ? AND post_id = ?", (source, post_id)).rowcount:
-                self._renumber(conn)
+            if conn.execute("DELETE FROM pins WHERE desk = ? AND source = ? AND post_id = ?",
+                            (desk, source, post_id)).rowcount:
+                # Dense 0..n-1 again, in the current order (also repairs gaps left by outside edits).
+                self._set_positions(conn, desk, self._pin_order(conn, desk))
 
         self._write(run)
 
     def move_pin(self, source: str, post_id: int, delta: int) -> None:
         """Move a pin by delta places (-1 up, +1 down), clamped to the board; others close ranks."""
+        desk = self.desk
 
         def run(conn: sqlite3.Connection) -> None:
-            order = [tuple(r) for r in conn.execute(
-                "SELECT source, post_id FROM pins ORDER BY position, pinned_at, rowid").fetchall()]
+            order = self._pin_order(conn, desk)
             item = (source, post_id)
             if item not in order:
                 return
@@ -876,30 +914,71 @@ class Store:
             new = max(0, min(len(order) - 1, old + delta))
             order.pop(old)
             order.insert(new, item)
-            conn.executemany("UPDATE pins SET position = ? WHERE source = ? AND post_id = ?",
-                             [(i, s, p) for i, (s, p) in enumerate(order)])
+            self._set_positions(conn, desk, order)
 
         self._write(run)
 
     def set_pin_note(self, source: str, post_id: int, note: str) -> None:
-        self._write(lambda c: c.execute("UPDATE pins SET note = ? WHERE source = ? AND post_id = ?",
-                                        (clean_text(note), source, post_id)))
+        self._write(lambda c: c.execute("UPDATE pins SET note = ? WHERE desk = ? AND source = ? AND post_id = ?",
+                                        (clean_text(note), self.desk, source, post_id)))
 
     def clear_pins(self) -> int:
-        """Unpin everything; returns how many pins there were."""
-        return self._write(lambda c: c.execute("DELETE FROM pins").rowcount)
+        """Unpin everything on this desk (other desks keep theirs); returns how many pins there were."""
+        return self._write(lambda c: c.execute("DELETE FROM pins WHERE desk = ?", (self.desk,)).rowcount)
 
     def pins(self) -> list[tuple[Pin, StoredPost]]:
-        """The pinboard in the editor's order (pins whose post is gone are left out)."""
+        """This desk's pinboard in the editor's order (pins whose post is gone are left out)."""
         rows = self._read(lambda c: c.execute(
             f"SELECT pins.position, pins.note, pins.pinned_at, {_POST_COLS} FROM pins "
             "JOIN posts p ON p.source = pins.source AND p.post_id = pins.post_id "
-            "ORDER BY pins.position, pins.pinned_at, pins.rowid").fetchall())
+            "WHERE pins.desk = ? ORDER BY pins.position, pins.pinned_at, pins.rowid", (self.desk,)).fetchall())
         out = []
         for r in rows:
             stored = _stored_post(r[3:])
             out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], parse_utc_iso(r[2])), stored))
         return out
+
+    def desks(self) -> list[tuple[str, int]]:
+        """Every desk this store knows (with pins or preferences), by name, with its number of pins."""
+        return self._read(lambda c: [tuple(r) for r in c.execute(
+            "SELECT name, (SELECT count(*) FROM pins WHERE pins.desk = names.name) FROM "
+            "(SELECT desk AS name FROM pins UNION SELECT name FROM desks) AS names ORDER BY name").fetchall()])
+
+    # ------------------------------------------------------------------ desk preferences
+
+    def desk_prefs(self) -> dict[str, Any]:
+        """This desk's kept preferences (citation format, heading, options...); {} when none yet."""
+        row = self._read(lambda c: c.execute("SELECT prefs FROM desks WHERE name = ?", (self.desk,)).fetchone())
+        try:
+            prefs = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}  # edited by hand into something else: defaults, never a crash
+        return prefs if isinstance(prefs, dict) else {}
+
+    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]:
+        """Merge JSON-able `changes` into this desk's preferences (a None value removes the key)."""
+        desk = self.desk
+
+        def run(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = conn.execute("SELECT prefs FROM desks WHERE name = ?", (desk,)).fetchone()
+            try:
+                prefs = json.loads(row[0]) if row else {}
+            except ValueError:
+                prefs = {}
+            if not isinstance(prefs, dict):
+                prefs = {}
+            for key, value in changes.items():
+                if value is None:
+                    prefs.pop(key, None)
+                else:
+                    prefs[key] = value
+            conn.execute(
+                "INSERT INTO desks (name, prefs, last_used) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (name) DO UPDATE SET prefs = ?2, last_used = ?3",
+                (desk, json.dumps(prefs, ensure_ascii=False, sort_keys=True), utc_iso(datetime.now(UTC))))
+            return prefs
+
+        return self._write(run)
 
 
 def _quick_check(conn: sqlite3.Connection, tables: set[str], *, full: bool) -> list[str]:

@@ -217,7 +217,45 @@ CREATE TABLE snapshots (
 CREATE INDEX snapshots_post ON snapshots (source, post_id, id);
 """
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3]
+
+# Version 4: one pinboard per desk. pins gains `desk` (part of the primary key: two desks may pin
+# the same post), and `desks` keeps each desk's preferences (citation format, heading, options) as
+# a JSON object. Pins from before desks existed go to the desk of the user who upgrades the store.
+V4_TABLES = """
+CREATE TABLE pins_v4 (
+    desk TEXT NOT NULL,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    pinned_at TEXT NOT NULL,
+    PRIMARY KEY (desk, source, post_id)
+);
+
+INSERT INTO pins_v4 (desk, source, post_id, position, note, pinned_at)
+  SELECT ?, source, post_id, position, note, pinned_at FROM pins;
+
+DROP TABLE pins;
+
+ALTER TABLE pins_v4 RENAME TO pins;
+
+-- The feed marks posts pinned on this desk: a lookup by (desk, source, post_id) is the primary key.
+CREATE TABLE desks (
+    name TEXT PRIMARY KEY,
+    prefs TEXT NOT NULL DEFAULT '{}',
+    last_used TEXT
+);
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    from deskapp.core.desks import default_desk
+
+    for statement in split_sql(V4_TABLES):
+        conn.execute(statement, (default_desk(),) if "?" in statement else ())
+
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4]
 
 
 def split_sql(script: str) -> list[str]:

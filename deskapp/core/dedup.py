@@ -1,0 +1,202 @@
+"""Who posted it first: grouping posts whose text is the same or nearly the same.
+
+News travels across channels as forwards, copies and near-copies (a source line added, a link
+swapped, an emoji dropped). Each post's text is normalised (case, links, mentions, punctuation and
+spacing removed) and cut into character shingles; datasketch's MinHash estimates the Jaccard
+similarity of two shingle sets, and locality-sensitive hashing turns the signature into BANDS band
+keys, so that a near-copy shares at least one band key with its original with high probability.
+
+Band keys are stored in the index (`dup_bands`: band key, post key), so a lookup at 10^6 posts is
+BANDS index probes limited to a time window, then an exact Jaccard check of the few candidates.
+A post is grouped under the earliest post it nearly copies; texts too short to compare fairly
+(a "⚠️" or "More soon.") only group when they are exactly the same after normalisation, and
+not at all below MIN_EXACT characters.
+
+This module knows SQLite only through a connection it is given: the store calls it inside its own
+write transaction, so a post and its band keys are committed together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import struct
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from datasketch import MinHash
+
+SHINGLE = 5  # characters per shingle: long enough to carry meaning in every script
+NUM_PERM = 60
+BANDS = 20  # 20 bands of 3 rows: a pair at Jaccard 0.7 shares a band with p > 0.999, at 0.3 with p = 0.42
+ROWS = NUM_PERM // BANDS
+THRESHOLD = 0.7  # exact Jaccard of shingle sets at or above which two texts are near-copies (labelled set: benchmarks/bench_dedup.py)
+MIN_NEAR = 40  # normalised characters below which only exact copies group
+MIN_EXACT = 12  # below this, a text groups with nothing ("More soon.")
+WINDOW_SECONDS = 3 * 86400  # how far back a copy may look for its original
+_EXACT_BAND = -1  # band number of the exact-copy key
+
+_URL = re.compile(r"https?://\S+|www\.\S+|t\.me/\S+", re.IGNORECASE)
+_MENTION = re.compile(r"[@#][\w.]+")
+_NON_WORD = re.compile(r"[\W_]+")
+_SEED = 7  # fixed, so stored band keys stay valid across runs and machines
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dup_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    PRIMARY KEY (band, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dup_groups (
+    key INTEGER PRIMARY KEY,
+    first_key INTEGER NOT NULL,
+    similarity REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dup_groups_first ON dup_groups (first_key);
+"""
+
+
+def normalise(text: str) -> str:
+    """Text as compared: links, mentions and hashtags dropped, case folded, words joined by one space."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def shingles(norm: str) -> set[str]:
+    if len(norm) <= SHINGLE:
+        return {norm} if norm else set()
+    return {norm[i:i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _key63(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    norm: str
+    bands: tuple[tuple[int, int], ...]  # (band number, band key); band -1 is the exact-copy key
+
+    @property
+    def comparable(self) -> bool:
+        return len(self.norm) >= MIN_EXACT
+
+
+def fingerprint(text: str) -> Fingerprint:
+    norm = normalise(text)
+    if len(norm) < MIN_EXACT:
+        return Fingerprint(norm, ())
+    bands: list[tuple[int, int]] = [(_EXACT_BAND, _key63(norm.encode()))]
+    if len(norm) >= MIN_NEAR:
+        mh = MinHash(num_perm=NUM_PERM, seed=_SEED)
+        mh.update_batch([s.encode() for s in shingles(norm)])
+        values = mh.hashvalues
+        for b in range(BANDS):
+            row = values[b * ROWS:(b + 1) * ROWS]
+            bands.append((b, _key63(struct.pack(f"<H{ROWS}Q", b, *(int(v) for v in row)))))
+    return Fingerprint(norm, tuple(bands))
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    key: int
+    first_key: int  # the earliest post this one copies (itself when it copies nothing)
+    similarity: float
+
+
+class DuplicateIndex:
+    """The band-key index over a store's posts. `text_of(keys)` returns {key: text} for candidates."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def create(conn: sqlite3.Connection) -> None:
+        conn.executescript(SCHEMA)
+
+    def add(self, key: int, text: str, *, text_of) -> Grouped:
+        """Index one new post and group it under the earliest near-copy within the window before it."""
+        fp = fingerprint(text)
+        if not fp.comparable:
+            return Grouped(key, key, 1.0)
+        found = self._best_earlier(key, fp, text_of)
+        self.conn.executemany("INSERT OR IGNORE INTO dup_bands (band, key) VALUES (?, ?)",
+                              [(band_key, key) for _, band_key in fp.bands])
+        if found is not None:
+            first = self._first_of(found[0])
+            self.conn.execute("INSERT OR REPLACE INTO dup_groups (key, first_key, similarity) VALUES (?, ?, ?)",
+                              (key, first, found[1]))
+            return Grouped(key, first, found[1])
+        return Grouped(key, key, 1.0)
+
+    def candidates(self, key: int, fp: Fingerprint) -> list[int]:
+        """Earlier posts within the window that share a band key (the store's key encodes time)."""
+        if not fp.bands:
+            return []
+        low = key - (WINDOW_SECONDS << 20)
+        marks = ",".join("?" * len(fp.bands))
+        rows = self.conn.execute(
+            f"SELECT DISTINCT key FROM dup_bands WHERE band IN ({marks}) AND key < ? AND key >= ?",
+            [b for _, b in fp.bands] + [key, low],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _best_earlier(self, key: int, fp: Fingerprint, text_of) -> tuple[int, float] | None:
+        cands = self.candidates(key, fp)
+        if not cands:
+            return None
+        mine = shingles(fp.norm)
+        best: tuple[int, float] | None = None
+        for other_key, other_text in text_of(cands).items():
+            other = normalise(other_text)
+            sim = 1.0 if other == fp.norm else (
+                jaccard(mine, shingles(other)) if len(fp.norm) >= MIN_NEAR and len(other) >= MIN_NEAR else 0.0)
+            if sim >= THRESHOLD and (best is None or other_key < best[0]):
+                best = (other_key, sim)
+        return best
+
+    def _first_of(self, key: int) -> int:
+        row = self.conn.execute("SELECT first_key FROM dup_groups WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else key
+
+    def group(self, key: int) -> list[tuple[int, float]]:
+        """Every post of the group `key` belongs to, earliest first, with its similarity to the first."""
+        first = self._first_of(key)
+        rows = self.conn.execute(
+            "SELECT key, similarity FROM dup_groups WHERE first_key = ? ORDER BY key", (first,)).fetchall()
+        return [(first, 1.0), *((k, s) for k, s in rows)]
+
+    def copies_count(self, keys: Sequence[int]) -> dict[int, int]:
+        """For feed rows: how many later posts copy each of these (0 is left out)."""
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT first_key, count(*) FROM dup_groups WHERE first_key IN ({marks}) GROUP BY first_key",
+            list(keys)).fetchall()
+        return dict(rows)
+
+
+def group_texts(items: Iterable[tuple[int, str]]) -> dict[int, int]:
+    """Group (key, text) pairs in key order, in memory: {key: first_key}. For tests and evaluation."""
+    conn = sqlite3.connect(":memory:")
+    DuplicateIndex.create(conn)
+    index = DuplicateIndex(conn)
+    texts: dict[int, str] = {}
+    out: dict[int, int] = {}
+    for key, text in sorted(items):
+        texts[key] = text
+        out[key] = index.add(key, text, text_of=lambda ks: {k: texts[k] for k in ks}).first_key
+    conn.close()
+    return out

@@ -20,6 +20,7 @@ from deskapp.config import ConfigError, Settings
 from deskapp.paths import Paths, default_state, default_store, resolve_config
 
 EXIT_USAGE = 2
+MAX_LIMIT = 100_000  # posts one `desk search` prints
 
 
 class CliError(Exception):
@@ -71,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("poll", "poll the configured sources until interrupted")
     sp.add_argument("--once", action="store_true", help="poll each source once, print a summary line each, exit")
     add("sources", "list the sources and their health")
+    sp = add("check", "check the store file, its search index and counters; exit 1 if something is wrong")
+    sp.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt from the posts")
     sp = add("search", "full-text search of stored posts, newest first")
     sp.add_argument("query")
-    sp.add_argument("--limit", type=int, default=20)
+    sp.add_argument("--limit", type=int, default=20, help=f"at most this many posts (1 to {MAX_LIMIT:,})")
     sp.add_argument("--json", action="store_true", help="JSON lines, as `desk parse` prints them")
     sp = add("cite", "print the citation block for posts (permalinks or channel/id) or the pins")
     sp.add_argument("posts", nargs="*", metavar="POST")
@@ -89,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_context(args: argparse.Namespace) -> Context:
+    for opt in ("db", "config"):
+        value = getattr(args, opt, None)
+        if value is not None and not value.strip():
+            raise CliError(f"--{opt}: empty path; name a file", EXIT_USAGE)
+        if value is not None:
+            text_arg(f"--{opt}", value)
     cfg_path = resolve_config(getattr(args, "config", None))
     explicit = bool(getattr(args, "config", None) or os.environ.get("DESK_CONFIG"))
     settings = config_mod.load(cfg_path, must_exist=explicit)
@@ -130,18 +139,42 @@ def cmd_locate(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_page(path: Path, url: str | None = None):
+def text_arg(name: str, value: str, *, max_chars: int = 10_000) -> str:
+    """A command-line argument that must be text: undecodable bytes (lone surrogates) and absurd
+    lengths are one clear line, not an error deep inside SQLite."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start].encode("utf-8", "surrogateescape") if value[exc.start] >= "\udc80" else b"?"
+        raise CliError(f"{name}: not valid text (byte {bad!r} at character {exc.start + 1} is not UTF-8)",
+                       EXIT_USAGE) from None
+    if len(value) > max_chars:
+        raise CliError(f"{name}: too long ({len(value):,} characters, at most {max_chars:,})", EXIT_USAGE)
+    return value
+
+
+def read_bounded(path: Path, cap: int) -> bytes:
+    """The bytes of a file given on the command line, at most `cap` of them: /dev/zero, a FIFO or a
+    huge file is refused in bounded memory."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(cap + 1)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise CliError(f"{path}: larger than the {cap:,}-byte page cap (poller.max_body); "
+                       "not a saved preview page")
+    return data
+
+
+def _read_page(path: Path, cap: int, url: str | None = None):
     from deskapp.core.sources import telegram
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CliError(f"{path}: cannot read: {exc.strerror}") from None
-    return telegram.parse_page(data, url=url, final_url=url)
+    return telegram.parse_page(read_bounded(path, cap), url=url, final_url=url)
 
 
 def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
-    page = _read_page(args.file, args.url)
+    page = _read_page(args.file, ctx.settings.poller.max_body, args.url)
     for post in sorted(page.posts, key=lambda p: p.id):
         print(json.dumps(post.to_json(), ensure_ascii=False))
     if not page.posts and page.reason:
@@ -150,11 +183,13 @@ def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.store import StoreError
+
     store = _open_store(ctx)
     total_new = total_changed = 0
     try:
         for path in args.files:
-            page = _read_page(path)
+            page = _read_page(path, ctx.settings.poller.max_body)
             if not page.posts:
                 print(f"{path}: nothing to import ({page.kind.value}{': ' + page.reason if page.reason else ''})")
                 continue
@@ -162,7 +197,11 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
             for post in page.posts:
                 by_source.setdefault(post.source, []).append(post)
             for source, posts in by_source.items():
-                res = store.ingest_page(source, posts, fetched_at=datetime.now(UTC), channel=page.channel)
+                try:
+                    res = store.ingest_page(source, posts, fetched_at=datetime.now(UTC), channel=page.channel)
+                except StoreError as exc:  # a full disk: say so, and what was kept
+                    raise CliError(f"import stopped at {path}: {exc.problem}; kept before it: "
+                                   f"{total_new} new, {total_changed} edited") from None
                 total_new += res.new
                 total_changed += res.changed
                 print(f"{path}: {source}: {res.new} new, {res.changed} edited, {res.unchanged} unchanged")
@@ -240,9 +279,25 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core import store_check
+    from deskapp.core.store import StoreError
+
+    try:
+        findings, posts = store_check.check(ctx.paths.store, repair=args.repair)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    for f in findings:
+        print(f"{ctx.paths.store}: {f.line()}")
+    if not findings:
+        print(f"{ctx.paths.store}: ok ({posts:,} posts; file, search index and post counts checked)")
+    return 1 if any(not f.repaired for f in findings) else 0
+
+
 def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise CliError("--limit must be at least 1", EXIT_USAGE)
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT:,}", EXIT_USAGE)
+    text_arg("search text", args.query)
     store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
         hits = store.search(args.query, limit=args.limit)
@@ -273,6 +328,7 @@ def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
         if args.pins:
             posts.extend(sp for _pin, sp in store.pins())
         for ref in args.posts:
+            text_arg("post", ref, max_chars=2_000)
             try:
                 source, post_id = cite.parse_post_ref(ref)
             except ValueError as exc:
@@ -337,6 +393,7 @@ COMMANDS = {
     "import": cmd_import,
     "poll": cmd_poll,
     "sources": cmd_sources,
+    "check": cmd_check,
     "search": cmd_search,
     "cite": cmd_cite,
     None: cmd_desk,
@@ -365,6 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 0
     except Exception as exc:  # last resort: one line for the user, the traceback in the log
+        from deskapp.core.store import StoreError
+
+        if isinstance(exc, StoreError):  # a store fault found mid-command (a damaged index, a full disk)
+            print(f"desk: {exc}", file=sys.stderr)
+            return 1
         logging.getLogger("desk").exception("unexpected error")
         print(f"desk: unexpected error: {type(exc).__name__}: {exc} (details in the log, see `desk locate`)",
               file=sys.stderr)

@@ -48,6 +48,7 @@ every call holds the Store's lock, so handing a Store to another thread is safe 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -272,7 +273,10 @@ class Store:
             cls._check_existing(path, readonly=readonly, full_check=full_check)
         elif readonly:
             raise StoreError("cannot open store", path, "no such file")
-        else:
+        if not readonly and on_read_only_fs(path):
+            raise StoreError("cannot open store", path, "it is on a read-only file system "
+                             "(desk search and desk cite can still read it)")
+        if not path.exists():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -289,7 +293,13 @@ class Store:
 
     @staticmethod
     def _ro_uri(path: Path) -> str:
-        return path.resolve().as_uri() + "?mode=ro"
+        uri = path.resolve().as_uri() + "?mode=ro"
+        # On a read-only file system SQLite cannot create the -shm file a WAL reader needs; with no
+        # -wal left (a clean close) the file alone is the whole database and can be read immutable.
+        wal = Path(str(path) + "-wal")
+        if on_read_only_fs(path) and not (wal.exists() and wal.stat().st_size > 0):
+            uri += "&immutable=1"
+        return uri
 
     @classmethod
     def _check_existing(cls, path: Path, *, readonly: bool, full_check: bool = True) -> None:
@@ -330,7 +340,7 @@ class Store:
                 raise StoreError(what, path, f"schema version {version} needs an upgrade to {known}; "
                                  "open it once read-write")
         except sqlite3.Error as exc:
-            raise StoreError(what, path, f"damaged or not a database ({exc})") from None
+            raise StoreError(what, path, _unreadable(path, exc)) from None
         finally:
             conn.close()
 
@@ -409,6 +419,10 @@ class Store:
 
         self._write(run)
 
+    def rebuild_search_index(self) -> None:
+        """Rebuild the full-text index from the posts (after `desk check` found it damaged)."""
+        self._write(lambda c: c.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')"))
+
     def check(self, *, full: bool = True) -> list[str]:
         """`PRAGMA quick_check` of the open store (whole file, or only the small tables); [] = fine."""
 
@@ -435,6 +449,14 @@ class Store:
         except sqlite3.OperationalError as exc:
             if _is_locked(exc):
                 raise StoreError(what, self.path, f"database stayed locked by another process ({exc})") from exc
+            fault = storage_fault(self.path, exc)
+            if fault:
+                raise StoreError(what, self.path, fault) from exc
+            raise
+        except sqlite3.DatabaseError as exc:  # "malformed", FTS5 "corrupt": a damaged file or index
+            fault = storage_fault(self.path, exc)
+            if fault:
+                raise StoreError(what, self.path, fault) from exc
             raise
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -979,6 +1001,46 @@ class Store:
             return prefs
 
         return self._write(run)
+
+
+def on_read_only_fs(path: Path) -> bool:
+    """Whether the file (or the folder it would be created in) is on a file system mounted read-only."""
+    probe = path if path.exists() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def storage_fault(path: Path, exc: BaseException) -> str | None:
+    """What a SQLite error says about the disk or the file, in words an editor can act on; None if nothing."""
+    msg = str(exc).lower()
+    if "disk is full" in msg or "database or disk is full" in msg:
+        return f"the disk is full ({exc}); nothing of this write was kept"
+    if "readonly" in msg or "read-only" in msg:
+        if on_read_only_fs(path):
+            return "it is on a read-only file system"
+        return f"the file cannot be written ({exc})"
+    if "disk i/o error" in msg:
+        return f"disk I/O error ({exc})"
+    if "fts5" in msg or "malformed" in msg or "corrupt" in msg:
+        return f"damaged ({exc}); `desk check` tells what, `desk check --repair` rebuilds the search index"
+    return None
+
+
+def _unreadable(path: Path, exc: BaseException) -> str:
+    """Why an existing store could not be read: the file system, permissions, or the file itself."""
+    if "unable to open" in str(exc).lower():
+        if on_read_only_fs(path):
+            return "it is on a read-only file system and was not closed cleanly (its -wal file cannot be read)"
+        folder = path.resolve().parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"no permission to create files in {folder} (SQLite keeps -wal and -shm files beside the store)"
+        if not os.access(path, os.R_OK):
+            return "no permission to read it"
+    return f"damaged or not a database ({exc})"
 
 
 def _quick_check(conn: sqlite3.Connection, tables: set[str], *, full: bool) -> list[str]:

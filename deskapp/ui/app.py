@@ -23,6 +23,8 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -40,6 +42,7 @@ from deskapp.ui.messages import PollerEvent, PollerStopped
 from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
+from deskapp.ui.terminal import PasteSafeDriver
 from deskapp.ui.text import one_line, watch_pattern
 from deskapp.ui.widgets.compose import ComposePane
 from deskapp.ui.widgets.feed import FeedView
@@ -118,6 +121,11 @@ class DeskApp(App[None]):
         self._search_timer: Timer | None = None
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self._open_store()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, reading input through the paste-safe parser (see ui.terminal)."""
+        driver = super().get_driver_class()
+        return PasteSafeDriver if driver is LinuxDriver else driver
 
     # ------------------------------------------------------------------ store
 

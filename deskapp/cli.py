@@ -84,11 +84,48 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", dest="fmt", default=None, help="text, markdown, html, json or csl-json")
     sp.add_argument("--excerpt", action="store_true", default=None, help="add a short excerpt of each post")
     sp.add_argument("--views", action="store_true", default=None, help="add the view count and when it was seen")
-    sp.add_argument("--archive", action="store_true", default=None, help="add a Wayback Machine link")
+    sp.add_argument("--archive", action="store_true", default=None,
+                    help="add the archived copy `desk archive` recorded (or say none exists yet)")
+    sp.add_argument("--checked", action="store_true", default=None,
+                    help="add when each post was last re-checked (and a deletion, with the captured text's hash)")
     sp.add_argument("--sha256", action="store_true", default=None, help="add the SHA-256 of the captured text")
     sp.add_argument("--no-notes", action="store_true", help="leave out the pin notes")
     sp.add_argument("--chronological", action="store_true", help="order by publication time")
+    _desk_opt(sp)
+
+    sp = add("pin", "pin posts on the pinboard and capture each post's own page as evidence")
+    sp.add_argument("posts", nargs="+", metavar="POST")
+    sp.add_argument("--note", default="", help="a note for the pins")
+    sp.add_argument("--no-capture", action="store_true", help="pin without fetching the posts")
+    _desk_opt(sp)
+    sp = add("unpin", "take posts off the pinboard")
+    sp.add_argument("posts", nargs="+", metavar="POST")
+    _desk_opt(sp)
+    sp = add("pins", "list the pinboard, with each pin's last check")
+    sp.add_argument("--json", action="store_true", help="one JSON object a pin")
+    _desk_opt(sp)
+    sp = add("verify", "re-check posts against their capture: unchanged, edited, deleted, channel gone "
+                       "(exit 1 unless every post is unchanged)")
+    sp.add_argument("posts", nargs="*", metavar="POST")
+    sp.add_argument("--pins", action="store_true", help="re-check the pinned posts")
+    sp.add_argument("--json", action="store_true", help="one JSON object a post")
+    _desk_opt(sp)
+    sp = add("evidence", "write a WARC of every capture and re-check of posts, with a JSON manifest")
+    sp.add_argument("posts", nargs="*", metavar="POST")
+    sp.add_argument("--pins", action="store_true", help="the pinned posts")
+    sp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.warc.gz")
+    _desk_opt(sp)
+    sp = add("archive", "ask the archive's Save Page Now to archive posts, one at a time, and record the copies")
+    sp.add_argument("posts", nargs="*", metavar="POST")
+    sp.add_argument("--pins", action="store_true", help="the pinned posts")
+    _desk_opt(sp)
     return p
+
+
+def _desk_opt(sp: argparse.ArgumentParser) -> None:
+    if not any("--desk" in a.option_strings for a in sp._actions):
+        sp.add_argument("--desk", metavar="NAME", default=None,
+                        help="whose pinboard (default: the desk named after you)")
 
 
 def load_context(args: argparse.Namespace) -> Context:
@@ -119,11 +156,16 @@ def _setup_logging(paths: Paths, verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
-def _open_store(ctx: Context, *, readonly: bool = False):
+def _open_store(ctx: Context, *, readonly: bool = False, desk: str | None = None):
+    from deskapp.core.desks import DeskNameError
     from deskapp.core.store import Store, StoreError
 
     try:
-        return Store.open(ctx.paths.store, readonly=readonly)
+        if desk is None:  # the store's own default desk
+            return Store.open(ctx.paths.store, readonly=readonly)
+        return Store.open(ctx.paths.store, readonly=readonly, desk=desk)
+    except DeskNameError as exc:
+        raise CliError(f"--desk: {exc}", EXIT_USAGE) from None
     except StoreError as exc:
         raise CliError(f"cannot open the store: {exc}") from None
 
@@ -318,32 +360,204 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core import cite
+    from deskapp.core.verify import cite_facts
 
-    if not args.posts and not args.pins:
-        raise CliError("name posts to cite (permalinks or channel/id), or give --pins", EXIT_USAGE)
+    _need_posts(args, "cite")
+
     options, templates = cite_settings(ctx.settings, args)
-    store = _open_store(ctx, readonly=ctx.paths.store.exists())
+    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
     try:
-        posts = []
-        if args.pins:
-            posts.extend(sp for _pin, sp in store.pins())
-        for ref in args.posts:
-            text_arg("post", ref, max_chars=2_000)
-            try:
-                source, post_id = cite.parse_post_ref(ref)
-            except ValueError as exc:
-                raise CliError(str(exc), EXIT_USAGE) from None
-            sp = store.get(source, post_id)
-            if sp is None:
-                raise CliError(f"{ref}: not in the store ({ctx.paths.store}); poll or import it first")
-            posts.append(sp)
+        posts = _named_posts(ctx, store, args)
+        facts = cite_facts(store, [(sp.post.source, sp.post.id) for sp in posts]) \
+            if options.checked or options.archive else {}
     finally:
         store.close()
-    result = cite.render(posts, options, templates)
+    result = cite.render(posts, options, templates, verified=facts)
     sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
     for r in result.refused:
         print(f"desk: refused {r.what} of {r.post}: {r.url}: {r.reason}", file=sys.stderr)
     return 0
+
+
+def _named_posts(ctx: Context, store, args: argparse.Namespace, *, pins: bool | None = None) -> list:
+    """The stored posts a command names: the pins (with --pins), then each POST in the order given."""
+    from deskapp.core import cite
+
+    posts = []
+    if getattr(args, "pins", False) if pins is None else pins:
+        posts.extend(sp for _pin, sp in store.pins())
+    for ref in args.posts:
+        text_arg("post", ref, max_chars=2_000)
+        try:
+            source, post_id = cite.parse_post_ref(ref)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        sp = store.get(source, post_id)
+        if sp is None:
+            raise CliError(f"{ref}: not in the store ({ctx.paths.store}); poll or import it first")
+        posts.append(sp)
+    return posts
+
+
+def _need_posts(args: argparse.Namespace, what: str) -> None:
+    if not args.posts and not args.pins:
+        raise CliError(f"name posts to {what} (permalinks or channel/id), or give --pins", EXIT_USAGE)
+
+
+def _run_checks(ctx: Context, store, posts: list, *, kind: str, on_check=None) -> list:
+    """Capture or re-check `posts` under the poller's politeness (floored for the hosts asked)."""
+    from deskapp.core.evidence import FetchLimits
+    from deskapp.core.verify import Verifier, base_resolver, targets_for
+
+    targets = targets_for(posts, base_resolver(store, ctx.settings.sources, ctx.settings.base_url))
+    limits = FetchLimits.of(ctx.settings.poller, [t.base_url for t in targets])
+    verifier = Verifier(store, limits, on_check=on_check)
+    run = verifier.capture if kind == "capture" else verifier.recheck
+    return asyncio.run(run(targets))
+
+
+def _check_line(check, permalink: str) -> str:
+    from deskapp.core.model import utc_iso
+
+    line = f"{check.source}/{check.post_id}  {check.result.label:<20} {utc_iso(check.checked)}  {permalink}"
+    return line + (f"\n    {check.detail}" if check.detail else "")
+
+
+def cmd_pin(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.cite import permalink
+    from deskapp.core.evidence import Result
+
+    note = text_arg("--note", args.note, max_chars=10_000)
+    store = _open_store(ctx, desk=args.desk)
+    try:
+        posts = _named_posts(ctx, store, args, pins=False)
+        for sp in posts:
+            store.pin(sp.post.source, sp.post.id, note)
+        print(f"pinned {len(posts)} post{'s' if len(posts) != 1 else ''} on desk {store.desk}", flush=True)
+        if args.no_capture:
+            return 0
+        links = {(sp.post.source, sp.post.id): permalink(sp.post) for sp in posts}
+        checks = _run_checks(ctx, store, posts, kind="capture",
+                             on_check=lambda c: print(_check_line(c, links[(c.source, c.post_id)]), flush=True))
+    finally:
+        store.close()
+    failed = [c for c in checks if c.result is not Result.CAPTURED]
+    if failed:
+        print(f"desk: {len(failed)} capture{'s' if len(failed) != 1 else ''} failed (the pins are kept; "
+              "`desk verify --pins` tries again)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_unpin(ctx: Context, args: argparse.Namespace) -> int:
+    store = _open_store(ctx, desk=args.desk)
+    try:
+        posts = _named_posts(ctx, store, args, pins=False)
+        for sp in posts:
+            store.unpin(sp.post.source, sp.post.id)
+        print(f"unpinned {len(posts)} post{'s' if len(posts) != 1 else ''} from desk {store.desk}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_pins(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.cite import fmt_utc, permalink
+    from deskapp.core.evidence import EvidenceLog
+    from deskapp.core.model import utc_iso
+    from deskapp.core.verify import age_text
+
+    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
+    try:
+        pins = store.pins()
+        latest = EvidenceLog(store).latest([(sp.post.source, sp.post.id) for _p, sp in pins]) if pins else {}
+    finally:
+        store.close()
+    for pin, sp in pins:
+        check = latest.get((sp.post.source, sp.post.id))
+        if args.json:
+            print(json.dumps({"position": pin.position + 1, "post": f"{sp.post.source}/{sp.post.id}",
+                              "permalink": permalink(sp.post), "published": utc_iso(sp.post.published),
+                              "note": pin.note, "pinned_at": utc_iso(pin.pinned_at),
+                              "last_check": check.to_json() if check else None}, ensure_ascii=False))
+        else:
+            last = f"{check.result.label} {age_text(check.checked)}" if check else "never checked"
+            note = f"  note: {pin.note}" if pin.note else ""
+            print(f"{pin.position + 1:>3}. {permalink(sp.post)}  {fmt_utc(sp.post.published)}  [{last}]{note}")
+    if not pins and not args.json:
+        print("no pins", file=sys.stderr)
+    return 0
+
+
+def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.cite import permalink
+    from deskapp.core.evidence import Result
+
+    _need_posts(args, "re-check")
+    store = _open_store(ctx, desk=args.desk)
+    try:
+        posts = _named_posts(ctx, store, args)
+        links = {(sp.post.source, sp.post.id): permalink(sp.post) for sp in posts}
+
+        def show(c) -> None:
+            if args.json:
+                print(json.dumps({**c.to_json(), "permalink": links[(c.source, c.post_id)]}, ensure_ascii=False),
+                      flush=True)
+            else:
+                print(_check_line(c, links[(c.source, c.post_id)]), flush=True)
+
+        checks = _run_checks(ctx, store, posts, kind="recheck", on_check=show)
+    finally:
+        store.close()
+    if not posts and not args.json:
+        print("no posts to re-check", file=sys.stderr)
+    return 0 if all(c.result is Result.UNCHANGED for c in checks) else 1
+
+
+def cmd_evidence(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.warc import write_evidence
+
+    _need_posts(args, "put in the evidence file")
+    out = Path(args.output).expanduser()
+    if not out.parent.is_dir():
+        raise CliError(f"{out}: no such folder {out.parent}", EXIT_USAGE)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
+    try:
+        posts = _named_posts(ctx, store, args)
+        try:
+            summary = write_evidence(store, posts, out)
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    print(f"{out}: {summary.posts} posts, {summary.checks} checks, {summary.exchanges} HTTP exchanges"
+          + (f", {summary.unanswered} without an answer (in the manifest)" if summary.unanswered else ""))
+    return 0
+
+
+def cmd_archive(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.archive import Archiver, archive_limits
+    from deskapp.core.cite import permalink
+    from deskapp.core.evidence import FetchLimits
+
+    _need_posts(args, "archive")
+    cfg = ctx.settings.verify
+    store = _open_store(ctx, desk=args.desk)
+    try:
+        posts = _named_posts(ctx, store, args)
+        limits = archive_limits(FetchLimits.of(ctx.settings.poller, [cfg.archive]), cfg.archive, cfg.archive_gap)
+
+        def show(snap) -> None:
+            what = f"archived: {snap.snapshot}" if snap.snapshot else f"not archived: {snap.error}"
+            print(f"{snap.source}/{snap.post_id}  {what}", flush=True)
+
+        print(f"asking {cfg.archive} for {len(posts)} post{'s' if len(posts) != 1 else ''}, one at a time "
+              f"({limits.min_gap:g} s apart)", flush=True)
+        snaps = asyncio.run(Archiver(store, limits, cfg.archive, on_result=show).save(
+            [(sp.post.source, sp.post.id, permalink(sp.post)) for sp in posts]))
+    finally:
+        store.close()
+    return 0 if all(s.snapshot for s in snaps) else 1
 
 
 def cite_settings(settings: Settings, args: argparse.Namespace):
@@ -351,7 +565,7 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
     over: dict[str, object] = {}
     if args.fmt:
         over["fmt"] = args.fmt
-    for name in ("excerpt", "views", "archive", "sha256"):
+    for name in ("excerpt", "views", "archive", "sha256", "checked"):
         if getattr(args, name, None):
             over[name] = True
     if args.no_notes:
@@ -396,6 +610,12 @@ COMMANDS = {
     "check": cmd_check,
     "search": cmd_search,
     "cite": cmd_cite,
+    "pin": cmd_pin,
+    "unpin": cmd_unpin,
+    "pins": cmd_pins,
+    "verify": cmd_verify,
+    "evidence": cmd_evidence,
+    "archive": cmd_archive,
     None: cmd_desk,
 }
 

@@ -55,6 +55,13 @@ class CiteSettings:
 
 
 @dataclass(slots=True)
+class VerifySettings:
+    stale_after: float = 30.0  # minutes: copying a citation whose pins were checked longer ago warns
+    archive: str = "https://web.archive.org"  # Save Page Now lives at <archive>/save/<url>
+    archive_gap: float = 10.0  # seconds between two requests to the archive (a shared public service)
+
+
+@dataclass(slots=True)
 class Settings:
     path: Path | None = None  # the file these came from (None: defaults only)
     base_url: str = "https://t.me"
@@ -65,6 +72,7 @@ class Settings:
     ui: UISettings = field(default_factory=UISettings)
     keys: dict[str, str] = field(default_factory=dict)
     cite: CiteSettings = field(default_factory=CiteSettings)
+    verify: VerifySettings = field(default_factory=VerifySettings)
 
 
 def load(path: Path, *, must_exist: bool = False) -> Settings:
@@ -104,7 +112,7 @@ def load(path: Path, *, must_exist: bool = False) -> Settings:
 
 def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     r = _Reader(path)
-    known = {"telegram", "store", "poller", "ui", "keys", "cite"}
+    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify"}
     r.no_unknown(raw, known, "")
     s = Settings(path=path)
 
@@ -174,6 +182,18 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
             setattr(s.cite, name, r.string(cite, name, "cite"))
     s.cite.options = {k: v for k, v in cite.items() if k not in ("format", "heading", "intro", "line")}
     cite_objects(s)  # a wrong [cite] table is reported at start-up, not at the first copy
+
+    v = r.table(raw, "verify")
+    r.no_unknown(v, {"stale_after", "archive", "archive_gap"}, "verify")
+    if "stale_after" in v:
+        s.verify.stale_after = r.number(v, "stale_after", "verify", minimum=0.0)
+    if "archive" in v:
+        archive = r.string(v, "archive", "verify").rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", archive):
+            raise ConfigError(path, "verify.archive", f"must be an http(s) URL, got {archive!r}")
+        s.verify.archive = archive
+    if "archive_gap" in v:
+        s.verify.archive_gap = r.number(v, "archive_gap", "verify", minimum=0.0)
     return s
 
 

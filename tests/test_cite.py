@@ -35,6 +35,7 @@ from deskapp.core.cite import (
     CiteOptions,
     CiteTemplateError,
     CiteTemplates,
+    Verification,
     excerpt,
     fmt_utc,
     parse_post_ref,
@@ -466,14 +467,37 @@ def test_views_carry_the_time_they_were_seen() -> None:
     assert "826K views as of 2026-07-01 07:00 UTC" in text
 
 
-def test_archive_link_uses_first_seen_stamp() -> None:
+def test_archive_is_the_recorded_snapshot_or_none_yet() -> None:
     sp = stored(
         tg("durov", 519, "2026-06-30T18:02:11+00:00", "x"), first_seen=ts("2026-06-30T18:05:09+00:00")
     )
-    assert (
-        "archive: https://web.archive.org/web/20260630180509/https://t.me/durov/519"
-        in render([sp], CiteOptions(archive=True)).text
-    )
+    snap = "https://web.archive.org/web/20260701080000/https://t.me/durov/519"
+    facts = {("telegram:durov", 519): Verification(snapshot=snap)}
+    assert f"; archive: {snap}" in render([sp], CiteOptions(archive=True), verified=facts).text
+    # Never built from a timestamp: without a recorded snapshot the line says so.
+    assert "; archive: none yet" in render([sp], CiteOptions(archive=True)).text
+    hostile = {("telegram:durov", 519): Verification(snapshot="javascript:alert(1)")}
+    c = render([sp], CiteOptions(archive=True), verified=hostile)
+    assert "[refused:" in c.text and c.refused[0].what == "archive"
+    assert json.loads(render([sp], CiteOptions(fmt="json"), verified=facts).text)[0]["archive"] == snap
+
+
+def test_checked_says_when_and_keeps_the_hash_of_a_deleted_post() -> None:
+    sp = stored(tg("durov", 519, "2026-06-30T18:02:11+00:00", "what it said"))
+    key = ("telegram:durov", 519)
+    when = ts("2026-07-01T09:30:00+00:00")
+    opts = CiteOptions(checked=True)
+    assert "; not re-checked" in render([sp], opts).text
+    ok = render([sp], opts, verified={key: Verification(checked=when, result="unchanged")}).text
+    assert ok.endswith("; checked 2026-07-01 09:30 UTC")
+    edited = render([sp], opts, verified={key: Verification(checked=when, result="edited")}).text
+    assert edited.endswith("; checked 2026-07-01 09:30 UTC: edited since capture")
+    cap = hashlib.sha256(b"what it said at capture").hexdigest()
+    gone = render([sp], opts, verified={key: Verification(checked=when, result="deleted", captured_sha256=cap)}).text
+    assert gone.endswith(f"; checked 2026-07-01 09:30 UTC: deleted after capture; captured text SHA-256 {cap}")
+    d = json.loads(render([sp], CiteOptions(fmt="json"), verified={key: Verification(checked=when, result="deleted")}).text)[0]
+    assert (d["checked"], d["check_result"]) == ("2026-07-01T09:30:00Z", "deleted")
+    assert "checked" not in render([sp], CiteOptions(), verified={key: Verification(checked=when)}).text
 
 
 def test_sha256_is_the_stored_hash_or_computed() -> None:
@@ -504,7 +528,7 @@ def test_csl_json_shape() -> None:
     custom = first["custom"]
     assert custom["published"] == "2026-06-30T18:02:11Z"
     assert custom["views"] == "11.4M"
-    assert custom["archive"] == "https://web.archive.org/web/20260630180511/https://t.me/durov/519"
+    assert custom["archive"] is None  # no snapshot recorded
     assert re.fullmatch(r"[0-9a-f]{64}", custom["sha256"])
     assert custom["edited"] is True
     fwd = next(i for i in items if i["id"] == "telegram:osintdefender/12345")
@@ -957,7 +981,7 @@ def test_naive_times_are_taken_as_utc_whatever_the_local_zone(monkeypatch: pytes
             "2026-06-30T20:00:00Z",
             "2026-06-30T19:00:00Z",
         )
-        assert d["archive"] == "https://web.archive.org/web/20260630180500/https://t.me/durov/519"
+        assert d["archive"] is None
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

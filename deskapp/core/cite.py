@@ -43,7 +43,7 @@ import html
 import json
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +66,7 @@ __all__ = [
     "render",
     "parse_post_ref",
     "permalink",
-    "archive_url",
+    "Verification",
     "fmt_utc",
     "excerpt",
     "unique_posts",
@@ -96,7 +96,8 @@ LINE_FIELDS: dict[str, str] = {
     "edited": 'option edited: "edited after capture" or "edited at source"',
     "forward": "option forwards: the forward origin, with its link",
     "reply": "option replies: the replied-to post's link",
-    "archive": "option archive: the Wayback Machine link",
+    "archive": "option archive: the archived copy Save Page Now named (`desk archive`), or \"none yet\"",
+    "checked": 'option checked: "checked 2026-08-09 12:09 UTC", and what the last re-check found',
     "sha256": "option sha256: the SHA-256 of the captured text",
     "extras": 'every optional part that applies, each preceded by "; "',
 }
@@ -152,10 +153,11 @@ class CiteOptions:
     views: bool = False  # the view count and when it was seen
     edited: bool = True  # "edited after capture" / "edited at source"
     forwards: bool = True  # a forwarded post cites its origin too
-    archive: bool = False  # a Wayback Machine link for the first-capture time
+    archive: bool = False  # the snapshot `desk archive` recorded, or "none yet"
     sha256: bool = False  # the SHA-256 of the captured text
     order: str = "editor"  # "editor" (as given) or "chronological"
     replies: bool = True  # a reply cites the post it answers (extension)
+    checked: bool = False  # when the post was last re-checked, and a deletion with the captured hash
 
     def validate(self, prefix: str = "cite") -> CiteOptions:
         """Raise `CiteOptionError` naming the key when a value is out of range; return self."""
@@ -204,6 +206,19 @@ class CiteTemplates:
                 "url",
             )
         return self
+
+
+@dataclass(slots=True, frozen=True)
+class Verification:
+    """What is known of a post beyond the store: its last answered re-check and its archived copy.
+
+    `result` is a re-check result ("unchanged", "edited", "deleted", "channel_gone"); `captured_sha256`
+    the SHA-256 of the text its capture read; `snapshot` the address Save Page Now answered with."""
+
+    checked: datetime | None = None
+    result: str | None = None
+    captured_sha256: str | None = None
+    snapshot: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -256,12 +271,6 @@ def permalink(post: Post) -> str:
     if _kind(post.source) == "telegram":
         return f"https://t.me/{post.channel}/{post.id}"
     return post.url
-
-
-def archive_url(url: str, first_seen: datetime) -> str:
-    """The Wayback Machine address of `url` at `first_seen` (it redirects to the nearest capture)."""
-    stamp = _utc(first_seen).strftime("%Y%m%d%H%M%S")
-    return f"https://web.archive.org/web/{stamp}/{url}"
 
 
 def excerpt(text: str | None, limit: int = 120) -> str:
@@ -474,8 +483,9 @@ class _Item:
     forward_name: str | None
     forward: _Link | None  # None: not forwarded, or forwarded from a hidden origin
     reply: _Link | None
-    archive: _Link | None
+    archive: _Link | None  # None: no snapshot recorded yet
     sha256: str
+    verification: Verification
 
     @property
     def ref(self) -> str:
@@ -547,7 +557,7 @@ def _check_link(url: str | None, what: str, item_ref: str, refused: list[Refusal
     return _Link(None, reason)
 
 
-def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal]) -> _Item:
+def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver: Verification) -> _Item:
     post = sp.post
     kind = _kind(post.source)
     valid_tg = kind != "telegram" or bool(_TG_NAME.fullmatch(post.channel or ""))
@@ -579,8 +589,8 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal]) -> 
     reply = _check_link(_canonical_tme(post.reply_to), "reply", ref, refused) if post.reply_to else None
 
     archive = None
-    if link.url is not None:
-        archive = _check_link(archive_url(link.url, sp.first_seen), "archive", ref, refused)
+    if link.url is not None and ver.snapshot:
+        archive = _check_link(ver.snapshot, "archive", ref, refused)
 
     sha = (sp.text_sha256 or "").strip().lower()
     if not _HEX64.fullmatch(sha):
@@ -611,6 +621,7 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal]) -> 
         reply=reply,
         archive=archive,
         sha256=sha,
+        verification=ver,
     )
 
 
@@ -649,11 +660,32 @@ def _parts(it: _Item, opts: CiteOptions) -> dict[str, list[_Seg]]:
             parts["forward"] = [("text", f"forwarded from {it.forward_name}, "), *_link_segs(it.forward)]
     if opts.replies and it.reply is not None:
         parts["reply"] = [("text", "in reply to "), *_link_segs(it.reply)]
+    if opts.checked:
+        parts["checked"] = [("text", _checked_phrase(it))]
     if opts.archive and it.archive is not None:
         parts["archive"] = [("text", "archive: "), *_link_segs(it.archive)]
+    elif opts.archive and it.link.url is not None:
+        parts["archive"] = [("text", "archive: none yet")]
     if opts.sha256:
         parts["sha256"] = [("text", f"text SHA-256 {it.sha256}")]
     return parts
+
+
+_GONE = {"deleted": "deleted after capture", "channel_gone": "channel gone after capture"}
+
+
+def _checked_phrase(it: _Item) -> str:
+    """'checked <UTC time>' and what that re-check found; a post gone keeps the hash of what it said."""
+    ver = it.verification
+    if ver.checked is None:
+        return "not re-checked"
+    phrase = f"checked {fmt_utc(ver.checked)}"
+    if ver.result == "edited":
+        return phrase + ": edited since capture"
+    if ver.result in _GONE:
+        sha = (ver.captured_sha256 or "").strip().lower()
+        return f"{phrase}: {_GONE[ver.result]}; captured text SHA-256 {sha if _HEX64.fullmatch(sha) else it.sha256}"
+    return phrase
 
 
 def _media_summary(media: list[str]) -> str:
@@ -665,7 +697,7 @@ def _media_summary(media: list[str]) -> str:
     return ", ".join(k if n == 1 else f"{k} ×{n}" for k, n in counts.items())
 
 
-_EXTRAS_ORDER = ("author", "excerpt", "note", "views", "edited", "forward", "reply", "archive", "sha256")
+_EXTRAS_ORDER = ("author", "excerpt", "note", "views", "edited", "checked", "forward", "reply", "archive", "sha256")
 
 # Markdown: characters that can start markup anywhere in a line. Parentheses only matter after
 # "]" and "[" is escaped, so names keep their parentheses readable.
@@ -733,7 +765,7 @@ def _line_values(it: _Item, opts: CiteOptions, fmt: str) -> dict[str, str]:
     }
     values = {k: _escape(v, fmt) for k, v in plain.items()}
     values["url"] = _render_segs(_link_segs(it.link), fmt)
-    for key in ("excerpt", "note", "views", "edited", "forward", "reply", "archive", "sha256"):
+    for key in ("excerpt", "note", "views", "edited", "checked", "forward", "reply", "archive", "sha256"):
         values[key] = rendered.get(key, "")
     values["extras"] = extras
     return values
@@ -837,6 +869,8 @@ def _json_item(it: _Item) -> dict[str, Any]:
         "reply_to": _link_json(it.reply),
         "reply_to_refused": it.reply.refused if it.reply else None,
         "archive": _link_json(it.archive),
+        "checked": utc_iso(it.verification.checked) if it.verification.checked else None,
+        "check_result": it.verification.result,
         "sha256": it.sha256,
         "first_seen": utc_iso(it.first_seen),
         "last_seen": utc_iso(it.last_seen),
@@ -884,6 +918,8 @@ def _csl_item(it: _Item) -> dict[str, Any]:
         "views_seen": utc_iso(it.views_seen) if it.views_seen else None,
         "sha256": it.sha256,
         "archive": _link_json(it.archive),
+        "checked": utc_iso(it.verification.checked) if it.verification.checked else None,
+        "check_result": it.verification.result,
         "edited": it.edited_after_capture or it.edited_at_source,
         "edited_after_capture": it.edited_after_capture,
         "forwarded_from": fwd,
@@ -893,18 +929,23 @@ def _csl_item(it: _Item) -> dict[str, Any]:
     return item
 
 
+_NO_FACTS = Verification()
+
+
 def render(
     posts: Sequence[StoredPost],
     options: CiteOptions | None = None,
     templates: CiteTemplates | None = None,
     now: datetime | None = None,
+    verified: Mapping[tuple[str, int], Verification] | None = None,
 ) -> Citation:
     """The citation block for `posts` (the pins in the editor's order, or posts named by the editor).
 
     Raises `CiteOptionError` / `CiteTemplateError` (both ValueError) for a bad option or template,
     TypeError for an item that is not a StoredPost. Everything about the posts themselves is
     handled: duplicates are dropped, unsafe URLs refused in view. `now` only fills the {generated}
-    and {date} heading fields (current time when None). No posts: "No posts to cite." (``[]`` in the
+    and {date} heading fields (current time when None). `verified` gives, by (source, post id), the
+    re-check and archive facts the "checked" and "archive" options print. No posts: "No posts to cite." (``[]`` in the
     JSON formats), count 0.
     """
     opts = (options or CiteOptions()).validate()
@@ -914,7 +955,9 @@ def render(
         # Ties (same second) fall back to source and id so the block is stable.
         unique.sort(key=lambda sp: (_utc(sp.post.published), _post_key(sp)))
     refused: list[Refusal] = []
-    items = [_item(sp, n, opts, refused) for n, sp in enumerate(unique, start=1)]
+    facts = verified or {}
+    items = [_item(sp, n, opts, refused, facts.get((sp.post.source, sp.post.id), _NO_FACTS))
+             for n, sp in enumerate(unique, start=1)]
 
     if opts.fmt in ("json", "csl-json"):
         data = [(_json_item if opts.fmt == "json" else _csl_item)(it) for it in items]

@@ -32,6 +32,7 @@ import httpx
 
 from deskapp.core.fetch import HostGate, describe_error, host_of, parse_retry_after
 from deskapp.core.model import parse_utc_iso, utc_iso
+from deskapp.core.politeness import clamped
 from deskapp.core.store import Store
 
 __all__ = ["Check", "EvidenceLog", "Exchange", "PostFetcher", "Result", "FetchLimits"]
@@ -128,7 +129,9 @@ class FetchLimits:
     backoff_base: float = 30.0
 
     @classmethod
-    def of(cls, poller: Any) -> FetchLimits:
+    def of(cls, poller: Any, base_urls: list[str]) -> FetchLimits:
+        """The poller's settings, with the politeness floors for the hosts asked (see core/politeness.py)."""
+        poller = clamped(poller, base_urls)
         return cls(min_gap=poller.min_gap, gap_jitter=poller.gap_jitter, timeout=poller.timeout,
                    max_body=poller.max_body, user_agent=poller.user_agent, backoff_base=poller.backoff_base)
 
@@ -169,13 +172,13 @@ class PostFetcher:
         """Seconds the host of `url` asked us to stay away (0 when it did not)."""
         return max(0.0, self.gate(url).paused_until - time.monotonic())
 
-    async def get(self, url: str) -> list[Exchange]:
-        """GET `url`, following redirects hop by hop; every hop is returned, the answer last."""
+    async def get(self, url: str, *, follow: bool = True) -> list[Exchange]:
+        """GET `url`, following redirects hop by hop (unless not `follow`); every hop is returned, the answer last."""
         chain: list[Exchange] = []
         for _ in range(MAX_REDIRECTS + 1):
             ex = await self._one(url)
             chain.append(ex)
-            location = ex.header("Location") if ex.status in (301, 302, 303, 307, 308) else None
+            location = ex.header("Location") if ex.status in (301, 302, 303, 307, 308) and follow else None
             if not location:
                 return chain
             url = urljoin(url, location)
@@ -273,9 +276,25 @@ def _check(row: tuple[Any, ...]) -> Check:
                  url=url or "", fetch_id=fetch_id, id=cid)
 
 
-def _iso_ms(ts: datetime) -> str:
+def iso_ms(ts: datetime) -> str:
     """UTC with milliseconds: two requests in one second must still be told apart and ordered."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def insert_chain(conn: sqlite3.Connection, chain: list[Exchange]) -> None:
+    """Insert the hops of one request not stored yet (inside the caller's transaction); sets their ids."""
+    prev: int | None = None
+    for ex in chain:
+        if ex.id is None:
+            cur = conn.execute(
+                "INSERT INTO fetches (url, requested, request_headers, status, reason, http_version, "
+                "headers, body, sha256, error, redirected_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (ex.url, iso_ms(ex.requested), _headers_json(ex.request_headers), ex.status,
+                 ex.reason, ex.http_version, _headers_json(ex.headers),
+                 ex.body if ex.status is not None else None,
+                 ex.sha256 if ex.status is not None else None, ex.error, prev))
+            ex.id, ex.redirected_from = cur.lastrowid, prev
+        prev = ex.id
 
 
 class EvidenceLog:
@@ -294,25 +313,14 @@ class EvidenceLog:
 
         def run(conn: sqlite3.Connection) -> None:
             for chain in chains:
-                prev: int | None = None
-                for ex in chain:
-                    if ex.id is None:
-                        cur = conn.execute(
-                            "INSERT INTO fetches (url, requested, request_headers, status, reason, http_version, "
-                            "headers, body, sha256, error, redirected_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                            (ex.url, _iso_ms(ex.requested), _headers_json(ex.request_headers), ex.status,
-                             ex.reason, ex.http_version, _headers_json(ex.headers),
-                             ex.body if ex.status is not None else None,
-                             ex.sha256 if ex.status is not None else None, ex.error, prev))
-                        ex.id, ex.redirected_from = cur.lastrowid, prev
-                    prev = ex.id
+                insert_chain(conn, chain)
             for check, chain in checks:
                 if chain:
                     check.fetch_id = chain[-1].id
                 cur = conn.execute(
                     "INSERT INTO checks (source, post_id, kind, result, checked, detail, text, text_sha256, url, "
                     "fetch_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (check.source, check.post_id, check.kind, check.result.value, _iso_ms(check.checked),
+                    (check.source, check.post_id, check.kind, check.result.value, iso_ms(check.checked),
                      check.detail, check.text, check.text_sha256, check.url, check.fetch_id))
                 check.id = cur.lastrowid
 
@@ -324,14 +332,17 @@ class EvidenceLog:
                     ex.id = None
             raise
 
-    def latest(self, posts: Iterable[tuple[str, int]] | None = None) -> dict[tuple[str, int], Check]:
-        """The newest check of each post (of the given posts, or of every post ever checked)."""
+    def latest(self, posts: Iterable[tuple[str, int]] | None = None, *,
+               answered: bool = False) -> dict[tuple[str, int], Check]:
+        """The newest check of each post (of the given posts, or of every post ever checked);
+        `answered`: the newest that got an answer about the post (not "could not check")."""
         wanted = None if posts is None else {(s, int(i)) for s, i in posts}
+        where = "WHERE result != 'unchecked' " if answered else ""
 
         def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return conn.execute(
                 f"SELECT {_CHECK_COLS} FROM checks WHERE id IN "
-                "(SELECT max(id) FROM checks GROUP BY source, post_id)").fetchall()
+                f"(SELECT max(id) FROM checks {where}GROUP BY source, post_id)").fetchall()
 
         out = {}
         for row in self.store._read(run):

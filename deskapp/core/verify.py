@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 import httpx
 
+from deskapp.core.archive import latest_snapshots
+from deskapp.core.cite import Verification
 from deskapp.core.evidence import (
     Check,
     EvidenceLog,
@@ -46,7 +48,7 @@ from deskapp.core.sanitize import clean_text_fast
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
 
-__all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver"]
+__all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver", "cite_facts", "stale", "age_text"]
 
 # A host that asks us to stay away longer than this is not waited for: the rest of its pins are
 # reported as not checked, with the reason.
@@ -260,3 +262,41 @@ def _unique(targets: Sequence[Target]) -> list[Target]:
     for t in targets:
         seen.setdefault(t.key, t)
     return list(seen.values())
+
+
+def cite_facts(store: Store, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Verification]:
+    """What the citation's "checked" and "archive" options print for these posts, from the store."""
+    log = EvidenceLog(store)
+    answered = log.latest(keys, answered=True)
+    snaps = latest_snapshots(store, keys)
+    out: dict[tuple[str, int], Verification] = {}
+    for key in keys:
+        check, snap = answered.get(key), snaps.get(key)
+        if check is None and snap is None:
+            continue
+        base = log.baseline(*key) if check is not None and check.result in (Result.DELETED, Result.CHANNEL_GONE) else None
+        result = None if check is None else ("unchanged" if check.result is Result.CAPTURED else check.result.value)
+        out[key] = Verification(checked=check.checked if check else None, result=result,
+                                captured_sha256=base.text_sha256 if base else None,
+                                snapshot=snap.snapshot if snap else None)
+    return out
+
+
+def stale(checks: dict[tuple[str, int], Check], keys: Sequence[tuple[str, int]], minutes: float,
+          now: datetime | None = None) -> list[tuple[str, int]]:
+    """The posts among `keys` with no answered check in the last `minutes` (in `keys` order)."""
+    now = now or datetime.now(UTC)
+    limit = minutes * 60
+    return [k for k in keys if k not in checks or (now - checks[k].checked).total_seconds() > limit]
+
+
+def age_text(then: datetime, now: datetime | None = None) -> str:
+    """'just now', '4 min ago', '3 h ago', '2 d ago'."""
+    secs = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    if secs < 60:
+        return "just now"
+    if secs < 3600:
+        return f"{secs // 60} min ago"
+    if secs < 86400:
+        return f"{secs // 3600} h ago"
+    return f"{secs // 86400} d ago"

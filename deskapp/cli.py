@@ -254,7 +254,7 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
-    from deskapp.core.poller import Poller
+    from deskapp.core.poller import Poller, PollerBusy
 
     if not any(s.enabled for s in ctx.settings.sources):
         where = ctx.settings.path or ctx.paths.config
@@ -262,7 +262,10 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
     poller = Poller(ctx.paths.store, ctx.settings)
     _check_store(ctx)
     if args.once:
-        summaries = asyncio.run(poller.run_once())
+        try:
+            summaries = asyncio.run(poller.run_once())
+        except PollerBusy as exc:
+            raise CliError(f"{exc}; not polling it twice") from None
         for s in summaries:
             print(s.line())
         return 0 if all(s.ok for s in summaries) else 1
@@ -272,6 +275,8 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
             print(f"{_now()} {ev.source}: {ev.new} new, {ev.changed} edited", flush=True)
         elif ev.kind == "failed":
             print(f"{_now()} {ev.source}: {ev.message}", flush=True)
+        elif ev.kind in ("watching", "polling"):
+            print(f"{_now()} {ev.message}", flush=True)
 
     poller.on_event = on_event
 

@@ -29,6 +29,8 @@ import httpx
 
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
 from deskapp.core.model import Page, PageKind, SourceConfig
+from deskapp.core.politeness import clamped
+from deskapp.core.poll_lock import PollLock
 from deskapp.core.settings import PollerSettings, PollPlan
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
@@ -38,12 +40,16 @@ log = logging.getLogger("desk.poller")
 
 @dataclass(frozen=True, slots=True)
 class PollEvent:
-    kind: str  # "stored" | "failed" | "status" | "stopped"
+    kind: str  # "stored" | "failed" | "status" | "stopped" | "watching" (another poller holds the store) | "polling"
     source: str
     new: int = 0
     changed: int = 0
     max_key: int = 0
     message: str = ""
+
+
+class PollerBusy(Exception):
+    """Another process already polls this store (see core/poll_lock.py)."""
 
 
 @dataclass(slots=True)
@@ -78,7 +84,8 @@ class Poller:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store_path = Path(store_path)
         self.settings = settings
-        self.cfg: PollerSettings = settings.poller
+        # Floors for real hosts hold even for settings made in code (core/politeness.py).
+        self.cfg: PollerSettings = clamped(settings.poller, [s.base_url for s in settings.sources])
         self.on_event = on_event
         self._transport = transport
         self._gates: dict[str, HostGate] = {}
@@ -87,6 +94,8 @@ class Poller:
         self._stop_requested = threading.Event()
         self.store: Store | None = None
         self._store_cls: type[Store] = Store  # tests substitute a store that cannot write
+        self.lock = PollLock(self.store_path)
+        self.lock_retry = 2.0  # seconds between tries to take over while another poller holds the store
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -111,11 +120,14 @@ class Poller:
     def _enabled(self) -> list[SourceConfig]:
         return [s for s in self.settings.sources if s.enabled]
 
-    async def _setup(self) -> None:
+    def _prepare_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         if self._stop_requested.is_set():
             self._stop.set()
+
+    async def _setup(self) -> None:
+        self._prepare_loop()
         self.store = self._store_cls.open(self.store_path)
         self.store.sync_sources(self.settings.sources)
 
@@ -123,10 +135,40 @@ class Poller:
         if self.store is not None:
             self.store.close()
             self.store = None
+        self.lock.release()
+
+    async def _wait_for_lock(self) -> bool:
+        """Take the store's poller lock, or watch the poller that holds it until it ends (then take
+        over) or `stop()`. False when stopped first."""
+        assert self._stop is not None
+        if self.lock.try_acquire():
+            return True
+        who = self.lock.describe_holder()
+        log.info("%s is polling %s; watching it", who, self.store_path)
+        self._emit(PollEvent("watching", "", message=f"{who} is polling this store; watching it"))
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.lock_retry)
+                return False
+            except TimeoutError:
+                pass
+            if self.lock.try_acquire():
+                log.info("the other poller ended; polling %s now", self.store_path)
+                self._emit(PollEvent("polling", "", message="the other poller ended; polling now"))
+                return True
+        return False
 
     async def run_once(self) -> list[SourceSummary]:
-        """Poll every enabled source once (with first-sight backfill) and return one summary each."""
-        await self._setup()
+        """Poll every enabled source once (with first-sight backfill) and return one summary each.
+
+        Raises PollerBusy when another process polls this store."""
+        if not self.lock.try_acquire():
+            raise PollerBusy(f"{self.lock.describe_holder()} is polling this store")
+        try:
+            await self._setup()
+        except BaseException:
+            self._teardown()
+            raise
         try:
             async with self._client() as client:
                 runs = [self._new_run(s) for s in self._enabled()]
@@ -149,7 +191,13 @@ class Poller:
         """Poll until `stop()`; each host in its own task, each source on its own schedule.
 
         A store that cannot be opened or written at start is reported as a "failed" event (the desk
-        shows it) and ends the run; it never raises into the caller's thread."""
+        shows it) and ends the run; it never raises into the caller's thread. While another process
+        polls the same store this one only watches (a "watching" event says whose), and takes over
+        when that one ends."""
+        self._prepare_loop()
+        if not await self._wait_for_lock():
+            self._emit(PollEvent("stopped", ""))
+            return
         try:
             await self._setup()
         except Exception as exc:

@@ -253,6 +253,12 @@ class DeskApp(App[None]):
             if not self.poller_state.startswith("poller stopped"):
                 self.poller_state = "poller stopped"
             self.refresh_status(reread=False)
+        elif kind == "watching":  # another process polls this store: this desk only watches it
+            self.poller_state = one_line(getattr(event, "message", ""), 200)
+            self.refresh_status(reread=False)
+        elif kind == "polling":  # ... and took over when that one ended
+            self.poller_state = "polling"
+            self.refresh_status(reread=False)
         elif kind == "failed" and not getattr(event, "source", ""):
             # The poller itself could not run (e.g. the store is read-only or the disk is full).
             reason = one_line(getattr(event, "message", ""), 300)

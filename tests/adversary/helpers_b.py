@@ -1,0 +1,80 @@
+"""Shared by trust-b's adversary tests: the installed `desk` as a real process, bounded in time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from deskapp.demo.server import WireServer
+from tests.e2e.tmux import DESK
+
+needs_desk = pytest.mark.skipif(DESK is None, reason="the `desk` console script is not installed (pip install -e .)")
+
+
+def desk_config(tmp_path: Path, server: WireServer, handles: list[str], *, interval: float = 0.5,
+                name: str = "desk.toml", **poller: float) -> Path:
+    """A settings file for the installed desk polling `handles` on the loopback `server`."""
+    lines = ["[telegram]", f'base_url = "{server.url}"', f"interval = {interval}",
+             "channels = [" + ", ".join(f'"{h}"' for h in handles) + "]",
+             "[store]", f'path = "{tmp_path / "s.db"}"', f'state = "{tmp_path / "state"}"',
+             "[poller]", "min_interval = 0.05", "max_interval = 5.0", "min_gap = 0.0", "gap_jitter = 0.0",
+             "timeout = 2.0", "backoff_base = 0.5", "backoff_max = 2.0", "backfill_pages = 0"]
+    lines += [f"{k} = {v}" for k, v in poller.items()]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def desk_process(*args: str, env: dict[str, str] | None = None, **popen: object) -> Iterator[subprocess.Popen]:
+    """The installed desk running `args`, killed (with its process group) however the test ends."""
+    assert DESK is not None
+    proc = subprocess.Popen([DESK, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env={**os.environ, **(env or {})}, **popen)  # type: ignore[arg-type]
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+class Lines:
+    """Lines a process prints, collected on a thread, so a test can wait for one with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, needle: str, timeout: float = 15.0) -> str:
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    if needle in line:
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no line with {needle!r} within {timeout} s; got {self.lines[-20:]}")
+                self._cond.wait(left)

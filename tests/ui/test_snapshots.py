@@ -98,3 +98,29 @@ def test_store_error(snap_compare, snap_paths):
     snap_paths.store.write_bytes(b"not a database" * 20)
     app = make_app(snap_paths)
     assert snap_compare(app, terminal_size=(100, 20))
+
+
+# Every dialog draws as a bordered box over the desk (their CSS once never matched: full-screen, no border).
+
+def test_note_dialog(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("p", "tab", "e", *"checked"))
+
+
+def test_heading_dialog(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("p", "H"))
+
+
+def test_confirm_dialog(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("p", "j", "p", "X"))
+
+
+def test_source_dialog(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys("f"))

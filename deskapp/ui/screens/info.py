@@ -15,15 +15,8 @@ from textual.widgets import DataTable, Footer, Static
 from deskapp.core.model import SourceHealth
 from deskapp.keymap import KeySpec
 from deskapp.ui.keys import display_keys
+from deskapp.ui.screens.modals import dialog_css
 from deskapp.ui.text import one_line
-
-INFO_CSS = """
-ModalScreen { align: center middle; }
-ModalScreen > Vertical { width: 100%; height: 1fr; background: $surface; border: round $accent; padding: 0 1; }
-ModalScreen .title { height: auto; text-style: bold; color: $accent; margin-bottom: 1; }
-ModalScreen .hint { height: auto; color: $text-muted; }
-ModalScreen DataTable { height: 1fr; }
-"""
 
 # Keys the desk has besides the keymap table (fixed by Textual or by a screen).
 EXTRA_KEYS = [
@@ -34,7 +27,7 @@ EXTRA_KEYS = [
 
 
 class HelpScreen(ModalScreen[None]):
-    DEFAULT_CSS = INFO_CSS
+    DEFAULT_CSS = dialog_css("HelpScreen", full=True)
     BINDINGS = [Binding("escape,q,question_mark", "close", "Back")]
 
     def __init__(self, keys: list[KeySpec]) -> None:
@@ -64,7 +57,7 @@ def _when(ts: datetime | None) -> str:
 
 
 class SourcesScreen(ModalScreen[None]):
-    DEFAULT_CSS = INFO_CSS
+    DEFAULT_CSS = dialog_css("SourcesScreen", full=True)
     BINDINGS = [Binding("escape,q,s", "close", "Back")]
 
     def __init__(self, sources: list[SourceHealth]) -> None:

@@ -12,23 +12,34 @@ from textual.widgets.option_list import Option
 
 from deskapp.ui.widgets.field import TextField
 
-MODAL_CSS = """
-ModalScreen { align: center middle; }
-ModalScreen > Vertical {
-    width: 70; max-width: 90%; height: auto; max-height: 80%;
-    border: thick $accent; background: $surface; padding: 1 2;
-}
-ModalScreen Label { width: 1fr; margin-bottom: 1; }
-ModalScreen Horizontal { height: auto; align-horizontal: right; }
-ModalScreen Button { margin-left: 2; }
-ModalScreen OptionList { height: auto; max-height: 20; }
+
+def dialog_css(screen: str, *, full: bool = False) -> str:
+    """A bordered dialog in the middle of the screen (`full`: as large as the screen, for tables).
+
+    Textual scopes a widget's DEFAULT_CSS: a rule that does not start with the class's own name is
+    prefixed with it ("ConfirmModal ModalScreen > Vertical"), which never matches. So every rule
+    here starts with the screen's name.
+    """
+    size = "width: 100%; height: 1fr;" if full else "width: 70; max-width: 100%; height: auto; max-height: 90%;"
+    return f"""
+{screen} {{ align: center middle; background: $background 60%; }}
+{screen} > Vertical {{
+    {size}
+    border: round $accent; border-title-color: $text; background: $surface; padding: 0 1;
+}}
+{screen} .title {{ height: auto; text-style: bold; color: $accent; margin-bottom: 1; }}
+{screen} Label {{ width: 1fr; margin-bottom: 1; }}
+{screen} .hint {{ color: $text-muted; margin-bottom: 0; }}
+{screen} Horizontal {{ height: auto; align-horizontal: right; }}
+{screen} Button {{ margin-left: 2; }}
+{screen} OptionList {{ height: auto; max-height: 16; }}
 """
 
 
 class ConfirmModal(ModalScreen[bool]):
     """Yes / no. `y` or Enter on Yes confirms; `n` or Esc cancels."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = dialog_css("ConfirmModal")
     BINDINGS = [
         Binding("escape,n", "cancel", "Cancel"),
         Binding("y", "confirm", "Yes"),
@@ -62,7 +73,7 @@ class ConfirmModal(ModalScreen[bool]):
 class TextModal(ModalScreen[str | None]):
     """One line of text (a pin note, the heading). Enter keeps it; Esc cancels (None)."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = dialog_css("TextModal")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "", *, placeholder: str = "", max_length: int = 1000) -> None:
@@ -92,7 +103,7 @@ ALL_SOURCES = "__all__"
 class SourcePicker(ModalScreen[list[str] | None]):
     """Pick one source to show, or all. Returns [] for all, [name] for one, None when cancelled."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = dialog_css("SourcePicker")
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, sources: list[tuple[str, str, int]], current: list[str] | None) -> None:

@@ -40,6 +40,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("pin_note", "e", "Edit the pin's note", show=False),
     KeySpec("unpin", "delete,x", "Unpin", show=False),
     KeySpec("clear_pins", "X", "Clear all pins", show=False),
+    KeySpec("undo", "u", "Undo the last unpin or clear", show=False),
     KeySpec("cite_format", "F", "Switch the citation format", show=False),
     KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),

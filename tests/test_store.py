@@ -20,7 +20,7 @@ import pytest
 from deskapp.core import ingest as ingest_mod
 from deskapp.core import store as store_mod
 from deskapp.core.ingest import KEY_SHIFT, IngestResult, make_key
-from deskapp.core.model import ChannelInfo, ForwardedFrom, Post, SourceConfig
+from deskapp.core.model import ChannelInfo, ForwardedFrom, Pin, Post, SourceConfig
 from deskapp.core.sanitize import clean_text, clean_text_fast
 from deskapp.core.store import MIGRATIONS, Store, StoreError
 
@@ -704,6 +704,31 @@ def test_pins(db_path: Path) -> None:
         assert s2.pins() == [] and s2.clear_pins() == 0
         s2.pin("telegram:alpha", 4)
         assert [(p.position, p.post_id) for p, _ in s2.pins()] == [(0, 4)]
+
+
+def test_restore_pins_puts_them_back_in_place_with_notes(db_path: Path) -> None:
+    with Store.open(db_path) as s:
+        s.ingest_page("telegram:alpha", many("telegram:alpha", 8), fetched_at=FETCHED)
+        for i in (3, 1, 5, 2):
+            s.pin("telegram:alpha", i, note=f"note {i}")
+        board = lambda: [(p.position, p.post_id, p.note) for p, _ in s.pins()]  # noqa: E731
+        before = board()
+        saved = [p for p, _ in s.pins()]
+        # One unpin: back at its old place, note and pin time kept.
+        s.unpin("telegram:alpha", 5)
+        assert s.restore_pins([saved[2]]) == 1
+        assert board() == before and [p.pinned_at for p, _ in s.pins()] == [p.pinned_at for p in saved]
+        # Clear all, then a new pin: the old board comes back in order, the new pin after it.
+        assert s.clear_pins() == 4
+        s.pin("telegram:alpha", 7)
+        assert s.restore_pins(saved) == 4
+        assert board() == [*before, (4, 7, "")]
+        # Twice is harmless; a pin whose post is gone is skipped.
+        assert s.restore_pins(saved) == 0
+        gone = Pin("telegram:alpha", 999, 0, "x", FETCHED)
+        assert s.restore_pins([gone]) == 0 and len(board()) == 5
+    with Store.open(db_path) as s2:  # committed
+        assert [(p.position, p.post_id) for p, _ in s2.pins()] == [(0, 3), (1, 1), (2, 5), (3, 2), (4, 7)]
 
 
 def test_pin_is_visible_to_another_connection_immediately(db_path: Path) -> None:

@@ -948,6 +948,32 @@ class Store:
         """Unpin everything on this desk (other desks keep theirs); returns how many pins there were."""
         return self._write(lambda c: c.execute("DELETE FROM pins WHERE desk = ?", (self.desk,)).rowcount)
 
+    def restore_pins(self, pins: list[Pin]) -> int:
+        """Put unpinned pins back (undo): each at its old place, with its note and pin time, the
+        others moving down. Pins already on the board, or whose post is gone, are skipped; returns
+        how many came back."""
+        desk = self.desk
+
+        def run(conn: sqlite3.Connection) -> int:
+            order = self._pin_order(conn, desk)
+            pinned = set(order)
+            back = 0
+            for pin in sorted(pins, key=lambda p: p.position):
+                item = (pin.source, pin.post_id)
+                if item in pinned or not conn.execute(
+                        "SELECT 1 FROM posts WHERE source = ? AND post_id = ?", item).fetchone():
+                    continue
+                conn.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (desk, *item, len(order), clean_text(pin.note), utc_iso(pin.pinned_at)))
+                order.insert(max(0, min(pin.position, len(order))), item)
+                pinned.add(item)
+                back += 1
+            self._set_positions(conn, desk, order)
+            return back
+
+        return self._write(run)
+
     def pins(self) -> list[tuple[Pin, StoredPost]]:
         """This desk's pinboard in the editor's order (pins whose post is gone are left out)."""
         rows = self._read(lambda c: c.execute(

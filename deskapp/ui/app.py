@@ -53,6 +53,7 @@ from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
 _FAILED = object()  # what _store_call returns when the store raised
+UNDO_DEPTH = 50  # unpins and clears the undo key can take back
 REFRESH_GAP = 0.25  # seconds between two refreshes caused by store writes
 SOURCES_GAP = 2.0  # seconds between two reads of Store.sources() for the status bar
 
@@ -119,6 +120,7 @@ class DeskApp(App[None]):
         self._last_refresh = 0.0
         self._refresh_timer: Timer | None = None
         self._search_timer: Timer | None = None
+        self._undo: list[list[Pin]] = []  # pins taken off by each unpin or clear, newest last
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self._open_store()
 
@@ -449,8 +451,7 @@ class DeskApp(App[None]):
         pin, post = message.pin, message.post
         ident = (pin.source, pin.post_id)
         if message.what == "unpin":
-            if self._store_call("unpin", self.store.unpin, *ident) is not _FAILED:
-                self.refresh_pins()
+            self.unpin(pin, post)
         elif message.what in ("up", "down"):
             delta = -1 if message.what == "up" else 1
             if self._store_call("move the pin", self.store.move_pin, *ident, delta) is not _FAILED:
@@ -474,12 +475,47 @@ class DeskApp(App[None]):
 
     def toggle_pin(self, source: str, post_id: int) -> None:
         """Commit to the store first, then show what the store holds."""
-        pinned = any((p.source, p.post_id) == (source, post_id) for p, _ in self.pins)
-        change = self.store.unpin if pinned else self.store.pin
-        if self._store_call("change the pin", change, source, post_id) is _FAILED:
+        pinned = next(((p, sp) for p, sp in self.pins if (p.source, p.post_id) == (source, post_id)), None)
+        if pinned is not None:
+            self.unpin(*pinned)
+            return
+        if self._store_call("change the pin", self.store.pin, source, post_id) is _FAILED:
             return
         # No toast: the star in the feed and the pinboard's count say it.
         self.refresh_pins(select=(source, post_id))
+
+    def unpin(self, pin: Pin, post: StoredPost) -> None:
+        """Unpin, keeping the pin (place, note, time) for the undo key: a stray key loses nothing."""
+        if self._store_call("unpin", self.store.unpin, pin.source, pin.post_id) is _FAILED:
+            return
+        self._remember_for_undo([pin])
+        self.refresh_pins()
+        self.notify(f"Unpinned {self._post_label(post)}. {self._undo_hint()}", markup=False, timeout=4)
+
+    def _remember_for_undo(self, pins: list[Pin]) -> None:
+        self._undo.append(pins)
+        del self._undo[:-UNDO_DEPTH]
+
+    def _undo_hint(self) -> str:
+        key = next((keyspec.display_keys(s.keys) for s in self.keys_in_force if s.id == "undo"), "u")
+        return f"{key} puts {'it' if len(self._undo[-1]) == 1 else 'them'} back."
+
+    def action_undo(self) -> None:
+        """Put back the pins of the last unpin or clear, at their places with their notes."""
+        if not self._undo:
+            self.notify("Nothing to undo.", markup=False, timeout=3)
+            return
+        pins = self._undo[-1]
+        back = self._store_call("put the pins back", self.store.restore_pins, pins)
+        if back is _FAILED:
+            return  # kept: the next try may work
+        self._undo.pop()
+        self.refresh_pins(select=(pins[0].source, pins[0].post_id))
+        gone = len(pins) - back
+        message = f"Put back {back} pin{'s' if back != 1 else ''}."
+        if gone:
+            message += f" {gone} {'was' if gone == 1 else 'were'} pinned again or no longer stored."
+        self.notify(message, markup=False, timeout=4)
 
     def edit_note(self, pin: Pin, post: StoredPost) -> None:
         def done(note: str | None) -> None:
@@ -499,13 +535,17 @@ class DeskApp(App[None]):
 
         def done(yes: bool | None) -> None:
             if yes:
+                board = [pin for pin, _ in self.pins]
                 count = self._store_call("clear the pins", self.store.clear_pins)
                 if count is _FAILED:
                     return
+                self._remember_for_undo(board)
                 self.refresh_pins()
-                self.notify(f"Cleared {count} pin{'s' if count != 1 else ''}.", markup=False)
+                self.notify(f"Cleared {count} pin{'s' if count != 1 else ''}. {self._undo_hint()}",
+                            markup=False, timeout=8)
 
-        self.push_screen(ConfirmModal(f"Unpin all {len(self.pins)} posts? Their notes go too.",
+        key = next((keyspec.display_keys(s.keys) for s in self.keys_in_force if s.id == "undo"), "u")
+        self.push_screen(ConfirmModal(f"Unpin all {len(self.pins)} posts and their notes? ({key} puts them back.)",
                                       yes="Clear all"), done)
 
     # ------------------------------------------------------------------ details, browser

@@ -23,6 +23,7 @@ APP_ACTIONS: dict[str, str] = {
     "next_pane": "app.focus_next",
     "prev_pane": "app.focus_previous",
     "clear_pins": "clear_pins",
+    "undo": "undo",
     "cite_format": "cite_format",
     "edit_heading": "edit_heading",
     "toggle_time": "toggle_time",

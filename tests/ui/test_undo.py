@@ -1,0 +1,94 @@
+"""A stray key loses nothing: every unpin and a clear-all can be undone (u), putting the pins back at
+their places with their notes, committed to the store; the notification says how."""
+
+from __future__ import annotations
+
+from deskapp.core.store import Store
+from deskapp.ui.screens.info import HelpScreen
+from tests.ui.conftest import build_store, make_app, make_settings
+from tests.ui.screen_text import screen_text
+
+SIZE = (120, 40)
+
+
+def board(path) -> list[tuple[int, str]]:
+    with Store.open(path) as store:
+        return [(pin.post_id, pin.note) for pin, _ in store.pins()]
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def pinned_with_notes(app, pilot) -> list[tuple[int, str]]:
+    await pilot.press("p", "j", "p", "j", "p", "j", "p")  # 1019, 1018, 1017, 1016
+    for i, (pin, _) in enumerate(app.pins):
+        app.store.set_pin_note(pin.source, pin.post_id, f"note {i}")
+    app.refresh_pins()
+    return board(app.paths.store)
+
+
+async def test_clear_all_then_undo_restores_order_and_notes(desk_paths, no_clipboard):
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        before = await pinned_with_notes(app, pilot)
+        assert [i for i, _ in before] == [1019, 1018, 1017, 1016]
+        await pilot.press("X", "y")
+        assert board(desk_paths.store) == []
+        assert "Cleared 4 pins. u puts them back." in notes(app)
+        await pilot.press("u")
+        assert board(desk_paths.store) == before  # committed, in order, with notes
+        assert [(p.post_id, p.note) for p, _ in app.pins] == before
+        assert "Pinboard (4)" in screen_text(app) and "note 2" in screen_text(app)
+        assert "Put back 4 pins." in notes(app)[-1]
+        await pilot.press("u")
+        assert notes(app)[-1] == "Nothing to undo."
+
+
+async def test_each_unpin_is_undone_in_turn(desk_paths, no_clipboard):
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        before = await pinned_with_notes(app, pilot)
+        app.pinboard.focus()
+        await pilot.press("g", "j", "x")  # 1018 from the pinboard
+        assert notes(app)[-1].startswith("Unpinned ") and notes(app)[-1].endswith("u puts it back.")
+        await pilot.press("delete")  # 1017
+        app.feed.focus()
+        await pilot.press("g", "p")  # 1019 from the feed (p on a pinned post)
+        assert board(desk_paths.store) == [before[3]]
+        await pilot.press("u")
+        assert board(desk_paths.store) == [before[0], before[3]]
+        await pilot.press("u", "u")
+        assert board(desk_paths.store) == before
+
+
+async def test_undo_after_new_pins_keeps_them_and_survives_a_restart(desk_paths, no_clipboard):
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        before = await pinned_with_notes(app, pilot)
+        await pilot.press("X", "y", "G", "p")  # clear, then pin the oldest post
+        await pilot.press("u")
+        assert board(desk_paths.store) == [*before, (1000, "")]
+    app2 = make_app(desk_paths)
+    async with app2.run_test(size=SIZE):
+        assert [(p.post_id, p.note) for p, _ in app2.pins] == [*before, (1000, "")]
+
+
+async def test_undo_is_in_help_and_follows_the_users_key(desk_paths):
+    build_store(desk_paths.store, 5)
+    settings = make_settings()
+    settings.keys = {"undo": "U"}
+    app = make_app(desk_paths, settings)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("p", "j", "p", "X", "y")
+        assert notes(app)[-1].endswith("U puts them back.")
+        await pilot.press("u")
+        assert app.pins == []
+        await pilot.press("U")
+        assert len(app.pins) == 2
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Undo the last unpin or clear" in screen_text(app)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from deskapp import config as config_mod
 from deskapp.config import ConfigError, Settings
+from deskapp.logfile import LogFile
 from deskapp.paths import Paths, default_state, default_store, resolve_config
 
 EXIT_USAGE = 2
@@ -147,7 +148,7 @@ def _setup_logging(paths: Paths, verbose: bool) -> None:
     handlers: list[logging.Handler] = []
     try:
         paths.state.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(paths.log, encoding="utf-8"))
+        handlers.append(LogFile(paths.log))
     except OSError:
         pass  # a read-only state folder must not stop the desk
     if verbose:

@@ -30,7 +30,15 @@ from urllib.parse import urljoin
 
 import httpx
 
-from deskapp.core.fetch import HostGate, describe_error, host_of, parse_retry_after
+from deskapp.core.fetch import (
+    ACCEPT_ENCODING,
+    BoundedDecoder,
+    FetchError,
+    HostGate,
+    describe_error,
+    host_of,
+    parse_retry_after,
+)
 from deskapp.core.model import parse_utc_iso, utc_iso
 from deskapp.core.politeness import clamped
 from deskapp.core.store import Store
@@ -150,7 +158,8 @@ class PostFetcher:
         self._client = httpx.AsyncClient(
             follow_redirects=False,  # each hop is evidence of its own
             timeout=httpx.Timeout(self.limits.timeout, connect=min(self.limits.timeout, 10.0)),
-            headers={"User-Agent": self.limits.user_agent, "Accept": "text/html,application/xhtml+xml"},
+            headers={"User-Agent": self.limits.user_agent, "Accept": "text/html,application/xhtml+xml",
+                     "Accept-Encoding": ACCEPT_ENCODING},  # only what decoded_body can undo
             transport=self._transport,
             trust_env=False,
         )
@@ -233,15 +242,15 @@ class PostFetcher:
             await resp.aclose()
 
 
-def decoded_body(ex: Exchange) -> bytes:
-    """The body with its Content-Encoding undone (what a parser reads)."""
-    enc = (ex.header("Content-Encoding") or "").lower().strip()
-    if not enc or enc == "identity":
-        return ex.body
+DECODED_CAP = 4_000_000  # bytes a kept body may decode to (the poller's default max_body)
+
+
+def decoded_body(ex: Exchange, cap: int = DECODED_CAP) -> bytes:
+    """The body with its Content-Encoding undone (what a parser reads), at most `cap` decoded bytes."""
     try:
-        return httpx.Response(200, headers={"Content-Encoding": enc}, stream=httpx.ByteStream(ex.body)).read()
-    except httpx.DecodingError:
-        return b""  # a body that lies about its encoding reads as empty: the check says so
+        return BoundedDecoder(ex.header("Content-Encoding"), cap).decode_all(ex.body)
+    except FetchError:
+        return b""  # a body that lies about its encoding, or a bomb, reads as empty: the check says so
 
 
 # --------------------------------------------------------------------------------------- the store

@@ -7,11 +7,19 @@ import asyncio
 import email.utils
 import random
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
+
+from deskapp.core.politeness import RETRY_AFTER_MAX
+
+# We decode bodies ourselves (see BoundedDecoder), so only ask for what we decode.
+ACCEPT_ENCODING = "gzip, deflate"
+MAX_ENCODINGS = 2  # stacked Content-Encodings accepted ("gzip, gzip" is legal but already odd)
+_STEP = 64 * 1024  # bytes a decoder may produce per call: memory stays bounded whatever the ratio
 
 
 class FetchError(Exception):
@@ -67,24 +75,30 @@ class HostGate:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), at most RETRY_AFTER_MAX;
+    None if absent or unreadable. Safe at any size: a 5,000-digit number or a date in year 9999 is
+    the cap, garbage is None."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        # Compare digit counts first: int() of a huge string is slow (and limited) in Python.
+        return RETRY_AFTER_MAX if len(value.lstrip("0")) > 12 else min(float(value), RETRY_AFTER_MAX)
+    if len(value) > 64:  # an HTTP date is 29 characters
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return min(max(0.0, seconds), RETRY_AFTER_MAX)
 
 
 def backoff_delay(errors: int, base: float, cap: float) -> float:
     """Exponential backoff with full jitter (AWS style): uniform(base/2, min(cap, base*2^(n-1)))."""
-    ceiling = min(cap, base * (2 ** max(0, errors - 1)))
+    ceiling = min(cap, base * (2 ** min(max(0, errors - 1), 40)))  # a long outage must not overflow
     return random.uniform(min(base / 2, ceiling), ceiling)
 
 
@@ -113,11 +127,95 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class BoundedDecoder:
+    """Undoes a Content-Encoding ("gzip", "deflate", stacked as "gzip, gzip") while counting the
+    DECODED bytes: past `cap` it stops with a FetchError. Each layer produces at most _STEP bytes per
+    call, so a 5 KB gzip-of-gzip that inflates to gigabytes costs `cap` bytes and the CPU to make them."""
+
+    def __init__(self, content_encoding: str | None, cap: int) -> None:
+        names = [t.strip().lower() for t in (content_encoding or "").split(",")]
+        names = [n for n in names if n and n != "identity"]
+        for n in names:
+            if n not in ("gzip", "x-gzip", "deflate"):
+                raise FetchError(f"unsupported Content-Encoding {n[:40]!r} (desk asks for {ACCEPT_ENCODING})")
+        if len(names) > MAX_ENCODINGS:
+            raise FetchError(f"{len(names)} stacked Content-Encodings (at most {MAX_ENCODINGS})")
+        self.label = ", ".join(names)
+        # The last encoding applied is the first undone.
+        self._layers = [_Layer(n) for n in reversed(names)]
+        self.cap = cap
+        self.size = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        self._push(0, data, out)
+        return out
+
+    def finish(self) -> list[bytes]:
+        out: list[bytes] = []
+        for i, layer in enumerate(self._layers):
+            tail = layer.flush()
+            if tail:
+                self._push(i + 1, tail, out)
+        return out
+
+    def decode_all(self, body: bytes) -> bytes:
+        return b"".join(self.feed(body) + self.finish())
+
+    def _push(self, i: int, data: bytes, out: list[bytes]) -> None:
+        if i == len(self._layers):
+            self.size += len(data)
+            if self.size > self.cap:
+                how = f" once decoded (Content-Encoding: {self.label})" if self.label else ""
+                raise FetchError(f"response too large (over the {self.cap:,} byte cap{how})")
+            out.append(data)
+            return
+        layer = self._layers[i]
+        while True:
+            piece, data = layer.step(data)
+            if piece:
+                self._push(i + 1, piece, out)
+            if not data and not piece:
+                return
+
+
+class _Layer:
+    """One zlib stream; "deflate" is zlib-wrapped by the RFC, but raw deflate is common: tried second."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._raw_fallback = name == "deflate"
+        wbits = zlib.MAX_WBITS | 16 if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._z = zlib.decompressobj(wbits)
+
+    def step(self, data: bytes) -> tuple[bytes, bytes]:
+        """(at most _STEP decoded bytes, the input not yet consumed)."""
+        if self._z.eof:
+            return b"", b""  # trailing bytes after the stream end are ignored, as browsers do
+        try:
+            piece = self._z.decompress(data, _STEP)
+        except zlib.error as exc:
+            if self._raw_fallback:
+                self._raw_fallback = False
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.step(data)
+            raise FetchError(f"body does not decode as {self.name} ({exc})") from None
+        self._raw_fallback = False
+        return piece, self._z.unconsumed_tail
+
+    def flush(self) -> bytes:
+        try:
+            return self._z.flush(_STEP)
+        except zlib.error as exc:
+            raise FetchError(f"body does not decode as {self.name} ({exc})") from None
+
+
 async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
               max_body: int, backoff_base: float) -> Fetched:
     """One streaming GET: 429/503 become FetchErrors carrying Retry-After, and the body is refused
-    past `max_body` bytes (declared or streamed) so a hostile server cannot fill memory."""
+    past `max_body` bytes (declared, received or decoded) so a hostile server cannot fill memory."""
     cap = max_body
+    headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
     async with client.stream("GET", url, headers=headers) as resp:
         if resp.status_code == 429:
             retry = parse_retry_after(resp.headers.get("Retry-After"))
@@ -134,13 +232,15 @@ async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response too large ({int(declared):,} bytes, cap {cap:,})")
+        decoder = BoundedDecoder(resp.headers.get("Content-Encoding"), cap)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
+        async for raw in resp.aiter_raw():  # undecoded: httpx's decoders have no output bound
+            size += len(raw)
             if size > cap:
                 raise FetchError(f"response too large (over the {cap:,} byte cap)")
-            chunks.append(chunk)
+            chunks += decoder.feed(raw)
+        chunks += decoder.finish()
         return Fetched(resp.status_code, b"".join(chunks), str(resp.url),
                        resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
 

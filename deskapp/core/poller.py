@@ -36,6 +36,7 @@ from deskapp.core.sources import telegram
 from deskapp.core.store import Store
 
 log = logging.getLogger("desk.poller")
+ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before reporting its sources unpolled
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,12 @@ class Poller:
                     for run in items:
                         if self._stop and self._stop.is_set():
                             break
+                        # A one-shot poll waits out a short pause a host asked for (429), not hours.
+                        paused = self._gate(run.config.base_url).paused_until - time.monotonic()
+                        if paused > ONCE_MAX_WAIT:
+                            run.summary.ok = False
+                            run.summary.message = f"not polled: the host asked for a pause ({paused:.0f} s left)"
+                            continue
                         await self._poll(client, run)
 
                 await asyncio.gather(*(host_once(items) for items in by_host.values()))

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from deskapp.demo.server import WireServer
 from tests.e2e.tmux import DESK
 
 needs_desk = pytest.mark.skipif(DESK is None, reason="the `desk` console script is not installed (pip install -e .)")
 
 
-def desk_config(tmp_path: Path, server: WireServer, handles: list[str], *, interval: float = 0.5,
+def desk_config(tmp_path: Path, base_url: str, handles: list[str], *, interval: float = 0.5,
                 name: str = "desk.toml", **poller: float) -> Path:
-    """A settings file for the installed desk polling `handles` on the loopback `server`."""
-    lines = ["[telegram]", f'base_url = "{server.url}"', f"interval = {interval}",
+    """A settings file for the installed desk polling `handles` on the loopback server at `base_url`."""
+    lines = ["[telegram]", f'base_url = "{base_url}"', f"interval = {interval}",
              "channels = [" + ", ".join(f'"{h}"' for h in handles) + "]",
              "[store]", f'path = "{tmp_path / "s.db"}"', f'state = "{tmp_path / "state"}"',
              "[poller]", "min_interval = 0.05", "max_interval = 5.0", "min_gap = 0.0", "gap_jitter = 0.0",
@@ -78,3 +77,31 @@ class Lines:
                 if left <= 0:
                     raise AssertionError(f"no line with {needle!r} within {timeout} s; got {self.lines[-20:]}")
                 self._cond.wait(left)
+
+
+def run_measured(args: list[str], timeout: float = 60.0) -> tuple[int, str, int]:
+    """Run the installed desk to the end: (exit status, output, peak RSS in KB from wait4)."""
+    import time
+
+    assert DESK is not None
+    proc = subprocess.Popen([DESK, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines = Lines(proc)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"desk {' '.join(args)} still running after {timeout} s: {lines.lines[-10:]}")
+            time.sleep(0.05)
+    finally:
+        if proc.returncode is None and not pid:
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.waitpid(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    lines._thread.join(timeout=5)
+    if proc.stdout:
+        proc.stdout.close()
+    return proc.returncode, "\n".join(lines.lines), usage.ru_maxrss

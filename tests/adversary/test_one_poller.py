@@ -27,7 +27,7 @@ def test_a_second_poller_watches_and_takes_over_after_sigkill(tmp_path: Path) ->
     with WireServer() as server:
         for h in HANDLES:
             server.add(make_channel(h, 5))
-        cfg = desk_config(tmp_path, server, HANDLES, interval=INTERVAL)
+        cfg = desk_config(tmp_path, server.url, HANDLES, interval=INTERVAL)
         with desk_process("--config", str(cfg), "poll") as first:
             out1 = Lines(first)
             out1.wait_for("polling 2 sources")

@@ -470,8 +470,7 @@ def cmd_unpin(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_pins(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core.cite import fmt_utc, permalink
     from deskapp.core.evidence import EvidenceLog
-    from deskapp.core.model import utc_iso
-    from deskapp.core.verify import age_text
+    from deskapp.core.model import age_text, utc_iso
 
     store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
     try:

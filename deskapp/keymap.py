@@ -39,6 +39,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("pin_down", "J,shift+down", "Move the pin down", show=False),
     KeySpec("pin_note", "e", "Edit the pin's note", show=False),
     KeySpec("unpin", "delete,x", "Unpin", show=False),
+    KeySpec("verify", "v", "Re-check the pins: still there, still the same?", show=False),
     KeySpec("clear_pins", "X", "Clear all pins", show=False),
     KeySpec("undo", "u", "Undo the last unpin or clear", show=False),
     KeySpec("cite_format", "F", "Switch the citation format", show=False),

@@ -25,6 +25,17 @@ def parse_utc_iso(text: str) -> datetime:
     return ts.astimezone(UTC)
 
 
+def age_text(then: datetime, now: datetime | None = None, *, short: bool = False) -> str:
+    """How long ago, coarsely: 'just now', '4 min ago', '3 h ago', '2 d ago' (short: 'now', '4m', '3h', '2d')."""
+    secs = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    if secs < 60:
+        return "now" if short else "just now"
+    for size, unit, tiny in ((86400, "d", "d"), (3600, "h", "h"), (60, "min", "m")):
+        if secs >= size:
+            return f"{secs // size}{tiny}" if short else f"{secs // size} {unit} ago"
+    return ""
+
+
 @dataclass(slots=True, frozen=True)
 class ForwardedFrom:
     name: str

@@ -48,7 +48,7 @@ from deskapp.core.sanitize import clean_text_fast
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
 
-__all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver", "cite_facts", "stale", "age_text"]
+__all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver", "cite_facts", "stale"]
 
 # A host that asks us to stay away longer than this is not waited for: the rest of its pins are
 # reported as not checked, with the reason.
@@ -288,15 +288,3 @@ def stale(checks: dict[tuple[str, int], Check], keys: Sequence[tuple[str, int]],
     now = now or datetime.now(UTC)
     limit = minutes * 60
     return [k for k in keys if k not in checks or (now - checks[k].checked).total_seconds() > limit]
-
-
-def age_text(then: datetime, now: datetime | None = None) -> str:
-    """'just now', '4 min ago', '3 h ago', '2 d ago'."""
-    secs = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
-    if secs < 60:
-        return "just now"
-    if secs < 3600:
-        return f"{secs // 60} min ago"
-    if secs < 86400:
-        return f"{secs // 3600} h ago"
-    return f"{secs // 86400} d ago"

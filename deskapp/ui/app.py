@@ -38,12 +38,13 @@ from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
 from deskapp.ui.citing import Citer
 from deskapp.ui.clipboard import Clipboard
-from deskapp.ui.messages import PollerEvent, PollerStopped
+from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
 from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
 from deskapp.ui.terminal import PasteSafeDriver
 from deskapp.ui.text import one_line, watch_pattern
+from deskapp.ui.verifying import PinChecks, finished_message
 from deskapp.ui.widgets.compose import ComposePane
 from deskapp.ui.widgets.feed import FeedView
 from deskapp.ui.widgets.field import TextField
@@ -122,6 +123,7 @@ class DeskApp(App[None]):
         self._search_timer: Timer | None = None
         self._undo: list[list[Pin]] = []  # pins taken off by each unpin or clear, newest last
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
+        self.pin_checks = PinChecks(self, settings, paths.store)
         self._open_store()
 
     def get_driver_class(self) -> type[Driver]:
@@ -209,6 +211,7 @@ class DeskApp(App[None]):
         self.call_after_refresh(self._after_first_paint)
         self.feed.focus()
         self.set_interval(self.watch_interval, self._check_data_version, name="data_version")
+        self.set_interval(30.0, self.refresh_checks, name="check_ages")  # "4 min ago" moves on
         if self.poll:
             self._start_poller()
 
@@ -366,14 +369,33 @@ class DeskApp(App[None]):
             return
         self.pins = pins
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
-        self.pinboard.show(self.pins, select=select)
+        checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
+        self.pinboard.show(self.pins, select=select, checks=None if checks is _FAILED else checks)
         self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)})")
         self.refresh_compose()
 
+    def _pin_keys(self) -> list[tuple[str, int]]:
+        return [(pin.source, pin.post_id) for pin, _ in self.pins]
+
+    def refresh_checks(self) -> None:
+        """Re-read the pins' checks (a run recorded one, or their ages moved on) and show them."""
+        if self.store is None or self._panes_gone():
+            return
+        checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
+        if checks is _FAILED:
+            return
+        self.pinboard.show(self.pins, checks=checks)
+        self.refresh_compose()
+
+    def _render_citation(self):
+        facts = self._store_call("read the pins' checks", self.pin_checks.facts, self.store, self._pin_keys())
+        return self.citer.render([sp for _, sp in self.pins], verified=None if facts is _FAILED else facts)
+
     def refresh_compose(self) -> None:
-        rendered = self.citer.render([sp for _, sp in self.pins])
+        rendered = self._render_citation()
         keys = {spec.id: keyspec.display_keys(spec.keys) for spec in self.keys_in_force}
-        self.query_one(ComposePane).show(rendered, self.citer.heading_text, keys)
+        self.query_one(ComposePane).show(rendered, self.citer.heading_text, keys,
+                                         checks=self.pin_checks.summary(self._pin_keys()))
         self.query_one("#compose-pane").border_title = Content(f"Citation ({rendered.fmt})")
         self.rendered = rendered
 
@@ -462,6 +484,29 @@ class DeskApp(App[None]):
             self.open_url(post.post.url)
         elif message.what == "details":
             self.show_details(*ident)
+        elif message.what == "verify":
+            self.recheck_pins()
+
+    def recheck_pins(self) -> None:
+        if not self.pins:
+            return
+        if self.pin_checks.recheck([sp for _, sp in self.pins]):
+            self.notify(f"Re-checking {len(self.pins)} pin{'s' if len(self.pins) != 1 else ''}…", markup=False,
+                        timeout=3)
+            self.refresh_compose()
+        else:
+            self.notify("A re-check is already running.", markup=False, timeout=3)
+
+    def on_pin_checked(self, message: PinChecked) -> None:
+        self.refresh_checks()
+
+    def on_verify_finished(self, message: VerifyFinished) -> None:
+        self.pin_checks.finished()
+        self.refresh_checks()
+        if message.kind == "recheck" or message.error or any(
+                c.result.value != "captured" for c in message.checks):
+            text, severity = finished_message(message.kind, message.checks, message.error)
+            self.notify(text, severity=severity, markup=False, timeout=8)
 
     def on_details_screen_request(self, message: DetailsScreen.Request) -> None:
         if message.what == "open":
@@ -483,6 +528,12 @@ class DeskApp(App[None]):
             return
         # No toast: the star in the feed and the pinboard's count say it.
         self.refresh_pins(select=(source, post_id))
+        # Keep the post's own page as it is now (the evidence re-checks compare with), when this desk
+        # fetches at all: a --no-poll desk leaves the network alone until `v` asks.
+        if not pinned and self.poll:
+            sp = next((sp for pin, sp in self.pins if (pin.source, pin.post_id) == (source, post_id)), None)
+            if sp is not None:
+                self.pin_checks.capture([sp])
 
     def unpin(self, pin: Pin, post: StoredPost) -> None:
         """Unpin, keeping the pin (place, note, time) for the undo key: a stray key loses nothing."""
@@ -587,12 +638,16 @@ class DeskApp(App[None]):
         if not self.pins:
             self.notify("Nothing pinned yet: pin posts in the feed first.", severity="warning", markup=False)
             return
-        rendered = self.citer.render([sp for _, sp in self.pins])
+        rendered = self._render_citation()
         result = self.clipboard_sink.copy(rendered.text)
         message = f"{rendered.count} post{'s' if rendered.count != 1 else ''} ({rendered.fmt}). {result.message()}"
         if rendered.refused:
             message += f". {len(rendered.refused)} URL(s) refused, see the compose pane"
-        self.notify(message, markup=False, timeout=8, severity="information" if result.file else "warning")
+        warning = self.pin_checks.copy_warning(self._pin_keys())  # warns, never blocks the copy
+        if warning:
+            message += f". Careful: {warning}"
+        self.notify(message, markup=False, timeout=8,
+                    severity="information" if result.file and not warning else "warning")
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
@@ -719,7 +774,7 @@ class DeskApp(App[None]):
         if binding_id in ("pin", "open", "details"):
             feed_action = keyspec.FEED_ACTIONS[binding_id]
             return lambda: self.run_action(feed_action, self.feed)
-        if binding_id in ("pin_up", "pin_down", "pin_note", "unpin"):
+        if binding_id in ("pin_up", "pin_down", "pin_note", "unpin", "verify"):
             pin_action = keyspec.PIN_ACTIONS[binding_id]
             return lambda: self.run_action(pin_action, self.pinboard)
         return None  # cursor movement

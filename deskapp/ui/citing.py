@@ -73,8 +73,9 @@ class Citer:
                 templates.heading = self.heading.replace("{", "{{").replace("}", "}}")
         return options, templates, problem
 
-    def render(self, posts: list[StoredPost]) -> Rendered:
+    def render(self, posts: list[StoredPost], verified: dict | None = None) -> Rendered:
+        """`verified`: the pins' re-check and archive facts (cite.Verification by (source, id))."""
         options, templates, problem = self._objects()
-        result = cite.render(posts, options, templates, now=self.now() if self.now else None)
+        result = cite.render(posts, options, templates, now=self.now() if self.now else None, verified=verified)
         refused = [f"{r.post}: {r.what} refused ({r.reason})" for r in result.refused]
         return Rendered(result.text, result.count, result.fmt, refused, problem)

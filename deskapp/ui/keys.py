@@ -54,6 +54,7 @@ PIN_ACTIONS: dict[str, str] = {
     "pin_note": "note",
     "open": "open_post",
     "details": "details",
+    "verify": "verify",
 }
 
 

@@ -42,3 +42,21 @@ class CursorMoved(Message):
     def __init__(self, key: int | None) -> None:
         super().__init__()
         self.key = key
+
+
+class PinChecked(Message):
+    """A capture or re-check of one pin was recorded (wraps deskapp.core.evidence.Check)."""
+
+    def __init__(self, check: Any) -> None:
+        super().__init__()
+        self.check = check
+
+
+class VerifyFinished(Message):
+    """A capture or re-check run ended: `kind` "capture" | "recheck", its checks, or why it failed."""
+
+    def __init__(self, kind: str, checks: list[Any], error: str = "") -> None:
+        super().__init__()
+        self.kind = kind
+        self.checks = checks
+        self.error = error

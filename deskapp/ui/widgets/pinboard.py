@@ -7,14 +7,29 @@ that on a `PinRequest`), then the board is refilled from the store.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from deskapp.core.model import Pin, StoredPost
+from deskapp.core.model import Pin, StoredPost, age_text
 from deskapp.ui.keys import PIN_ACTIONS, bindings
 from deskapp.ui.text import feed_time, one_line
+
+_CHECK_STYLE = {"captured": "green", "unchanged": "green", "edited": "bold yellow", "deleted": "bold red",
+                "channel_gone": "bold red", "unchecked": "dim"}
+_CHECK_WORD = {"captured": "ok", "unchanged": "ok", "edited": "EDITED", "deleted": "DELETED",
+               "channel_gone": "GONE", "unchecked": "failed"}
+
+
+def check_cell(check: Any) -> Text:
+    """A pin's last result and its age, e.g. "ok 4m", "DELETED 1h", "—" when never checked."""
+    if check is None:
+        return Text("—", style="dim")
+    age = age_text(check.checked, short=True)
+    return Text(f"{_CHECK_WORD.get(check.result.value, '?')} {age}", style=_CHECK_STYLE.get(check.result.value, ""),
+                overflow="ellipsis", no_wrap=True)
 
 
 class Pinboard(DataTable):
@@ -25,7 +40,8 @@ class Pinboard(DataTable):
     """
 
     class PinRequest(Message):
-        """The editor asked to do `what` ('unpin', 'up', 'down', 'note', 'open', 'details') to a pin."""
+        """The editor asked to do `what` ('unpin', 'up', 'down', 'note', 'open', 'details', 'verify')
+        to a pin ('verify' re-checks the whole board)."""
 
         def __init__(self, what: str, pin: Pin, post: StoredPost) -> None:
             super().__init__()
@@ -40,8 +56,9 @@ class Pinboard(DataTable):
         self.on_request = on_request
         self.items: list[tuple[Pin, StoredPost]] = []
         self.time_mode = "utc"
+        self.checks: dict[tuple[str, int], Any] = {}  # (source, id) -> its last evidence.Check
 
-    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Note", 10))
+    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Checked", 12), ("Note", 10))
 
     def _add_columns(self) -> None:
         # Labels are Text, never markup strings. The text column takes what is left of the width,
@@ -57,10 +74,14 @@ class Pinboard(DataTable):
         if self.size.width != getattr(self, "_width", None):
             self.show(self.items)
 
-    def show(self, items: list[tuple[Pin, StoredPost]], *, select: tuple[str, int] | None = None) -> None:
-        """Refill from the store's answer; keep the cursor on `select` (or the same place)."""
+    def show(self, items: list[tuple[Pin, StoredPost]], *, select: tuple[str, int] | None = None,
+             checks: dict[tuple[str, int], Any] | None = None) -> None:
+        """Refill from the store's answer; keep the cursor on `select` (or the same place).
+        `checks`: each pin's last capture or re-check (None: keep the ones shown)."""
         row_before = self.cursor_row
         self.items = list(items)
+        if checks is not None:
+            self.checks = checks
         self.clear(columns=True)
         self._add_columns()
         for n, (pin, sp) in enumerate(self.items, start=1):
@@ -69,6 +90,7 @@ class Pinboard(DataTable):
                 Text(str(n)),
                 Text(feed_time(post.published, self.time_mode)),
                 Text(one_line(post.channel_title or post.channel, 64), overflow="ellipsis", no_wrap=True),
+                check_cell(self.checks.get((pin.source, pin.post_id))),
                 Text(one_line(pin.note, 200), overflow="ellipsis", no_wrap=True),
                 Text(one_line(post.text, 300) or "(no text)", overflow="ellipsis", no_wrap=True),
                 key=f"{pin.source}/{pin.post_id}",
@@ -126,3 +148,6 @@ class Pinboard(DataTable):
 
     def action_details(self) -> None:
         self._request("details")
+
+    def action_verify(self) -> None:
+        self._request("verify")

@@ -1,0 +1,183 @@
+"""The desk's side of verifying pins: each pin's last check, capture and re-check workers, the copy warning.
+
+Pinning a post queues a capture of its own page; `v` on the pinboard queues a re-check of every pin.
+One run at a time, in a thread worker with its own Store and event loop (deskapp.core.verify does the
+work); the worker only posts `PinChecked` / `VerifyFinished` messages, and the app re-reads the
+store's answer. Nothing here blocks the UI loop on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.content import Content
+
+from deskapp.core.model import StoredPost, age_text
+from deskapp.ui.messages import PinChecked, VerifyFinished
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from deskapp.config import Settings
+    from deskapp.core.store import Store
+
+Key = tuple[str, int]
+_BAD = ("edited", "deleted", "channel_gone")
+
+
+@dataclass(slots=True)
+class _Run:
+    kind: str  # "capture" | "recheck"
+    posts: list[StoredPost]
+
+
+class PinChecks:
+    """Owned by the app (UI thread only): what the pinboard and compose pane show about checks."""
+
+    def __init__(self, app: App, settings: Settings, store_path: Path) -> None:
+        self.app = app
+        self.settings = settings
+        self.store_path = store_path
+        self.checks: dict[Key, Any] = {}  # the newest check of each pin (evidence.Check)
+        self.answered: dict[Key, Any] = {}  # the newest check that got an answer
+        self.running: _Run | None = None
+        self.queue: list[_Run] = []
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def reload(self, store: Store, keys: Sequence[Key]) -> dict[Key, Any]:
+        """Re-read the pins' checks from the store (a small table, grouped by post)."""
+        from deskapp.core.evidence import EvidenceLog
+
+        log = EvidenceLog(store)
+        self.checks = log.latest(keys) if keys else {}
+        self.answered = log.latest(keys, answered=True) if keys else {}
+        return self.checks
+
+    def facts(self, store: Store, keys: Sequence[Key]) -> dict[Key, Any]:
+        """What the citation's "checked" and "archive" options print (cite.Verification by post)."""
+        from deskapp.core.verify import cite_facts
+
+        return cite_facts(store, keys) if keys else {}
+
+    def stale(self, keys: Sequence[Key], now: datetime | None = None) -> list[Key]:
+        from deskapp.core.verify import stale
+
+        return stale(self.answered, keys, self.settings.verify.stale_after, now)
+
+    def summary(self, keys: Sequence[Key], now: datetime | None = None) -> Content:
+        """One line for the compose pane: counts by result, the oldest check's age, what runs now."""
+        if not keys:
+            return Content("")
+        now = now or datetime.now(UTC)
+        counts: dict[str, int] = {}
+        for key in keys:
+            check = self.checks.get(key)
+            word = "never checked" if check is None else _WORDS.get(check.result.value, check.result.value)
+            counts[word] = counts.get(word, 0) + 1
+        parts: list[tuple[str, str] | str] = [("Checks: ", "bold")]
+        for i, (word, n) in enumerate(sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9))):
+            style = "bold red" if word in ("DELETED", "CHANNEL GONE") else "bold yellow" if word == "EDITED" else ""
+            parts += [" · " if i else "", (f"{n} {word}", style)]
+        answered = [self.answered[k].checked for k in keys if k in self.answered]
+        if answered:
+            parts.append(f" · oldest {age_text(min(answered), now)}")
+        stale = self.stale(keys, now)
+        if stale:
+            parts.append((f" · {len(stale)} not checked in {self.settings.verify.stale_after:g} min (v)", "yellow"))
+        if self.running is not None:
+            parts.append((" · re-checking…" if self.running.kind == "recheck" else " · capturing…", "dim"))
+        return Content.assemble(*parts)
+
+    def copy_warning(self, keys: Sequence[Key]) -> str | None:
+        """A warning for the copy toast (never a refusal): stale pins, or pins found changed or gone."""
+        stale = self.stale(keys)
+        bad = [k for k in keys if k in self.answered and self.answered[k].result.value in _BAD]
+        notes = []
+        if bad:
+            notes.append(f"{len(bad)} cited post{'s' if len(bad) != 1 else ''} changed or gone since capture")
+        if stale:
+            notes.append(f"{len(stale)} pin{'s' if len(stale) != 1 else ''} not re-checked in the last "
+                         f"{self.settings.verify.stale_after:g} min (v on the pinboard re-checks)")
+        return "; ".join(notes) or None
+
+    # ---- running -----------------------------------------------------------------------------------
+
+    def capture(self, posts: list[StoredPost]) -> None:
+        self._queue(_Run("capture", posts))
+
+    def recheck(self, posts: list[StoredPost]) -> bool:
+        """Queue a re-check of `posts`; False when one is already running or queued."""
+        if any(r.kind == "recheck" for r in [*self.queue, *([self.running] if self.running else [])]):
+            return False
+        self._queue(_Run("recheck", posts))
+        return True
+
+    def _queue(self, run: _Run) -> None:
+        if run.posts:
+            self.queue.append(run)
+            self._next()
+
+    def _next(self) -> None:
+        if self.running is not None or not self.queue:
+            return
+        self.running = run = self.queue.pop(0)
+        self.app.run_worker(partial(_worker, self.app, self.store_path, self.settings, run), name="verify",
+                            group="verify", thread=True, exit_on_error=False)
+
+    def finished(self) -> None:
+        """The running worker ended (its VerifyFinished arrived): start the next one."""
+        self.running = None
+        self._next()
+
+
+_WORDS = {"captured": "ok", "unchanged": "ok", "edited": "EDITED", "deleted": "DELETED",
+          "channel_gone": "CHANNEL GONE", "unchecked": "not checked"}
+_ORDER = {"DELETED": 0, "CHANNEL GONE": 1, "EDITED": 2, "not checked": 3, "never checked": 4, "ok": 5}
+
+
+def _worker(app: App, store_path: Path, settings: Settings, run: _Run) -> None:
+    """Thread worker: its own Store and event loop; tells the app only through messages."""
+    from deskapp.core.evidence import FetchLimits
+    from deskapp.core.store import Store
+    from deskapp.core.verify import Verifier, base_resolver, targets_for
+
+    checks: list[Any] = []
+    store = None
+    try:
+        store = Store.open(store_path)
+        targets = targets_for(run.posts, base_resolver(store, settings.sources, settings.base_url))
+        limits = FetchLimits.of(settings.poller, [t.base_url for t in targets])
+        verifier = Verifier(store, limits, on_check=lambda c: app.post_message(PinChecked(c)))
+        go = verifier.capture if run.kind == "capture" else verifier.recheck
+        checks = asyncio.run(go(targets))
+    except Exception as exc:  # a store or settings failure: said once, never a traceback
+        app.post_message(VerifyFinished(run.kind, checks, f"{type(exc).__name__}: {exc}"))
+        return
+    finally:
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
+    app.post_message(VerifyFinished(run.kind, checks))
+
+
+def finished_message(kind: str, checks: Sequence[Any], error: str) -> tuple[str, str]:
+    """The toast after a run: (text, severity)."""
+    if error:
+        return f"The {'re-check' if kind == 'recheck' else 'capture'} stopped: {error}", "error"
+    counts: dict[str, int] = {}
+    for c in checks:
+        word = _WORDS.get(c.result.value, c.result.value)
+        counts[word] = counts.get(word, 0) + 1
+    told = ", ".join(f"{n} {w}" for w, n in sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9)))
+    what = "Re-checked" if kind == "recheck" else "Captured"
+    n = len(checks)
+    bad = any(c.result.value in (*_BAD, "unchecked") for c in checks)
+    return f"{what} {n} pin{'s' if n != 1 else ''}: {told}", "warning" if bad else "information"

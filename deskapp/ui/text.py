@@ -9,7 +9,7 @@ texts are cut before they reach the layout engine so one huge post cannot freeze
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.style import Style
 from textual.content import Content, Span
@@ -88,17 +88,37 @@ def highlighted_content(text: str, pattern: re.Pattern[str] | None, style: str =
     return Content(text, spans) if spans else content
 
 
+def local_time(ts: datetime) -> datetime | None:
+    """`ts` in the machine's local time; None when it has none: a time at the edge of the calendar
+    (year 1 or 9999) whose offset crosses into year 0 or 10000, or past what the C library converts."""
+    try:
+        return ts.astimezone()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _shown(ts: datetime, mode: str) -> tuple[datetime, bool]:
+    """(the time to show, whether it is local): UTC when asked, or when there is no local time."""
+    if mode == "local" and (local := local_time(ts)) is not None:
+        return local, True
+    try:
+        return ts.astimezone(UTC), False
+    except (OverflowError, OSError, ValueError):
+        return ts, False  # an offset that crosses the calendar's edge: shown as given
+
+
 def fmt_time(ts: datetime, mode: str, *, with_date: bool = True, seconds: bool = False) -> str:
-    """A post time for display: UTC (marked Z) or the machine's local time."""
-    when = ts.astimezone() if mode == "local" else ts
-    fmt = ("%Y-%m-%d " if with_date else "") + ("%H:%M:%S" if seconds else "%H:%M")
-    return when.strftime(fmt) + ("Z" if mode != "local" else "")
+    """A post time for display: UTC (marked Z) or the machine's local time (UTC, marked Z, when the
+    time has no local equivalent)."""
+    when, local = _shown(ts, mode)
+    # The year by hand: strftime's %Y writes year 1 as "1" on glibc.
+    fmt = (f"{when.year:04d}-%m-%d " if with_date else "") + ("%H:%M:%S" if seconds else "%H:%M")
+    return when.strftime(fmt) + ("" if local else "Z")
 
 
 def feed_time(ts: datetime, mode: str) -> str:
     """Compact feed column: 'MM-DD HH:MM' (UTC or local; the status bar says which)."""
-    when = ts.astimezone() if mode == "local" else ts
-    return when.strftime("%m-%d %H:%M")
+    return _shown(ts, mode)[0].strftime("%m-%d %H:%M")
 
 
 def links_in(text: str) -> list[str]:

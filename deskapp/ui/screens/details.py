@@ -14,7 +14,15 @@ from textual.widgets import Footer, Static
 
 from deskapp.core.model import StoredPost, utc_iso
 from deskapp.core.sanitize import url_problem
-from deskapp.ui.text import DETAIL_TEXT_CAP, capped, fmt_time, highlighted_content, links_in, one_line
+from deskapp.ui.text import (
+    DETAIL_TEXT_CAP,
+    capped,
+    fmt_time,
+    highlighted_content,
+    links_in,
+    local_time,
+    one_line,
+)
 
 REVISION_CAP = 20_000  # characters shown of each earlier text
 
@@ -24,7 +32,8 @@ def _when(ts: datetime | None, mode: str) -> str:
         return "—"
     text = utc_iso(ts)
     if mode == "local":
-        text += f"  (local {fmt_time(ts, 'local', seconds=True)})"
+        local = local_time(ts) is not None
+        text += f"  (local {fmt_time(ts, 'local', seconds=True)})" if local else "  (no local time at this date)"
     return text
 
 

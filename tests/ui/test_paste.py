@@ -150,7 +150,7 @@ async def feed_bytes(pilot, data: bytes, clock: Clock) -> None:
     await pilot.pause()
 
 
-@pytest.mark.parametrize("where", ["search", "feed", "pinboard", "note"])
+@pytest.mark.parametrize("where", ["search", "feed", "pinboard", "note", "confirm"])
 async def test_hostile_paste_into_the_desk_fires_no_action(desk_paths, no_clipboard, clock, where: str) -> None:
     build_store(desk_paths.store, 10)
     app = make_app(desk_paths)
@@ -166,6 +166,8 @@ async def test_hostile_paste_into_the_desk_fires_no_action(desk_paths, no_clipbo
         elif where == "note":
             app.pinboard.focus()
             await pilot.press("e")
+        elif where == "confirm":
+            await pilot.press("X")  # "Unpin all?" is open: a pasted y must not answer it
         await pilot.pause()
         focused = app.focused
         screens = len(app.screen_stack)

@@ -90,3 +90,20 @@ async def test_paste_outside_a_text_field_does_nothing(desk_paths):
             assert app.is_running
             assert app.focused is focus and len(app.screen_stack) == 1  # no dialog, no move
             assert app.pins == pins
+
+
+def test_every_text_input_of_the_desk_is_a_text_field() -> None:
+    """A dialog added later with a bare Input would take control characters again."""
+    import ast
+    from pathlib import Path
+
+    import deskapp.ui
+
+    bare = []
+    for path in Path(deskapp.ui.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in ("Input", "TextArea", "MaskedInput"):
+                    bare.append(f"{path.name}:{node.lineno} {name}(...)")
+    assert bare == [], "use deskapp.ui.widgets.field.TextField: " + ", ".join(bare)

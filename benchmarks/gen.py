@@ -2,7 +2,7 @@
 
 `generate_posts(n, channels=500, seed=0)` yields `n` posts in publication order (oldest first),
 spread over `channels` Telegram-like channels. Each channel writes mostly in one script (Latin,
-Cyrillic, Arabic, CJK, or a mix) with emoji sprinkled in; words follow a Zipf-like law, so a few
+Cyrillic, Arabic, CJK, or a mix with Thai) with emoji sprinkled in; CJK and Thai often without spaces; words follow a Zipf-like law, so a few
 words are in a large share of posts (COMMON_TERMS) and the tail is rare (`rare_term(i)`). Several
 posts often share a publication second, which exercises the store's key tie-break and probing.
 A small share of posts carry terminal escape sequences, forwarded-from, replies, albums and media.
@@ -29,6 +29,7 @@ _HEAD = {
     "arabic": ["الأخبار", "اليوم", "مدينة", "وزير", "الجيش", "الحدود", "الانتخابات", "الشرطة", "السوق",
                "عاجل", "فيديو", "قال"],
     "cjk": ["新闻", "今天", "城市", "部长", "军队", "边境", "选举", "警察", "市场", "视频", "报道", "官方"],
+    "thai": ["ข่าว", "วันนี้", "เมือง", "รัฐมนตรี", "กองทัพ", "ชายแดน", "เลือกตั้ง", "ตำรวจ", "ตลาด", "วิดีโอ"],
 }
 _SYLLABLES = {
     "latin": ["ka", "to", "ri", "men", "sa", "lo", "ver", "an", "tes", "pol", "dra", "in", "gor", "el",
@@ -39,6 +40,8 @@ _SYLLABLES = {
                "مو", "ني", "ست", "بر", "عا", "قو", "زي", "في", "رو", "ها"],
     "cjk": ["中", "国", "人", "大", "年", "会", "发", "行", "地", "方", "生", "民", "时", "经", "动",
             "政", "治", "战", "区", "北", "南", "东", "西", "海"],
+    "thai": ["กา", "ตู", "ริ", "เมน", "สา", "โล", "แวร์", "อัน", "เทส", "พล", "ดรา", "อิน", "กอร์", "เอล",
+             "มู", "เน", "สตา", "บริ", "อ็อก", "อุล", "ควา", "เซน", "ฟี", "โร่"],
 }
 _SCRIPTS = ["latin", "latin", "latin", "latin", "cyrillic", "cyrillic", "cyrillic", "arabic", "cjk", "mixed"]
 _EMOJI = ["🔥", "⚡️", "❗️", "🇺🇦", "🇷🇺", "👍🏽", "📹", "💥", "🚨", "👨‍👩‍👧"]
@@ -46,6 +49,9 @@ _HOSTILE = ["\x1b[31m", "\x1b]52;c;SGVsbG8=\x07", "\x1b]8;;https://evil.example\
 
 # Terms the benchmark searches for: frequent in the Latin and Cyrillic channels.
 COMMON_TERMS = ["news", "новости"]
+# Chinese is written without spaces half of the time and Thai always (as real posts are), so
+# words inside those runs are only found through the bigram index (deskapp/core/grams.py).
+UNSPACED = {"cjk": 0.5, "thai": 1.0}
 
 
 def _vocab(script: str) -> list[str]:
@@ -98,8 +104,10 @@ def generate_posts(n: int, channels: int = 500, seed: int = 0) -> Iterator[Post]
         nwords = rng.randint(6, 70)
         if script == "mixed":
             half = nwords // 2
-            words = choices(_VOCABS["latin"], cum_weights=_CUM, k=half) + choices(
-                _VOCABS[rng.choice(("cyrillic", "arabic", "cjk"))], cum_weights=_CUM, k=nwords - half)
+            other = rng.choice(("cyrillic", "arabic", "cjk", "thai"))
+            words = choices(_VOCABS["latin"], cum_weights=_CUM, k=half)
+            tail = choices(_VOCABS[other], cum_weights=_CUM, k=nwords - half)
+            words.append(("" if rng.random() < UNSPACED.get(other, 0) else " ").join(tail))
         else:
             words = choices(_VOCABS[script], cum_weights=_CUM, k=nwords)
         if rng.random() < 0.3:
@@ -110,7 +118,7 @@ def generate_posts(n: int, channels: int = 500, seed: int = 0) -> Iterator[Post]
             words.append(f"https://example.org/{handle.lower()}/{post_id}")
         if rng.random() < 0.01:
             words.insert(rng.randrange(len(words) + 1), rng.choice(_HOSTILE))
-        sep = "，" if script == "cjk" else " "
+        sep = ("" if rng.random() < UNSPACED["cjk"] else "，") if script == "cjk" else " "
         r = rng.random()
         views = None
         views_count = None

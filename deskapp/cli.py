@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("sources", "list the sources and their health")
     sp = add("check", "check the store file, its search index and counters; exit 1 if something is wrong")
     sp.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt from the posts")
-    sp = add("search", "full-text search of stored posts, newest first")
+    sp = add("search", "full-text search of stored posts, newest first: words, \"a phrase\", word*, "
+                       "a OR b, -word, source:NAME, since:/until: 2024-05-01, 2024-05-01T14:30 (UTC) or 6h/2d")
     sp.add_argument("query")
     sp.add_argument("--limit", type=int, default=20, help=f"at most this many posts (1 to {MAX_LIMIT:,})")
     sp.add_argument("--json", action="store_true", help="JSON lines, as `desk parse` prints them")
@@ -343,12 +344,16 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.query import QueryError
+
     if not 1 <= args.limit <= MAX_LIMIT:
         raise CliError(f"--limit must be between 1 and {MAX_LIMIT:,}", EXIT_USAGE)
     text_arg("search text", args.query)
     store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
         hits = store.search(args.query, limit=args.limit)
+    except QueryError as exc:
+        raise CliError(f"search: {exc}", EXIT_USAGE) from None
     finally:
         store.close()
     for sp in hits:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from deskapp.core import ingest as ingest_mod
+from deskapp.core import query
 from deskapp.core import store as store_mod
 from deskapp.core.ingest import KEY_SHIFT, IngestResult, make_key
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Pin, Post, SourceConfig
@@ -565,12 +566,12 @@ def test_search_newest_first_and_hostile_queries(store: Store) -> None:
         store.search(q, prefix=True)
     assert store.search("") == [] and store.search("   ") == []
     assert store.search("NEAR(") == [] and store.search('"') == []
-    assert Store.fts_query("") == '""'
-    assert Store.fts_query('a "b" c') == '"a" AND """b""" AND "c"'
-    assert Store.fts_query('a "b" c', prefix=True) == '"a" AND """b""" AND "c"*'
-    assert Store.fts_query("*", prefix=True) == '""' and Store.fts_query("- ! ?") == '""'
-    assert Store.fts_query("gamma - !", prefix=True) == '"gamma"*'
-    assert [x.post.id for x in store.search("gamma -", limit=1)] == [60] and Store.fts_query("a\x00b") == '"ab"'
+    # Every typed token is quoted: FTS5's own syntax (NEAR, column filters, ^) is just text.
+    assert query.parse('a "b" c').clauses[1][0].parts[0].match == '"b"'
+    assert [t[0].parts[0].match for t in query.parse("a NEAR( c:d", prefix=True).clauses] == [
+        '"a"', '"NEAR("*', '"c:d"']
+    assert query.parse("*", prefix=True).empty and query.parse("- ! ?").empty
+    assert [x.post.id for x in store.search("gamma -", limit=1)] == [60] and query.parse("a\x00b").clauses[0][0].text == "ab"
 
 
 def test_search_sources_filter_and_pinned_flag(store: Store) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from deskapp.core import grams
 from deskapp.core.model import Post, utc_iso
 from deskapp.core.sanitize import clean_line, clean_text_fast
 
@@ -293,7 +294,12 @@ class IngestTx:
             result.unchanged += len(seen_rows)
         if changed_rows:
             conn.executemany(_KEEP_REVISION, revision_rows)
+            keys = [row[-1] for row in changed_rows]
+            for chunk in chunked(keys):
+                grams.unindex(conn, conn.execute(
+                    f"SELECT key, text FROM posts WHERE key IN ({placeholders(len(chunk))})", chunk).fetchall())
             conn.executemany(_UPDATE_CHANGED, changed_rows)
+            grams.index(conn, [(row[-1], row[-4]) for row in changed_rows])
             result.changed += len(changed_rows)
 
     def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:
@@ -334,6 +340,7 @@ class IngestTx:
         conn.execute("DELETE FROM temp.desk_stage")
         conn.executemany(_FILL_STAGE, sorted(self.pending.values()))
         conn.execute(_FROM_STAGE)
+        grams.index(conn, conn.execute("SELECT key, text FROM temp.desk_stage WHERE text GLOB ?", (grams.GLOB,)))
         conn.execute("DELETE FROM temp.desk_stage")
         self.pending.clear()
         self.pending_keys.clear()
@@ -437,6 +444,7 @@ def apply_bulk(conn: sqlite3.Connection, chunk: BulkChunk, fetched: str) -> Inge
     count, top = conn.execute("SELECT count(*), max(key) FROM desk_bulk.stage").fetchone()
     if count:
         conn.execute(_BULK_INSERT, (fetched,))
+        grams.index(conn, conn.execute("SELECT key, text FROM desk_bulk.stage WHERE text GLOB ?", (grams.GLOB,)))
         tx.result.new += count
         tx.result.max_key = max(tx.result.max_key, top)
     return tx.result

@@ -53,14 +53,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlite_utils
 
+from deskapp.core import grams
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.ingest import (
+    KEY_SHIFT,
     BulkChunk,
     IngestResult,
     IngestTx,
@@ -69,6 +72,7 @@ from deskapp.core.ingest import (
     ensure_source,
     placeholders,
     staged_chunks,
+    unix_seconds,
 )
 from deskapp.core.model import (
     ChannelInfo,
@@ -82,6 +86,8 @@ from deskapp.core.model import (
     parse_utc_iso,
     utc_iso,
 )
+from deskapp.core.query import QueryError, Term
+from deskapp.core.query import parse as parse_query
 from deskapp.core.sanitize import clean_line, clean_text
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 
@@ -99,6 +105,8 @@ LOCK_RETRIES = 6  # after SQLite's own busy wait; sleeps 0.05, 0.1, 0.2, ... s b
 LOCK_GIVE_UP_S = 12.0  # ... but no new try after this long: two full busy waits mean a stuck writer
 # Source filters up to this size run one index range per source; larger ones scan the key order.
 _PER_SOURCE_UNION_MAX = 48
+# A search within one source first tests this many of its newest posts (see Store._source_first).
+SOURCE_FIRST = 400
 
 
 class StoreError(Exception):
@@ -220,6 +228,55 @@ def _feed_row(row: tuple[Any, ...]) -> FeedRow:
     # Positional: a frozen dataclass built with keywords costs a third more, 100 times a page.
     return FeedRow(key, source, post_id, channel or "", channel_title, url or "", _parse_iso(published),
                    snippet or "", bool(pinned), bool(service))
+
+
+_FTS_TABLES = {"fts": "posts_fts", "grams": "posts_grams"}
+
+
+@dataclass
+class _Plan:
+    """A parsed search as SQL: MATCH on an FTS table (`branches`), other conditions over
+    `p` (`where`, `params`: the other index, mixed terms, exclusions), key bounds and sources.
+    Several branches (a clause like `word OR 漢字` over both indexes) are a union, newest first."""
+
+    branches: list[tuple[str, str]] = field(default_factory=list)  # (FTS table, MATCH): rows of any
+    where: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    sources: list[str] | None = None
+    low: int | None = None  # key >= low (since:)
+    high: int | None = None  # key < high (until:)
+    nothing: bool = False  # nothing searchable was typed
+
+
+def _matches_nothing(plan: _Plan | None, sources: list[str] | None) -> bool:
+    if plan is not None:
+        return plan.nothing or (plan.sources is not None and not plan.sources)
+    return sources is not None and not sources
+
+
+def _term_match(term: Term) -> str:
+    return "(" + " AND ".join(p.match for p in term.parts) + ")"
+
+
+def _or_match(clause: list[Term]) -> str:
+    return "(" + " OR ".join(_term_match(t) for t in clause) + ")"
+
+
+def _clause_sql(clause: list[Term]) -> tuple[str, list[Any]]:
+    """A clause as EXISTS lookups of p.key in the FTS tables (FTS5 seeks a rowid in each doclist)."""
+    if len({t.index for t in clause}) == 1 and clause[0].index is not None:
+        table = _FTS_TABLES[clause[0].index]
+        return f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = p.key)", [_or_match(clause)]
+    ors: list[str] = []
+    params: list[Any] = []
+    for term in clause:
+        ands = []
+        for part in term.parts:
+            table = _FTS_TABLES[part.index]
+            ands.append(f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = p.key)")
+            params.append(part.match)
+        ors.append("(" + " AND ".join(ands) + ")")
+    return "(" + " OR ".join(ors) + ")", params
 
 
 class Store:
@@ -684,53 +741,108 @@ class Store:
 
     # ------------------------------------------------------------------ feed and search
 
-    @staticmethod
-    def fts_query(user_text: str, *, prefix: bool = False) -> str:
-        """User text -> a safe FTS5 query: every whitespace token a quoted string, all AND-ed.
+    def resolve_sources(self, typed: list[str]) -> list[str]:
+        """Source names for `source:` filters: a name, a handle or a label (any case). QueryError
+        names the ones that match no source."""
+        out: list[str] = []
+        for value in typed:
+            v = value.casefold().lstrip("@")
+            hits = self._read(lambda c, v=v: [r[0] for r in c.execute(
+                "SELECT name FROM sources WHERE lower(name) = ?1 OR lower(handle) = ?1 OR lower(label) = ?1 "
+                "ORDER BY name", (v,))])
+            if not hits:
+                some = self._read(lambda c: [r[0] for r in c.execute("SELECT handle FROM sources ORDER BY name LIMIT 6")])
+                listed = ", ".join(some[:5]) + (", ..." if len(some) > 5 else "") if some else "none yet"
+                raise QueryError(f"source:{value}: no such source (sources: {listed})")
+            out.extend(hits)
+        return list(dict.fromkeys(out))
 
-        Quotes inside a token are doubled, so no input can reach FTS5's query syntax (AND, NEAR(,
-        *, parentheses, column filters are all just text). Blank input gives '""', an empty
-        phrase, which matches nothing. With `prefix`, the last token becomes a prefix query
-        (`"tok"*`). Off by default: FTS5 merges the whole doclist
-        of every term with that prefix before the first row comes back, so a newest-first prefix
-        search costs tens of ms at 10^6 posts where a whole-word search costs well under one.
-        """
-        # Controls go first: a NUL would end the query string early inside SQLite ("unterminated string").
-        # Tokens without a letter or digit are dropped: the tokenizer makes nothing of them, and an
-        # empty phrase AND-ed in would make "item -" match nothing.
-        tokens = [t for t in clean_text(user_text).split() if any(ch.isalnum() for ch in t)]
-        if not tokens:
-            return '""'
-        parts = ['"' + t.replace('"', '""') + '"' for t in tokens]
-        if prefix:
-            parts[-1] += "*"
-        return " AND ".join(parts)
+    def check_query(self, query: str) -> None:
+        """Raise QueryError when the search text has a filter the store cannot apply (a date it
+        cannot read, a source it does not know), before anything is shown for it."""
+        self.resolve_sources(parse_query(query).sources)
 
-    @staticmethod
-    def _has_query(query: str | None) -> bool:
-        return query is not None and bool(query.strip())
+    def _plan(self, query: str | None, prefix: bool, sources: list[str] | None) -> _Plan | None:
+        """The SQL pieces of a search (None: blank text, no filter). See core/query.py for the syntax."""
+        if query is None or not query.strip():
+            return None
+        q = parse_query(query, prefix=prefix)
+        if q.empty:
+            return _Plan(nothing=True)  # only punctuation: matches nothing, as before
+        plan = _Plan(sources=sources)
+        if q.sources:
+            named = self.resolve_sources(q.sources)
+            plan.sources = named if sources is None else [s for s in sources if s in named]
+        if q.since is not None:
+            plan.low = unix_seconds(q.since) << KEY_SHIFT
+        if q.until is not None:
+            plan.high = unix_seconds(q.until) << KEY_SHIFT
+        one = {"fts": [c for c in q.clauses if all(t.index == "fts" for t in c)],
+               "grams": [c for c in q.clauses if all(t.index == "grams" for t in c)]}
+        driver = "fts" if one["fts"] else "grams" if one["grams"] else None
+        union: list[Term] | None = None
+        if driver is None:
+            # Only clauses that need both indexes: the first whose terms each need one becomes a
+            # union of one newest-first MATCH per index (never a scan of every post).
+            union = next((c for c in q.clauses if all(t.index is not None for t in c)), None)
+        for clause in q.clauses:
+            if (driver is not None and clause in one[driver]) or clause is union:
+                continue
+            sql, params = _clause_sql(clause)
+            plan.where.append(sql)
+            plan.params.extend(params)
+        excluded_here = [t for t in q.excluded if driver is not None and t.index == driver]
+        for term in q.excluded:
+            if term not in excluded_here:
+                sql, params = _clause_sql([term])
+                plan.where.append(f"NOT {sql}")
+                plan.params.extend(params)
+        if driver is not None:
+            match = " AND ".join(_or_match(c) for c in one[driver])
+            if excluded_here:
+                match = f"({match}) NOT ({' OR '.join(_term_match(t) for t in excluded_here)})"
+            plan.branches.append((_FTS_TABLES[driver], match))
+        elif union is not None:
+            for index in ("fts", "grams"):
+                terms = [t for t in union if t.index == index]
+                if terms:
+                    plan.branches.append((_FTS_TABLES[index], _or_match(terms)))
+        return plan
 
     def _feed_query(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
-                    query: str | None, sources: list[str] | None,
-                    prefix: bool = False) -> tuple[str, list[Any], bool]:
+                    plan: _Plan | None, sources: list[str] | None) -> tuple[str, list[Any], bool]:
         """SQL for one feed window. Returns (sql, params, ascending); ascending rows are reversed by the caller."""
         ascending = after_key is not None and before_key is None  # the rows just above after_key
         order = "ASC" if ascending else "DESC"
         params: list[Any] = []
         where: list[str] = []
-        if self._has_query(query):
-            # CROSS JOIN keeps posts_fts the outer loop: FTS5 hands rowids over in key order and
-            # the LIMIT stops it early.
-            base = f"SELECT {cols} FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid"
-            keycol = "posts_fts.rowid"
-            where.append("posts_fts MATCH ?")
-            params.append(self.fts_query(query or "", prefix=prefix))
+        keycol = "p.key"
+        if plan is not None:
+            sources = plan.sources
+        filtered = plan is not None and bool(plan.where or plan.low is not None or plan.high is not None)
+        if plan is not None and len(plan.branches) > 1:
+            # One newest-first window per index, each with every filter, then the newest of both.
+            parts = []
+            for table, match in plan.branches:
+                sub, sub_params = self._branch_query(plan, table, match, sources, before_key, after_key, limit)
+                parts.append(f"SELECT * FROM ({sub})")
+                params.extend(sub_params)
+            keys = " UNION ".join(parts) + f" ORDER BY 1 {order} LIMIT ?"
+            params.append(limit)
+            return f"SELECT {cols} FROM posts p WHERE p.key IN ({keys}) ORDER BY p.key {order}", params, ascending
+        if plan is not None and plan.branches:
+            # CROSS JOIN keeps the FTS table the outer loop: FTS5 hands rowids over in key order
+            # and the LIMIT stops it early.
+            table, match = plan.branches[0]
+            base = f"SELECT {cols} FROM {table} CROSS JOIN posts p ON p.key = {table}.rowid"
+            keycol = f"{table}.rowid"
+            where.append(f"{table} MATCH ?")
+            params.append(match)
             if sources is not None:
                 where.append(f"p.source IN ({placeholders(len(sources))})")
                 params.extend(sources)
         else:
-            keycol = "p.key"
-            if sources is not None and 1 <= len(sources) <= _PER_SOURCE_UNION_MAX:
+            if sources is not None and 1 <= len(sources) <= _PER_SOURCE_UNION_MAX and not filtered:
                 # One range of the covering (source, key) index per source gives each source's
                 # next `limit` keys; only the `limit` newest of those are read from the table.
                 parts = []
@@ -757,6 +869,15 @@ class Store:
                 # Many sources: walk the key order and filter (unary + keeps the planner off the index).
                 where.append(f"+p.source IN ({placeholders(len(sources))})")
                 params.extend(sources)
+        if plan is not None:
+            where.extend(plan.where)
+            params.extend(plan.params)
+            if plan.low is not None:
+                where.append(f"{keycol} >= ?")
+                params.append(plan.low)
+            if plan.high is not None:
+                where.append(f"{keycol} < ?")
+                params.append(plan.high)
         if before_key is not None:
             where.append(f"{keycol} < ?")
             params.append(before_key)
@@ -767,6 +888,56 @@ class Store:
         params.append(limit)
         return sql, params, ascending
 
+    def _window(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
+                plan: _Plan | None, sources: list[str] | None) -> tuple[list[tuple[Any, ...]], bool]:
+        """The rows of one feed window (and whether they came oldest first)."""
+        if (plan is not None and len(plan.branches) == 1 and plan.sources is not None and len(plan.sources) == 1
+                and after_key is None):
+            rows = self._source_first(cols, limit, before_key, plan)
+            if rows is not None:
+                return rows, False
+        sql, params, ascending = self._feed_query(cols, limit, before_key=before_key, after_key=after_key,
+                                                  plan=plan, sources=sources)
+        return self._read(lambda c: c.execute(sql, params).fetchall()), ascending
+
+    def _source_first(self, cols: str, limit: int, before_key: int | None, plan: _Plan) -> list[tuple[Any, ...]] | None:
+        """Words within one source: test the source's newest SOURCE_FIRST posts against the index
+        (one FTS5 rowid seek each), instead of walking every match of a common word until enough
+        of them are from that source (a source holds ~1/500 of the posts). None when those posts
+        hold fewer than `limit` matches and the source has older posts: the caller then walks the
+        matches (fast when the words are rare, which is then the likely case)."""
+        assert plan.sources is not None
+        table, match = plan.branches[0]
+        bounds: list[str] = ["source = ?"]
+        params: list[Any] = [plan.sources[0]]
+        for cond, value in (("key < ?", before_key), ("key >= ?", plan.low), ("key < ?", plan.high)):
+            if value is not None:
+                bounds.append(cond)
+                params.append(value)
+        candidates = (f"SELECT key FROM posts INDEXED BY posts_source_key WHERE {' AND '.join(bounds)} "
+                      f"ORDER BY key DESC LIMIT {SOURCE_FIRST}")
+        where = [f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = p.key)", *plan.where]
+        # No ORDER BY here: the candidates come newest first, and sorting them would test all of them.
+        keys = f"SELECT p.key FROM ({candidates}) AS p WHERE {' AND '.join(where)} LIMIT ?"
+        sql = f"SELECT {cols} FROM posts p WHERE p.key IN ({keys}) ORDER BY p.key DESC"
+        all_params = [*params, match, *plan.params, limit]
+
+        def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]] | None:
+            rows = conn.execute(sql, all_params).fetchall()
+            if len(rows) >= limit or conn.execute(f"SELECT count(*) FROM ({candidates})", params).fetchone()[0] < SOURCE_FIRST:
+                return rows
+            return None
+
+        return self._read(run)
+
+    def _branch_query(self, plan: _Plan, table: str, match: str, sources: list[str] | None,
+                      before_key: int | None, after_key: int | None, limit: int) -> tuple[str, list[Any]]:
+        branch = _Plan(branches=[(table, match)], where=plan.where, params=plan.params, sources=sources,
+                       low=plan.low, high=plan.high)
+        sql, params, _ = self._feed_query(f"{table}.rowid", limit, before_key=before_key, after_key=after_key,
+                                          plan=branch, sources=sources)
+        return sql, params
+
     def feed(self, limit: int, *, before_key: int | None = None, after_key: int | None = None,
              query: str | None = None, sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
         """Feed rows, newest first.
@@ -774,29 +945,30 @@ class Store:
         No key: the newest `limit` rows. before_key: the `limit` rows just below it (key < before_key),
         bounded below by after_key when both are given. after_key alone: the `limit` rows just above
         it (key > after_key, the oldest of the newer ones), still returned newest first -- the window
-        to prepend when scrolling up. `query`: user text, made safe by `fts_query`; blank means no
-        filter; `prefix` makes its last word a prefix (see `fts_query`). `sources`: source names; an
-        empty list matches nothing.
+        to prepend when scrolling up. `query`: the editor's search text (core/query.py: words,
+        "phrases", word*, OR, -word, source:, since:, until:); blank means no filter; `prefix`
+        makes its last word a prefix. `sources`: source names; an empty list matches nothing.
+        Raises QueryError for a filter that cannot be read.
         """
-        if limit <= 0 or (sources is not None and not sources):
+        plan = self._plan(query, prefix, sources)
+        if limit <= 0 or _matches_nothing(plan, sources):
             return []
-        sql, params, ascending = self._feed_query(self._feed_cols, limit, before_key=before_key, after_key=after_key,
-                                                  query=query, sources=sources, prefix=prefix)
-        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        rows, ascending = self._window(self._feed_cols, limit, before_key=before_key, after_key=after_key,
+                                       plan=plan, sources=sources)
         if ascending:
             rows.reverse()
         return [_feed_row(r) for r in rows]
 
     def search(self, query: str, *, limit: int = 20, sources: list[str] | None = None,
                prefix: bool = False) -> list[StoredPost]:
-        """Full posts matching the user text, newest first. Blank text finds nothing."""
-        if not self._has_query(query) or limit <= 0 or (sources is not None and not sources):
+        """Full posts matching the search text (see `feed`), newest first. Blank text finds nothing."""
+        plan = self._plan(query, prefix, sources)
+        if plan is None or limit <= 0 or _matches_nothing(plan, sources):
             return []
-        cols = _POST_COLS
-        sql, params, _ = self._feed_query("p.key", limit, before_key=None, after_key=None,
-                                          query=query, sources=sources, prefix=prefix)
-        full = (f"SELECT {cols} FROM posts p {self._post_from_pins} WHERE p.key IN ({sql}) ORDER BY p.key DESC")
-        rows = self._read(lambda c: c.execute(full, params).fetchall())
+        keys, _ = self._window("p.key", limit, before_key=None, after_key=None, plan=plan, sources=sources)
+        full = (f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} "
+                f"WHERE p.key IN ({placeholders(len(keys))}) ORDER BY p.key DESC")
+        rows = self._read(lambda c: c.execute(full, [k for (k,) in keys]).fetchall()) if keys else []
         return [_stored_post(r) for r in rows]
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
@@ -810,38 +982,30 @@ class Store:
         query walks the FTS doclists: proportional to the matches, the slow case (tens of ms for
         a term in a third of 10^6 posts).
         """
-        if sources is not None and not sources:
+        plan = self._plan(query, prefix, sources)
+        if _matches_nothing(plan, sources):
             return 0
-        has_query = self._has_query(query)
-        if not has_query and after_key is None:
+        if plan is not None and not plan.branches and not plan.where and plan.low is None and plan.high is None:
+            sources, plan = plan.sources, None  # only source: filters
+        if plan is None and after_key is None:
             if sources is None:
                 return self.count_posts()
             return self._read(lambda c: sum(
                 c.execute(f"SELECT coalesce(sum(post_count), 0) FROM sources WHERE name IN ({placeholders(len(ch))})",
                           ch).fetchone()[0] for ch in chunked(list(dict.fromkeys(sources)))))
         params: list[Any] = []
-        if has_query:
-            where = ["posts_fts MATCH ?"]
-            params.append(self.fts_query(query or "", prefix=prefix))
-            if after_key is not None:
-                where.append("posts_fts.rowid > ?")
-                params.append(after_key)
-            if sources is None:
-                sql = "SELECT count(*) FROM posts_fts WHERE " + " AND ".join(where)
-            else:
-                where.append(f"p.source IN ({placeholders(len(sources))})")
-                params.extend(sources)
-                sql = ("SELECT count(*) FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid WHERE "
-                       + " AND ".join(where))
+        if plan is not None:
+            sql, params, _ = self._feed_query("1", -1, before_key=None, after_key=after_key, plan=plan, sources=sources)
+            # The window query without its ORDER BY / LIMIT (-1: no limit) is the set to count.
+            sql = f"SELECT count(*) FROM ({sql})"
+        elif sources is None:
+            sql = "SELECT count(*) FROM posts INDEXED BY posts_key WHERE key > ?"
+            params.append(after_key)
         else:
-            if sources is None:
-                sql = "SELECT count(*) FROM posts INDEXED BY posts_key WHERE key > ?"
-                params.append(after_key)
-            else:
-                sql = (f"SELECT count(*) FROM posts INDEXED BY posts_source_key "
-                       f"WHERE source IN ({placeholders(len(sources))}) AND key > ?")
-                params.extend(sources)
-                params.append(after_key)
+            sql = (f"SELECT count(*) FROM posts INDEXED BY posts_source_key "
+                   f"WHERE source IN ({placeholders(len(sources))}) AND key > ?")
+            params.extend(sources)
+            params.append(after_key)
         return self._read(lambda c: c.execute(sql, params).fetchone()[0])
 
     def feed_at(self, offset: int, limit: int, *, query: str | None = None,
@@ -851,18 +1015,14 @@ class Store:
         Finds the key at `offset` by stepping a narrow index (or the FTS doclist), then reads the
         window by key, so the wide rows that are skipped are never read.
         """
-        if limit <= 0 or offset < 0 or (sources is not None and not sources):
+        plan = self._plan(query, prefix, sources)
+        if limit <= 0 or offset < 0 or _matches_nothing(plan, sources):
             return []
         params: list[Any] = []
-        if self._has_query(query):
-            params.append(self.fts_query(query or "", prefix=prefix))
-            if sources is None:
-                sql = "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
-            else:
-                sql = ("SELECT posts_fts.rowid FROM posts_fts CROSS JOIN posts p ON p.key = posts_fts.rowid "
-                       f"WHERE posts_fts MATCH ? AND p.source IN ({placeholders(len(sources))}) "
-                       "ORDER BY posts_fts.rowid DESC LIMIT 1 OFFSET ?")
-                params.extend(sources)
+        if plan is not None:
+            inner, params, _ = self._feed_query("p.key AS key", -1, before_key=None, after_key=None, plan=plan,
+                                                sources=sources)
+            sql = f"SELECT key FROM ({inner}) ORDER BY key DESC LIMIT 1 OFFSET ?"
         elif sources is None:
             sql = "SELECT key FROM posts INDEXED BY posts_key ORDER BY key DESC LIMIT 1 OFFSET ?"
         else:
@@ -881,6 +1041,18 @@ class Store:
             finally:
                 if self._conn.in_transaction:
                     self._conn.execute("COMMIT")
+
+    def reindex_grams(self) -> int:
+        """Index the CJK/Thai words of every post again (after rows were written by another tool);
+        returns how many posts have such text."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO posts_grams (posts_grams) VALUES ('delete-all')")
+            rows = conn.execute("SELECT key, text FROM posts WHERE text GLOB ?", (grams.GLOB,)).fetchall()
+            grams.index(conn, rows)
+            return len(rows)
+
+        return self._write(run)
 
     # ------------------------------------------------------------------ pins (of this Store's desk)
 

@@ -255,7 +255,27 @@ def _v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement, (default_desk(),) if "?" in statement else ())
 
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4]
+
+# Version 5: words inside CJK and Thai text (core/grams.py): a contentless FTS5 index of the
+# character bigrams of those runs, rowid = posts.key, written by the store with each post. Stores
+# from before get their existing posts indexed here (only rows with such text are read twice).
+V5_TABLE = (
+    "CREATE VIRTUAL TABLE posts_grams USING fts5 (grams, content='', tokenize='ascii', columnsize=0)"
+)
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    from deskapp.core import grams
+
+    conn.execute(V5_TABLE)
+    try:
+        conn.execute("INSERT INTO posts_grams (posts_grams, rank) VALUES ('hashsize', ?)", (FTS_HASHSIZE,))
+    except sqlite3.OperationalError:
+        pass  # an SQLite without the option: only slower bulk ingest
+    grams.index(conn, conn.execute("SELECT key, text FROM posts WHERE text GLOB ?", (grams.GLOB,)))
+
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5]
 
 
 def split_sql(script: str) -> list[str]:

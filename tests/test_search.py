@@ -127,7 +127,7 @@ def test_an_edit_reindexes_cjk_words(store: Store) -> None:
     res = store.ingest_page("telegram:alpha", [edited], fetched_at=FETCHED)
     assert res.changed == 1
     assert ids(store, "現場") == [8] and ids(store, "別の記") == [7]
-    assert store.reindex_grams() == 5  # posts with such text: 7, 8, 9, 10, 11
+    assert store.rebuild_search_index() == 5  # posts with such text: 7, 8, 9, 10, 11
     assert ids(store, "現場") == [8] and ids(store, "記事") == [7]
 
 

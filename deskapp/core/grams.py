@@ -9,7 +9,7 @@ phrase of its bigrams (an exact substring match inside one run); a single charac
 prefix query `"字"*`, which every occurrence starts (the last character of a run has its unigram).
 
 The table is kept by the store in the transaction that writes a post (new posts, changed texts);
-posts inserted by other tools are indexed by `Store.reindex_grams()`.
+posts inserted by other tools are indexed by `Store.rebuild_search_index()` (`desk check --repair`).
 """
 
 from __future__ import annotations

@@ -476,9 +476,18 @@ class Store:
 
         self._write(run)
 
-    def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index from the posts (after `desk check` found it damaged)."""
-        self._write(lambda c: c.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')"))
+    def rebuild_search_index(self) -> int:
+        """Rebuild the full-text indexes from the posts (after `desk check` found one damaged, or
+        rows were written by another tool); returns how many posts have CJK/Thai text (core/grams.py)."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
+            conn.execute("INSERT INTO posts_grams (posts_grams) VALUES ('delete-all')")
+            rows = conn.execute("SELECT key, text FROM posts WHERE text GLOB ?", (grams.GLOB,)).fetchall()
+            grams.index(conn, rows)
+            return len(rows)
+
+        return self._write(run)
 
     def check(self, *, full: bool = True) -> list[str]:
         """`PRAGMA quick_check` of the open store (whole file, or only the small tables); [] = fine."""
@@ -1042,17 +1051,6 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.execute("COMMIT")
 
-    def reindex_grams(self) -> int:
-        """Index the CJK/Thai words of every post again (after rows were written by another tool);
-        returns how many posts have such text."""
-
-        def run(conn: sqlite3.Connection) -> int:
-            conn.execute("INSERT INTO posts_grams (posts_grams) VALUES ('delete-all')")
-            rows = conn.execute("SELECT key, text FROM posts WHERE text GLOB ?", (grams.GLOB,)).fetchall()
-            grams.index(conn, rows)
-            return len(rows)
-
-        return self._write(run)
 
     # ------------------------------------------------------------------ pins (of this Store's desk)
 

@@ -108,3 +108,13 @@ def test_table_has_a_row_for_every_figure(results: dict[str, Any]) -> None:
         assert needle in whats
     assert "AMD" in text or "Machine:" in text
     assert text.count("\n| ") >= 12
+
+
+def test_verify_benchmark_counts_requests() -> None:
+    from benchmarks import bench_verify
+
+    res = bench_verify.run(pins=12, channels=3, gap=0.0, jitter=0.0)
+    assert res["one_per_pin_nogap"]["requests"] == 12 and res["capture_nogap"]["requests"] == 12
+    assert 0 < res["grouped_nogap"]["requests"] <= 12
+    assert res["grouped_polite"]["results"] == {"unchanged": 12}
+    assert "one per pin, polite" in bench_verify.render(res)

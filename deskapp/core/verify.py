@@ -176,13 +176,17 @@ class Verifier:
     `on_check` is told of each result as it is recorded (the desk's progress, the CLI's lines)."""
 
     def __init__(self, store: Store, limits: FetchLimits, *, transport: httpx.AsyncBaseTransport | None = None,
-                 on_check: Callable[[Check], None] | None = None, max_wait: float = MAX_WAIT) -> None:
+                 on_check: Callable[[Check], None] | None = None, max_wait: float = MAX_WAIT,
+                 group: bool = True) -> None:
+        """`group`: let one context page decide the neighbouring pins of a re-check (False: one request a
+        pin, the benchmark's baseline)."""
         self.store = store
         self.log = EvidenceLog(store)
         self.limits = limits
         self.transport = transport
         self.on_check = on_check
         self.max_wait = max_wait
+        self.group = group
         self.requests = 0
 
     async def capture(self, targets: Sequence[Target]) -> list[Check]:
@@ -234,14 +238,14 @@ class Verifier:
                 page, why = parse_answer(chain)
                 decided = [(target, classify(page, why, target, self._baseline(target, kind), kind=kind,
                                              checked=checked, url=url))]
-                if page is not None and page.kind is PageKind.OK and kind == "recheck":
+                if page is not None and page.kind is PageKind.OK and kind == "recheck" and self.group:
                     # Neighbours on this page are decided by it; a capture always asks for its own view.
                     for other in list(pending):
                         if covers(page, other.post_id):
                             pending.remove(other)
                             decided.append((other, classify(page, why, other, self._baseline(other, kind),
                                                             kind=kind, checked=checked, url=url)))
-                elif page is not None and page.kind is PageKind.NO_PREVIEW:
+                elif page is not None and page.kind is PageKind.NO_PREVIEW and self.group:
                     for other in pending:  # the whole channel is gone: one answer says so for all
                         decided.append((other, classify(page, why, other, None, kind=kind, checked=checked,
                                                         url=url)))

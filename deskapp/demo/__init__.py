@@ -37,24 +37,28 @@ def demo_settings(base: Settings, server_url: str) -> Settings:
                             base_url=server_url) for h, t, _ in [*CHANNELS, NO_PREVIEW]]
     poller = PollerSettings(interval=3.0, min_interval=2.0, max_interval=10.0, min_gap=0.2, gap_jitter=0.2,
                             timeout=5.0, backoff_base=2.0, backoff_max=15.0, backfill_pages=1)
-    return replace(base, base_url=server_url, sources=sources, poller=poller)
+    # `desk archive` in the demo asks the wire's own Save Page Now stand-in, never the real archive.
+    verify = replace(base.verify, archive=server_url, archive_gap=0.5)
+    return replace(base, base_url=server_url, sources=sources, poller=poller, verify=verify)
 
 
 @contextmanager
 def demo_wire(base: Settings, paths: Paths, *, db: Path | None = None) -> Iterator[DemoRun]:
     """Serve the demo wire (with its ticker posting news) until the block ends."""
-    from deskapp.demo.server import WireServer
-    from deskapp.demo.wire import DemoWire, Ticker
+    from deskapp.demo.server import SavePageNow, WireServer
+    from deskapp.demo.wire import CHANGE_HINT, DemoWire, Ticker
 
     workdir = Path(tempfile.mkdtemp(prefix="desk-demo-"))
     store = db or workdir / "demo.db"
     run_paths = Paths(config=paths.config, store=store, state=base.state or workdir)
     server = WireServer().start()
+    SavePageNow(server)
     try:
         ticker = Ticker(DemoWire(server)).start()
         try:
             yield DemoRun(settings=demo_settings(base, server.url), paths=run_paths, workdir=workdir,
-                          banner=f"DEMO WIRE: invented channels served from {server.url}; store {store}")
+                          banner=f"DEMO WIRE: invented channels served from {server.url}; store {store}\n"
+                                 f"Try: {CHANGE_HINT}")
         finally:
             ticker.stop()
     finally:

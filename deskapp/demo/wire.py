@@ -22,6 +22,16 @@ CHANNELS = [
 ]
 NO_PREVIEW = ("closed_channel_demo", "Closed Channel", "")
 
+# The two posts that change after they appear, so a new user sees a re-check flag them: one is
+# deleted, the other edited (the poller keeps the stored copy of a deleted post; only the re-check
+# of the post's own page can tell it is gone).
+VANISHING = ("harbour_watch", "UNCONFIRMED: reports of an explosion at the east quay. Not verified yet; "
+                              "we will update.")
+CORRECTED = ("citydesk_alerts", "Police: 3 people injured in the collision on the ring road.",
+             "Police: 5 people injured in the collision on the ring road, two of them seriously.")
+CHANGE_AFTER = 120.0  # seconds after the demo starts: the deletion; the edit comes at three quarters
+CHANGE_HINT = "pin the UNCONFIRMED and the injured posts; ~2 min in they change: v re-checks"
+
 SUBJECTS = [
     "Port authority", "The ferry operator", "Rail services", "The regional council", "Emergency services",
     "The national weather office", "A spokesperson for the ministry", "Local residents", "The harbour master",
@@ -57,11 +67,14 @@ class DemoWire:
     """Owns the invented channels and changes them over time; the server reads them under its lock."""
 
     def __init__(self, server: WireServer, *, seed: int | None = None, backlog: int = 30,
-                 now: datetime | None = None):
+                 now: datetime | None = None, change_after: float = CHANGE_AFTER):
         self.server = server
         self.rng = random.Random(seed)
+        self.change_after = change_after
         self.ticks = 0
         now = now or datetime.now(UTC)
+        # (when, what): the scheduled deletion and edit, applied by the first tick at or after `when`.
+        self.changes: list[tuple[datetime, str]] = []
         for handle, title, about in CHANNELS:
             ch = FakeChannel(handle, title, about, subscribers=f"{self.rng.randint(2, 90)}.{self.rng.randint(1, 9)}K")
             start = now - timedelta(hours=6)
@@ -104,6 +117,23 @@ class DemoWire:
         album = self._append(meteo, now - timedelta(minutes=1), "Radar images of the storm front, three frames.")
         album.album = [album.id + 1, album.id + 2]
         album.photo = True
+        self.vanishing = self._append(chans[VANISHING[0]], now - timedelta(seconds=40), VANISHING[1])
+        self.corrected = self._append(chans[CORRECTED[0]], now - timedelta(seconds=30), CORRECTED[1])
+        self.changes = [(now + timedelta(seconds=self.change_after * 0.75), "edit"),
+                        (now + timedelta(seconds=self.change_after), "delete")]
+
+    def _due_change(self, now: datetime) -> str | None:
+        """Apply the first scheduled change that is due (under the server's lock); what happened."""
+        if not self.changes or self.changes[0][0] > now:
+            return None
+        _when, what = self.changes.pop(0)
+        if what == "edit":
+            self.corrected.text = CORRECTED[2]
+            self.corrected.edited = True
+            return f"edited {CORRECTED[0]}/{self.corrected.id}"
+        ch = self.server.channels[VANISHING[0]]
+        ch.posts = [p for p in ch.posts if p is not self.vanishing]
+        return f"deleted {VANISHING[0]}/{self.vanishing.id}"
 
     def _append(self, ch: FakeChannel, when: datetime, text: str) -> FakePost:
         last = ch.posts[-1]
@@ -118,6 +148,9 @@ class DemoWire:
         self.ticks += 1
         rng = self.rng
         with self.server.lock:
+            changed = self._due_change(now)
+            if changed:
+                return changed
             handles = [h for h, *_ in CHANNELS]
             ch = self.server.channels[rng.choice(handles)]
             roll = rng.random()

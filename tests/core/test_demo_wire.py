@@ -62,3 +62,33 @@ def test_demo_through_the_real_poller(tmp_path: Path) -> None:
         assert store.count_posts() == sum(s.new for s in summaries)
     finally:
         store.close()
+
+
+def test_demo_deletes_one_post_and_edits_another_and_the_recheck_flags_them(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from deskapp.core.evidence import FetchLimits, Result
+    from deskapp.core.verify import Verifier, base_resolver, targets_for
+    from deskapp.demo.wire import CORRECTED, VANISHING
+
+    with WireServer() as server:
+        wire = DemoWire(server, seed=3, now=NOW, change_after=100)
+        settings = demo_settings(Settings(), server.url)
+        db = tmp_path / "demo.db"
+        asyncio.run(Poller(db, settings).run_once())
+        with Store.open(db) as store:
+            refs = [(f"telegram:{VANISHING[0]}", wire.vanishing.id), (f"telegram:{CORRECTED[0]}", wire.corrected.id)]
+            posts = [store.get(*r) for r in refs]
+            assert posts[0].post.text.startswith("UNCONFIRMED") and posts[1].post.text == CORRECTED[1]
+            targets = targets_for(posts, base_resolver(store, settings.sources, settings.base_url))
+            limits = FetchLimits(min_gap=0, gap_jitter=0, timeout=2)
+            assert [c.result for c in asyncio.run(Verifier(store, limits).capture(targets))] == [Result.CAPTURED] * 2
+            # Nothing changes before its time; the ticks after it apply the edit, then the deletion.
+            wire.tick(NOW + timedelta(seconds=60))
+            assert len(wire.changes) == 2 and wire.corrected.text == CORRECTED[1]
+            assert wire.tick(NOW + timedelta(seconds=80)) == f"edited {CORRECTED[0]}/{wire.corrected.id}"
+            assert wire.tick(NOW + timedelta(seconds=101)) == f"deleted {VANISHING[0]}/{wire.vanishing.id}"
+            checks = asyncio.run(Verifier(store, limits).recheck(targets))
+            assert [c.result for c in checks] == [Result.DELETED, Result.EDITED]
+            assert "{+5+}" in checks[1].detail and "[-3-]" in checks[1].detail
+    assert settings.verify.archive == server.url  # `desk archive` in the demo asks the stand-in

@@ -111,11 +111,11 @@ def _emoji(ch: str, i: int) -> str:
             f"'//telegram.org/img/emoji/40/{code}.png')\"><b>{ch}</b></i></tg-emoji>")
 
 
-def generate_page(n: int = 20, seed: int = 0, handle: str = "harbour_watch") -> str:
-    """A full preview page of `n` posts with the real page's structure and weight (our own words)."""
+def generate_page(n: int = 20, seed: int = 0, handle: str = "harbour_watch", first: int = 4200) -> str:
+    """A full preview page of `n` posts with the real page's structure and weight (our own words);
+    its ids run from `first` up, with a gap after every 7th."""
     rng = random.Random(seed)
-    start = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-    first = 4200
+    start = datetime(2026, 6, 1, 8, 0, tzinfo=UTC) + timedelta(hours=first - 4200)
     user_css = "".join(
         f"        .user-color-{i} {{\n          --user-line-gradient: repeating-linear-gradient(-45deg, #3391d4 0px, "
         f"#3391d4 5px, #7dd3f0 5px, #7dd3f0 10px);\n          --user-accent-color: #3391d4;\n        }}"

@@ -197,24 +197,15 @@ def text_arg(name: str, value: str, *, max_chars: int = 10_000) -> str:
     return value
 
 
-def read_bounded(path: Path, cap: int) -> bytes:
-    """The bytes of a file given on the command line, at most `cap` of them: /dev/zero, a FIFO or a
-    huge file is refused in bounded memory."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(cap + 1)
-    except OSError as exc:
-        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > cap:
-        raise CliError(f"{path}: larger than the {cap:,}-byte page cap (poller.max_body); "
-                       "not a saved preview page")
-    return data
-
-
 def _read_page(path: Path, cap: int, url: str | None = None):
+    from deskapp.core.parse_pool import ParseJobError, read_saved_page
     from deskapp.core.sources import telegram
 
-    return telegram.parse_page(read_bounded(path, cap), url=url, final_url=url)
+    try:
+        data = read_saved_page(path, cap)
+    except ParseJobError as exc:
+        raise CliError(str(exc)) from None
+    return telegram.parse_page(data, url=url, final_url=url)
 
 
 def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
@@ -227,31 +218,27 @@ def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
-    from deskapp.core.store import StoreError
+    from deskapp.core.importer import ImportStopped, import_files
+    from deskapp.core.parse_pool import ParseJobError
+
+    def on_file(path: Path, page) -> None:
+        if page.posts:
+            sources = ", ".join(sorted({p.source for p in page.posts}))
+            print(f"{path}: {len(page.posts)} posts ({sources})")
+        else:
+            print(f"{path}: nothing to import ({page.kind.value}{': ' + page.reason if page.reason else ''})")
 
     store = _open_store(ctx)
-    total_new = total_changed = 0
     try:
-        for path in args.files:
-            page = _read_page(path, ctx.settings.poller.max_body)
-            if not page.posts:
-                print(f"{path}: nothing to import ({page.kind.value}{': ' + page.reason if page.reason else ''})")
-                continue
-            by_source: dict[str, list] = {}
-            for post in page.posts:
-                by_source.setdefault(post.source, []).append(post)
-            for source, posts in by_source.items():
-                try:
-                    res = store.ingest_page(source, posts, fetched_at=datetime.now(UTC), channel=page.channel)
-                except StoreError as exc:  # a full disk: say so, and what was kept
-                    raise CliError(f"import stopped at {path}: {exc.problem}; kept before it: "
-                                   f"{total_new} new, {total_changed} edited") from None
-                total_new += res.new
-                total_changed += res.changed
-                print(f"{path}: {source}: {res.new} new, {res.changed} edited, {res.unchanged} unchanged")
+        res = import_files(store, args.files, max_bytes=ctx.settings.poller.max_body, on_file=on_file)
+    except ParseJobError as exc:
+        raise CliError(f"{exc} (the files before it are stored)") from None
+    except ImportStopped as exc:  # a full disk: say so, and what was kept
+        raise CliError(f"import stopped at {exc.path}: {exc.problem}; kept before it: "
+                       f"{exc.kept.new} new, {exc.kept.changed} edited") from None
     finally:
         store.close()
-    print(f"imported: {total_new} new, {total_changed} edited")
+    print(f"imported: {res.new} new, {res.changed} edited, {res.unchanged} unchanged")
     return 0
 
 

@@ -625,6 +625,18 @@ class Store:
             ),
         )
 
+    def update_channels(self, channels: dict[str, ChannelInfo]) -> None:
+        """What pages showed about their channels (title, description, subscribers), one transaction."""
+        if not channels:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
+            for name, info in channels.items():
+                ensure_source(conn, name)
+                self._channel_update(conn, name, info)
+
+        self._write(run)
+
     def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
                        last_modified: str | None = None, channel: ChannelInfo | None = None) -> None:
         """A fetch worked: error_count = 0; etag/last_modified are stored as given (None clears them)."""
@@ -683,19 +695,24 @@ class Store:
         return self._write(run)
 
     def ingest_many(self, batches: Iterable[tuple[str, list[Post]]], *, fetched_at: datetime,
-                    commit_every: int = 50_000) -> IngestResult:
+                    commit_every: int = 50_000,
+                    on_commit: Callable[[int, IngestResult], None] | None = None) -> IngestResult:
         """Bulk upsert (import, benchmarks): transactions growing from 2,500 to `commit_every` posts.
 
         Same rules as `ingest_page`; a post repeated within one transaction keeps its last text
         without a revision for the earlier one (it was never committed). The pure-Python half of
         chunk i+1 (cleaning, hashing, staging in a private in-memory database) runs in a worker
         thread while chunk i is written: SQLite releases the GIL while it indexes, so the two
-        halves share the machine's cores.
+        halves share the machine's cores. `on_commit(batches, result)` hears of each committed
+        transaction: how many of the batches, in order, it held.
         """
         fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
         total = IngestResult()
         for chunk in staged_chunks(batches, fetched, commit_every):
-            total.add(self._write_chunk(chunk, fetched))
+            res = self._write_chunk(chunk, fetched)
+            total.add(res)
+            if on_commit is not None:
+                on_commit(len(chunk.prepared), res)
         return total
 
     def _write_chunk(self, chunk: BulkChunk, fetched: str) -> IngestResult:

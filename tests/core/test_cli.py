@@ -119,6 +119,14 @@ def test_import_then_search_and_cite(home: Path, capsys: pytest.CaptureFixture) 
     assert "not in the store" in capsys.readouterr().err
 
 
+def test_import_of_an_unreadable_file_is_one_line(home: Path, capsys: pytest.CaptureFixture) -> None:
+    path = page_file(home, n=3)
+    assert main(["--db", str(home / "s.db"), "import", str(path), str(home / "gone.html")]) == 1
+    out, err = capsys.readouterr()
+    assert "3 posts (telegram:some_chan)" in out
+    assert err.count("\n") == 1 and "gone.html: cannot read" in err and "files before it are stored" in err
+
+
 def test_sources_lists_health(home: Path, capsys: pytest.CaptureFixture) -> None:
     cfg = home / "c.toml"
     cfg.write_text('[telegram]\nchannels = ["first_one", "second_one"]\n')

@@ -1,0 +1,130 @@
+"""`desk import`: saved preview pages into the store, parsed in worker processes, written in bulk.
+
+Parsing is about half the cost of an import and writing one transaction per page most of the rest,
+so pages are parsed by a `ParsePool` (other processes, other cores) while this process writes them
+with `Store.ingest_many` (transactions of thousands of posts). A few files are parsed here: starting
+a worker costs more than it saves.
+
+The poller's rules hold: a post saved in two files with different texts keeps the earlier text as a
+revision. ingest_many would fold a post repeated within one call into its last copy, so a run of
+pages is cut before a page that repeats a post of the run, and the repeat goes into the next call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deskapp.core.ingest import IngestResult
+from deskapp.core.model import ChannelInfo, Page, Post
+from deskapp.core.parse_pool import DEFAULT_MAX_BYTES, ParseJobError, ParsePool, read_saved_page
+from deskapp.core.sources import telegram
+from deskapp.core.store import Store, StoreError
+
+# Below this many files the pages are parsed in this process (a worker takes ~0.3 s to start).
+POOL_MIN_FILES = 16
+
+
+def default_workers() -> int:
+    """Parser processes for an import: one per core. Parsing costs about three times what writing
+    does, so the writer here shares a core rather than leaving the parse one short."""
+    return max(1, os.cpu_count() or 1)
+
+
+def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None = None) -> Iterator[tuple[Path, Page]]:
+    """(path, page) per file, in order; ParseJobError for a file that cannot be read (read_saved_page)."""
+    if len(paths) < POOL_MIN_FILES:
+        for path in paths:
+            yield path, telegram.parse_page(read_saved_page(path, max_bytes))
+        return
+    with ParsePool(workers or default_workers()) as pool:
+        yield from pool.map_files(paths, max_bytes=max_bytes)
+
+
+class ImportStopped(Exception):
+    """The store refused a write (a full disk): the file where the import stopped, and what it kept."""
+
+    def __init__(self, path: Path, problem: str, kept: IngestResult) -> None:
+        super().__init__(f"import stopped at {path}: {problem}")
+        self.path, self.problem, self.kept = path, problem, kept
+
+
+def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 workers: int | None = None, on_file: Callable[[Path, Page], None] | None = None,
+                 fetched_at: datetime | None = None) -> IngestResult:
+    """Store the posts of saved pages; `on_file` hears of each page as it is parsed (progress).
+
+    Raises ParseJobError for a file that cannot be read, after storing every page before it, and
+    ImportStopped when the store refuses a write, after storing every page that fits before it."""
+    fetched = fetched_at or datetime.now(UTC)
+    pages = iter(parsed_files(paths, max_bytes=max_bytes, workers=workers))
+    channels: dict[str, ChannelInfo] = {}
+    held: list[tuple[Path, Page]] = []  # a page that starts the next run
+    failure: list[ParseJobError] = []
+    ended = False
+    # Batches handed to ingest_many and not yet committed: (file, source, posts, channel info).
+    pending: deque[tuple[Path, str, list[Post], ChannelInfo | None]] = deque()
+    kept = IngestResult()
+
+    def committed(batches: int, res: IngestResult) -> None:
+        kept.add(res)
+        for _ in range(batches):
+            pending.popleft()
+
+    def run() -> Iterator[tuple[str, list[Post]]]:
+        nonlocal ended
+        seen: set[tuple[str, int]] = set()
+        while True:
+            if held:
+                path, page = held.pop()
+            else:
+                try:
+                    path, page = next(pages)
+                except StopIteration:
+                    ended = True
+                    return
+                except ParseJobError as exc:
+                    failure.append(exc)  # end the run normally: what came before is written
+                    ended = True
+                    return
+                if on_file is not None:
+                    on_file(path, page)
+            keys = [(p.source, p.id) for p in page.posts]
+            if not seen.isdisjoint(keys):
+                held.append((path, page))
+                return
+            seen.update(keys)
+            for source, posts in _by_source(page.posts, page.channel, channels):
+                pending.append((path, source, posts, page.channel))
+                yield source, posts
+
+    while not ended or held:
+        try:
+            store.ingest_many(run(), fetched_at=fetched, on_commit=committed)
+        except StoreError:
+            # A transaction of many pages failed (a full disk): write its pages one at a time, to
+            # keep all that fits and name the file where the import stopped.
+            while pending:
+                path, source, posts, channel = pending.popleft()
+                try:
+                    kept.add(store.ingest_page(source, posts, fetched_at=fetched, channel=channel))
+                except StoreError as exc:
+                    raise ImportStopped(path, exc.problem, kept) from None
+    store.update_channels(channels)
+    if failure:
+        raise failure[0]
+    return kept
+
+
+def _by_source(posts: Iterable[Post], channel: ChannelInfo | None,
+               channels: dict[str, ChannelInfo]) -> Iterator[tuple[str, list[Post]]]:
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        groups.setdefault(post.source, []).append(post)
+    for source, group in groups.items():
+        if channel is not None:
+            channels[source] = channel  # the newest page's channel info wins, as when polled
+        yield source, group

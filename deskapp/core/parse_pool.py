@@ -1,0 +1,304 @@
+"""Telegram pages parsed in worker processes, each page within a time limit.
+
+Parsing is CPU work in C (lexbor) and Python: in the poller it would hold up the event loop, and in
+`desk import` it is half the cost, which other processes can take off the writer. A `ParsePool`
+keeps `workers` long-lived processes; each runs `telegram.parse_page` on one page at a time. A page
+that takes longer than `time_limit` seconds is refused: its worker is killed and replaced, and the
+caller gets a `SUSPICIOUS_EMPTY` page whose reason says so (the poller records it on the source
+like any other refused page). A worker that dies any other way is replaced the same way.
+
+    with ParsePool(workers=2, time_limit=10.0) as pool:
+        page = pool.parse(html, url=..., final_url=...)          # blocking
+        page = await pool.parse_async(html, url=..., final_url=...)  # from an event loop
+        for path, page in pool.map_files(paths): ...            # in order, all workers busy
+
+Workers are fresh interpreters (no inherited threads or open store), started once, when the pool
+is made; one thread per worker in this process feeds it and waits for its answer,
+so the caller's thread or event loop is never blocked by a parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from deskapp.core.model import Page, PageKind
+from deskapp.core.settings import PollerSettings
+
+DEFAULT_TIME_LIMIT = 10.0  # seconds; a real 20-post page parses in about 2 ms
+DEFAULT_MAX_BYTES = PollerSettings().max_body  # a saved page is read up to the poller's body cap
+STARTUP_LIMIT = 60.0  # seconds for a worker to start (an interpreter and selectolax on a busy machine)
+
+
+class ParseJobError(Exception):
+    """A page that could not be read at all (a saved file that is missing or unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    html: bytes | None
+    path: str | None
+    url: str | None
+    final_url: str | None
+    max_bytes: int
+
+
+def read_saved_page(path: Path | str, cap: int) -> bytes:
+    """The bytes of a saved page, at most `cap` of them: /dev/zero, a FIFO or a huge file is
+    refused in bounded memory. ParseJobError("<path>: <why>") when it cannot be had."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(cap + 1)
+    except OSError as exc:
+        raise ParseJobError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise ParseJobError(f"{path}: larger than the {cap:,}-byte page cap (poller.max_body); "
+                            "not a saved preview page")
+    return data
+
+
+def _serve(jobs: Connection, answers: Connection) -> None:
+    """Worker process: parse jobs until told to stop (None) or the pipe closes."""
+    from deskapp.core.sources import telegram
+
+    answers.send(("ready", None))  # the time limit counts from here: start-up is not parsing
+    while True:
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            html = job.html if job.path is None else read_saved_page(job.path, job.max_bytes)
+        except ParseJobError as exc:
+            answers.send(("unreadable", str(exc)))
+            continue
+        try:
+            answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url)))
+        except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
+            answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
+                                     reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
+
+
+def _fits_in_pipe(job: _Job) -> bool:
+    """Whether a job can be sent while the worker is busy without blocking this thread (a pipe
+    holds 64 KB; a blocked send could not enforce the time limit of the page being parsed)."""
+    return job.html is None or len(job.html) < 32_000
+
+
+class _Worker:
+    """One worker: `python -m deskapp.core.parse_pool`, spoken to over its stdin and stdout.
+
+    A plain child process rather than multiprocessing's: "spawn" re-runs the parent's main module
+    in the child, which a script without a __main__ guard turns into endless process creation."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "deskapp.core.parse_pool"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, close_fds=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.jobs = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
+        self.answers = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait (up to STARTUP_LIMIT) for the worker's hello; EOFError when it cannot start."""
+        if self.ready:
+            return
+        if not self.answers.poll(STARTUP_LIMIT) or self.answers.recv()[0] != "ready":
+            raise EOFError("the parser process did not start")
+        self.ready = True
+
+    def stop(self, *, kill: bool = False) -> None:
+        if not kill:
+            with contextlib.suppress(OSError):
+                self.jobs.send(None)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(2.0)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(2.0)
+        self.jobs.close()
+        self.answers.close()
+
+
+class ParsePool:
+    """`workers` parser processes; see the module docstring."""
+
+    def __init__(self, workers: int = 1, *, time_limit: float = DEFAULT_TIME_LIMIT) -> None:
+        if workers < 1:
+            raise ValueError("a parse pool needs at least one worker")
+        self.time_limit = time_limit
+        self._jobs: queue.SimpleQueue[tuple[_Job, Future[Page]] | None] = queue.SimpleQueue()
+        self._workers = [_Worker() for _ in range(workers)]
+        self._broken = ""  # why workers cannot run at all (see _answer)
+        self._failed_starts = 0  # workers in a row that died before their hello
+        self._closed = False
+        self._threads = [threading.Thread(target=self._feed, args=(i,), daemon=True, name=f"desk-parse-{i}")
+                         for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
+    # ---- asking
+
+    def submit(self, html: bytes | str | None = None, *, path: Path | str | None = None,
+               url: str | None = None, final_url: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> Future[Page]:
+        """Queue one page (its bytes, or a saved file's path the worker reads, at most `max_bytes`)
+        and return its future. The future's result is the parsed Page (refused pages included); a
+        file that cannot be read, or is over `max_bytes`, sets ParseJobError instead."""
+        if self._closed:
+            raise RuntimeError("the parse pool is closed")
+        if (html is None) == (path is None):
+            raise ValueError("give the page's html or its path, not both")
+        data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+        fut: Future[Page] = Future()
+        self._jobs.put((_Job(data, None if path is None else str(path), url, final_url, max_bytes), fut))
+        return fut
+
+    def parse(self, html: bytes | str, *, url: str | None = None, final_url: str | None = None) -> Page:
+        """Parse one page in a worker, waiting for it (at most about the time limit)."""
+        return self.submit(html, url=url, final_url=final_url).result()
+
+    async def parse_async(self, html: bytes | str, *, url: str | None = None,
+                          final_url: str | None = None) -> Page:
+        """`parse` for an event loop: the loop keeps running while a worker parses."""
+        return await asyncio.wrap_future(self.submit(html, url=url, final_url=final_url))
+
+    def map_files(self, paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                  ahead: int | None = None) -> Iterator[tuple[Path, Page]]:
+        """(path, page) for each saved page, in the order given, with up to `ahead` pages queued so
+        that every worker stays busy while the caller works on earlier pages. A file that cannot be
+        read (see `read_saved_page`) raises ParseJobError when its turn comes."""
+        window: deque[tuple[Path, Future[Page]]] = deque()
+        limit = ahead or 8 * self.workers
+        it = iter(paths)
+        try:
+            for path in it:
+                window.append((path, self.submit(path=path, max_bytes=max_bytes)))
+                if len(window) >= limit:
+                    yield self._take(window)
+            while window:
+                yield self._take(window)
+        finally:
+            for _, fut in window:
+                fut.cancel()
+
+    @staticmethod
+    def _take(window: deque[tuple[Path, Future[Page]]]) -> tuple[Path, Page]:
+        path, fut = window.popleft()
+        return path, fut.result()
+
+    # ---- the feeding threads
+
+    def _feed(self, index: int) -> None:
+        """Feed worker `index`: a second page is sent while it parses the first (when that page is
+        small enough to sit in the pipe), so the worker never waits for this process in between."""
+        sent: deque[tuple[_Job, Future[Page]]] = deque()
+        done = False
+        while sent or not done:
+            while not done and (not sent or (len(sent) < 2 and _fits_in_pipe(sent[-1][0]))):
+                try:
+                    item = self._jobs.get(block=not sent)
+                except queue.Empty:
+                    break
+                if item is None:
+                    done = True
+                elif item[1].set_running_or_notify_cancel():
+                    self._send(index, item, sent)
+            if sent:
+                self._answer(index, sent)
+
+    def _send(self, index: int, item: tuple[_Job, Future[Page]], sent: deque[tuple[_Job, Future[Page]]]) -> None:
+        if self._broken:
+            item[1].set_result(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=self._broken))
+            return
+        sent.append(item)
+        with contextlib.suppress(OSError):  # a dead worker is noticed when its answer is awaited
+            self._workers[index].jobs.send(item[0])
+
+    def _answer(self, index: int, sent: deque[tuple[_Job, Future[Page]]]) -> None:
+        """Wait for the oldest page sent to worker `index`; past the time limit, or when the worker
+        died, refuse that page, replace the worker and send it the pages that were queued behind."""
+        worker = self._workers[index]
+        job, fut = sent[0]
+        try:
+            worker.wait_ready()
+            self._failed_starts = 0
+            if worker.answers.poll(self.time_limit):
+                status, value = worker.answers.recv()
+                sent.popleft()
+                if status == "unreadable":
+                    fut.set_exception(ParseJobError(value))
+                else:
+                    fut.set_result(value)
+                return
+            reason = f"parsing took longer than {self.time_limit:g} s; refused"
+        except (EOFError, OSError) as exc:
+            reason = f"the parser process ended while reading this page ({type(exc).__name__}); refused"
+            if not worker.ready:
+                self._failed_starts += 1
+                if self._failed_starts >= 3:
+                    # Workers die before their hello: they cannot start (a broken install); stop respawning.
+                    self._broken = "the parser process could not start; refused"
+        worker.stop(kill=True)
+        sent.popleft()
+        fut.set_result(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=reason))
+        if self._broken:
+            while sent:
+                sent.popleft()[1].set_result(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=self._broken))
+            return
+        fresh = self._workers[index] = _Worker()
+        for queued, _ in sent:
+            with contextlib.suppress(OSError):
+                fresh.jobs.send(queued)
+
+    # ---- closing
+
+    def close(self) -> None:
+        """Finish the queued pages, then stop the workers (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._jobs.put(None)
+        for t in self._threads:
+            t.join()
+        for w in self._workers:
+            w.stop()
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _main() -> None:
+    """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
+    jobs = Connection(os.dup(0), writable=False)
+    answers = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _serve(jobs, answers)
+
+
+if __name__ == "__main__":
+    _main()

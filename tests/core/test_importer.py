@@ -1,0 +1,55 @@
+"""`desk import` underneath: saved pages parsed (in worker processes for many files) and written in bulk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deskapp.core import importer
+from deskapp.core.parse_pool import ParseJobError
+from deskapp.core.store import Store
+from deskapp.demo.tme import render_page
+from tests.wire import make_channel
+
+
+def save(tmp_path: Path, name: str, handle: str, n: int, *, start_id: int = 1, text: str | None = None) -> Path:
+    ch = make_channel(handle, n, start_id=start_id)
+    if text is not None:
+        ch.posts[0].text = text
+    path = tmp_path / f"{name}.html"
+    path.write_text(render_page(ch, ch.posts), encoding="utf-8")
+    return path
+
+
+def test_many_files_go_through_the_parse_pool(tmp_path: Path) -> None:
+    files = [save(tmp_path, f"p{i:02d}", f"chan_{i % 5}", 4, start_id=1 + (i // 5) * 10)
+             for i in range(importer.POOL_MIN_FILES + 4)]
+    heard: list[Path] = []
+    with Store.open(tmp_path / "s.db") as store:
+        res = importer.import_files(store, files, workers=2, on_file=lambda path, page: heard.append(path))
+        assert res.new == 4 * len(files) and res.changed == 0
+        assert store.count_posts() == res.new
+        titles = {s.name: s.title for s in store.sources()}
+    assert heard == files  # progress in the order given
+    assert titles["telegram:chan_3"] == "Chan 3"  # the channel info of the pages is kept
+
+
+def test_a_post_saved_twice_with_new_text_keeps_the_old_text_as_a_revision(tmp_path: Path) -> None:
+    old = save(tmp_path, "old", "twice_chan", 3, text="first wording")
+    new = save(tmp_path, "new", "twice_chan", 3, text="second wording")
+    with Store.open(tmp_path / "s.db") as store:
+        res = importer.import_files(store, [old, new])
+        assert (res.new, res.changed, res.unchanged) == (3, 1, 2)
+        assert store.get("telegram:twice_chan", 1).post.text == "second wording"
+        assert [t for t, _, _ in store.revisions_of("telegram:twice_chan", 1)] == ["first wording"]
+
+
+def test_an_unreadable_file_stops_the_import_after_storing_the_files_before_it(tmp_path: Path) -> None:
+    a = save(tmp_path, "a", "alpha_chan", 2)
+    b = save(tmp_path, "b", "beta_chan", 2)
+    c = save(tmp_path, "c", "gamma_chan", 2)
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(ParseJobError, match=r"missing\.html: cannot read"):
+            importer.import_files(store, [a, b, tmp_path / "missing.html", c])
+        assert {s.name for s in store.sources() if s.posts} == {"telegram:alpha_chan", "telegram:beta_chan"}

@@ -5,8 +5,9 @@ an ESC inside the pasted text starts an escape sequence, and one it does not kno
 more text, a second ESC, a timeout) is reissued as key presses. A paste holding `\\x1b[Z\\tXy` pressed
 Tab, X and y in the desk and cleared the pinboard. `PasteSafeParser` wraps that parser: once the
 paste start (ESC [ 200 ~) has gone through it, everything up to the paste end (ESC [ 201 ~) is
-collected here and never reaches the key logic, whatever it holds. The text goes to the focused
-widget as one Paste event; only a text field does anything with it (and cleans it).
+collected here and never reaches the key logic, whatever it holds. The text, without escape
+sequences or control characters (`sanitize.clean_text`), goes to the focused widget as one Paste
+event; only a text field does anything with it.
 
 `PasteSafeDriver` is Textual's LinuxDriver with this parser (the driver builds its parser inside
 `run_input_thread`, so that method is repeated here with the one class changed).
@@ -27,6 +28,8 @@ from textual._parser import ParseEOF, ParseError, ParseTimeout, Peek1, Read1, To
 from textual._xterm_parser import BRACKETED_PASTE_END, BRACKETED_PASTE_START, XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
+
+from deskapp.core.sanitize import clean_text
 
 # A terminal writes a paste in one burst. If the end marker has not come after this long, the
 # paste is delivered as it is (a terminal that lost the end must not swallow every later key).
@@ -74,7 +77,9 @@ class PasteSafeParser(XTermParser):
             # The inner parser took the start marker and waits for the next character: the pasted
             # text is read here instead, and never reaches its key logic.
             text, after, eof = yield from self._read_paste()
-            token_callback(events.Paste(text.replace("\x00", "")))
+            # Cleaned here, before any widget sees it: Textual's own inputs (the command palette's)
+            # would keep an ESC and draw it, and the terminal would obey it.
+            token_callback(events.Paste(clean_text(text)))
             if eof:
                 return
             # Leave the inner parser out of its paste state (its empty Paste is dropped above).

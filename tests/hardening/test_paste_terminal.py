@@ -13,14 +13,16 @@ from deskapp.core.store import Store
 from tests.hardening.desk_term import (
     PINBOARD_TITLE,
     desk_terminal,
+    needs_script,
     needs_terminal,
     number,
+    script_body,
     stable_screen,
     wait_screen,
 )
 from tests.ui.conftest import build_store, make_post
 
-pytestmark = needs_terminal
+pytestmark = [*needs_terminal, needs_script]
 
 START, END = b"\x1b[200~", b"\x1b[201~"
 # Shift+Tab and Tab to leave the field, X (clear all) and y (confirm), q, Ctrl+C, Ctrl+Q, a second
@@ -33,6 +35,9 @@ HOSTILE = [
     b"fake end" + END + b"\x1b[Z\tXy\x03q\x11",
     b"two ends" + END + b"\tX" + END + b"y q",
 ]
+# Pasted terminal commands (a title, a clipboard write, a colour): none may reach the terminal, from
+# any field, Textual's own command palette included. Their payloads must never be in the output.
+TERMINAL_COMMANDS = b"\x1b]0;PWNED-TITLE\x07\x1b]52;c;cGFzdGVkLWNsaXA=\x07\x1b[31mRED-TEXT"
 
 
 def pins_and_notes(db: Path) -> list[tuple[str, int, str]]:
@@ -67,7 +72,9 @@ def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path) -> 
     assert len(before) == 3
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[store]\npath = "{store}"\nstate = "{tmp_path / "state"}"\n', encoding="utf-8")
-    with desk_terminal(tmp_path / "t", "--no-poll", "--config", cfg, width=100, height=30) as (term, _):
+    raw_log = tmp_path / "raw.log"
+    with desk_terminal(tmp_path / "t", "--no-poll", "--config", cfg, record=raw_log, width=100,
+                       height=30) as (term, _):
         wait_screen(term, lambda s: number(PINBOARD_TITLE, s) == 3, 60, "the desk with 3 pins")
         for where in ("search", "feed"):
             if where == "search":
@@ -85,9 +92,23 @@ def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path) -> 
                 line = next(row for row in screen.splitlines() if "harbour" in row)
                 assert "\\x1b" not in line and "^[" not in line
                 term.keys("escape")  # clear and close the box: back on the feed
+        # Terminal commands pasted into the search box and into Textual's command palette.
+        term.keys("/")
+        raw_paste(term, TERMINAL_COMMANDS)
+        time.sleep(0.4)
+        term.keys("escape", "C-p")
+        wait_screen(term, lambda s: "Search for commands" in s, 10, "the command palette")
+        tmux_paste(term, tmp_path, TERMINAL_COMMANDS, 99)
+        time.sleep(0.4)
+        screen = stable_screen(term)
+        assert "RED-TEXT" in screen and "PWNED" not in screen, screen  # the text stays, the command goes
+        term.keys("escape")
+        wait_screen(term, lambda s: "Search for commands" not in s, 10, "the palette closed")
         # Still alive and still obeying keys: q quits, with exit status 0.
         term.keys("q")
         screen = wait_screen(term, lambda s: "DESK-EXITED" in s, 20, "the desk to quit on q")
         assert "DESK-EXITED 0" in screen
     assert pins_and_notes(store) == before
-
+    raw = script_body(raw_log.read_bytes())
+    for payload in (b"PWNED", b"cGFzdGVk", b"\x1b[31mRED"):
+        assert payload not in raw, payload

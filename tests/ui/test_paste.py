@@ -10,6 +10,7 @@ import pytest
 from textual import events
 from textual._xterm_parser import XTermParser
 
+from deskapp.core.sanitize import clean_text
 from deskapp.ui import terminal
 from deskapp.ui.terminal import PasteSafeDriver, PasteSafeParser
 from deskapp.ui.widgets.field import TextField
@@ -86,7 +87,7 @@ def test_a_paste_is_one_paste_event_and_no_key(payload: str, clock: Clock) -> No
         got = parse(PasteSafeParser(), chunks, clock)
         assert [type(e).__name__ for e in got] == ["Key", "Paste", "Key"], chunks
         assert got[0].key == "x" and got[2].key == "up"  # keys around the paste still work
-        assert got[1].text == payload
+        assert got[1].text == clean_text(payload)  # all of it, cleaned
 
 
 @pytest.mark.parametrize("payload", ["\tX y", "\x1b[Z\tXy\x03q", "", END, START + "b"])
@@ -97,7 +98,7 @@ def test_an_end_marker_inside_the_paste_ends_nothing(payload: str, clock: Clock)
     for chunks in ([data], list(data)):
         got = parse(PasteSafeParser(), chunks, clock)
         assert [type(e).__name__ for e in got] == ["Paste"]
-        assert got[0].text == "a" + END + payload
+        assert got[0].text == clean_text("a" + END + payload)
 
 
 def test_a_key_after_a_paste_is_a_key(clock: Clock) -> None:

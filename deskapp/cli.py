@@ -36,6 +36,7 @@ class CliError(Exception):
 class Context:
     settings: Settings
     paths: Paths
+    desk: str  # the desk name in use (core/desks.py)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -44,6 +45,8 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument("--config", metavar="PATH", default=default,
                         help="settings file (default: $DESK_CONFIG, then the platform config folder)")
     parser.add_argument("--db", metavar="PATH", default=default, help="the SQLite store to use")
+    parser.add_argument("--desk", metavar="NAME", default=default,
+                        help="whose pinboard and citation settings (default: [desk] name, then your user name)")
     parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="log to stderr too")
 
@@ -93,41 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sha256", action="store_true", default=None, help="add the SHA-256 of the captured text")
     sp.add_argument("--no-notes", action="store_true", help="leave out the pin notes")
     sp.add_argument("--chronological", action="store_true", help="order by publication time")
-    _desk_opt(sp)
 
     sp = add("pin", "pin posts on the pinboard and capture each post's own page as evidence")
     sp.add_argument("posts", nargs="+", metavar="POST")
     sp.add_argument("--note", default="", help="a note for the pins")
     sp.add_argument("--no-capture", action="store_true", help="pin without fetching the posts")
-    _desk_opt(sp)
     sp = add("unpin", "take posts off the pinboard")
     sp.add_argument("posts", nargs="+", metavar="POST")
-    _desk_opt(sp)
     sp = add("pins", "list the pinboard, with each pin's last check")
     sp.add_argument("--json", action="store_true", help="one JSON object a pin")
-    _desk_opt(sp)
     sp = add("verify", "re-check posts against their capture: unchanged, edited, deleted, channel gone "
                        "(exit 1 unless every post is unchanged)")
     sp.add_argument("posts", nargs="*", metavar="POST")
     sp.add_argument("--pins", action="store_true", help="re-check the pinned posts")
     sp.add_argument("--json", action="store_true", help="one JSON object a post")
-    _desk_opt(sp)
     sp = add("evidence", "write a WARC of every capture and re-check of posts, with a JSON manifest")
     sp.add_argument("posts", nargs="*", metavar="POST")
     sp.add_argument("--pins", action="store_true", help="the pinned posts")
     sp.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.warc.gz")
-    _desk_opt(sp)
     sp = add("archive", "ask the archive's Save Page Now to archive posts, one at a time, and record the copies")
     sp.add_argument("posts", nargs="*", metavar="POST")
     sp.add_argument("--pins", action="store_true", help="the pinned posts")
-    _desk_opt(sp)
     return p
-
-
-def _desk_opt(sp: argparse.ArgumentParser) -> None:
-    if not any("--desk" in a.option_strings for a in sp._actions):
-        sp.add_argument("--desk", metavar="NAME", default=None,
-                        help="whose pinboard (default: the desk named after you)")
 
 
 def load_context(args: argparse.Namespace) -> Context:
@@ -142,7 +132,20 @@ def load_context(args: argparse.Namespace) -> Context:
     settings = config_mod.load(cfg_path, must_exist=explicit)
     store = Path(args.db).expanduser() if getattr(args, "db", None) else (settings.store or default_store())
     state = settings.state or default_state()
-    return Context(settings=settings, paths=Paths(config=cfg_path, store=store, state=state))
+    return Context(settings=settings, paths=Paths(config=cfg_path, store=store, state=state),
+                   desk=_desk(getattr(args, "desk", None), settings))
+
+
+def _desk(cli_value: str | None, settings: Settings) -> str:
+    """--desk wins, then [desk] name (validated with the settings), then the user's own desk."""
+    from deskapp.core.desks import DeskNameError, default_desk, desk_name
+
+    if cli_value is None:
+        return settings.desk or default_desk()
+    try:
+        return desk_name(cli_value)
+    except DeskNameError as exc:
+        raise CliError(f"--desk: {exc}", EXIT_USAGE) from None
 
 
 def _setup_logging(paths: Paths, verbose: bool) -> None:
@@ -158,16 +161,11 @@ def _setup_logging(paths: Paths, verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
-def _open_store(ctx: Context, *, readonly: bool = False, desk: str | None = None):
-    from deskapp.core.desks import DeskNameError
+def _open_store(ctx: Context, *, readonly: bool = False):
     from deskapp.core.store import Store, StoreError
 
     try:
-        if desk is None:  # the store's own default desk
-            return Store.open(ctx.paths.store, readonly=readonly)
-        return Store.open(ctx.paths.store, readonly=readonly, desk=desk)
-    except DeskNameError as exc:
-        raise CliError(f"--desk: {exc}", EXIT_USAGE) from None
+        return Store.open(ctx.paths.store, readonly=readonly, desk=ctx.desk)
     except StoreError as exc:
         raise CliError(f"cannot open the store: {exc}") from None
 
@@ -363,7 +361,7 @@ def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
     _need_posts(args, "cite")
 
     options, templates = cite_settings(ctx.settings, args)
-    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
         posts = _named_posts(ctx, store, args)
         facts = cite_facts(store, [(sp.post.source, sp.post.id) for sp in posts]) \
@@ -426,7 +424,7 @@ def cmd_pin(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core.evidence import Result
 
     note = text_arg("--note", args.note, max_chars=10_000)
-    store = _open_store(ctx, desk=args.desk)
+    store = _open_store(ctx)
     try:
         posts = _named_posts(ctx, store, args, pins=False)
         for sp in posts:
@@ -448,7 +446,7 @@ def cmd_pin(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_unpin(ctx: Context, args: argparse.Namespace) -> int:
-    store = _open_store(ctx, desk=args.desk)
+    store = _open_store(ctx)
     try:
         posts = _named_posts(ctx, store, args, pins=False)
         for sp in posts:
@@ -464,7 +462,7 @@ def cmd_pins(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core.evidence import EvidenceLog
     from deskapp.core.model import age_text, utc_iso
 
-    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
         pins = store.pins()
         latest = EvidenceLog(store).latest([(sp.post.source, sp.post.id) for _p, sp in pins]) if pins else {}
@@ -491,7 +489,7 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core.evidence import Result
 
     _need_posts(args, "re-check")
-    store = _open_store(ctx, desk=args.desk)
+    store = _open_store(ctx)
     try:
         posts = _named_posts(ctx, store, args)
         links = {(sp.post.source, sp.post.id): permalink(sp.post) for sp in posts}
@@ -518,7 +516,7 @@ def cmd_evidence(ctx: Context, args: argparse.Namespace) -> int:
     out = Path(args.output).expanduser()
     if not out.parent.is_dir():
         raise CliError(f"{out}: no such folder {out.parent}", EXIT_USAGE)
-    store = _open_store(ctx, readonly=ctx.paths.store.exists(), desk=args.desk)
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
         posts = _named_posts(ctx, store, args)
         try:
@@ -539,7 +537,7 @@ def cmd_archive(ctx: Context, args: argparse.Namespace) -> int:
 
     _need_posts(args, "archive")
     cfg = ctx.settings.verify
-    store = _open_store(ctx, desk=args.desk)
+    store = _open_store(ctx)
     try:
         posts = _named_posts(ctx, store, args)
         limits = archive_limits(FetchLimits.of(ctx.settings.poller, [cfg.archive]), cfg.archive, cfg.archive_gap)
@@ -581,21 +579,21 @@ def cmd_desk(ctx: Context, args: argparse.Namespace) -> int:
         from deskapp.demo import demo_wire
 
         with demo_wire(ctx.settings, ctx.paths, db=Path(args.db).expanduser() if args.db else None) as demo:
-            _start_desk(demo.settings, demo.paths, poll=not args.no_poll, banner=demo.banner)
+            _start_desk(demo.settings, demo.paths, poll=not args.no_poll, desk=ctx.desk, banner=demo.banner)
         print(f"Demo files kept in {demo.workdir} (store, last citation); delete them freely.", file=sys.stderr)
         return 0
     _check_store(ctx)
     if not sys.stdout.isatty() and not os.environ.get("DESK_FORCE_UI"):
         raise CliError("the desk needs a terminal; for headless use see `desk poll`, `desk search`, `desk cite`")
-    _start_desk(ctx.settings, ctx.paths, poll=not args.no_poll)
+    _start_desk(ctx.settings, ctx.paths, poll=not args.no_poll, desk=ctx.desk)
     return 0
 
 
-def _start_desk(settings: Settings, paths: Paths, *, poll: bool, banner: str | None = None) -> None:
+def _start_desk(settings: Settings, paths: Paths, *, poll: bool, desk: str, banner: str | None = None) -> None:
     """Run the desk until the editor quits (both paths: the configured wire and the demo's)."""
     from deskapp.ui.app import DeskApp
 
-    DeskApp(settings=settings, paths=paths, poll=poll, demo_banner=banner).run()
+    DeskApp(settings=settings, paths=paths, poll=poll, demo_banner=banner, desk=desk).run()
 
 
 COMMANDS = {

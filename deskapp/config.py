@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deskapp.core import politeness
+from deskapp.core.desks import DeskNameError, desk_name
 from deskapp.core.model import SourceConfig
 from deskapp.core.settings import PollerSettings
 from deskapp.keymap import KEY_IDS
@@ -73,6 +74,7 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     cite: CiteSettings = field(default_factory=CiteSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
+    desk: str | None = None  # [desk] name: whose pinboard and citation settings (None: the user's)
 
 
 def load(path: Path, *, must_exist: bool = False) -> Settings:
@@ -112,9 +114,17 @@ def load(path: Path, *, must_exist: bool = False) -> Settings:
 
 def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     r = _Reader(path)
-    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify"}
+    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify", "desk"}
     r.no_unknown(raw, known, "")
     s = Settings(path=path)
+
+    desk = r.table(raw, "desk")
+    r.no_unknown(desk, {"name"}, "desk")
+    if "name" in desk:
+        try:
+            s.desk = desk_name(r.string(desk, "name", "desk"))
+        except DeskNameError as exc:
+            raise ConfigError(path, "desk.name", str(exc)) from None
 
     store = r.table(raw, "store")
     if "path" in store:

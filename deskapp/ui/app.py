@@ -31,12 +31,13 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from deskapp.config import Settings
+from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.model import Pin, StoredPost
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
-from deskapp.ui.citing import Citer
+from deskapp.ui.citing import FORMATS, Citer
 from deskapp.ui.clipboard import Clipboard
 from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
 from deskapp.ui.screens.details import DetailsScreen
@@ -90,12 +91,15 @@ class DeskApp(App[None]):
 
     def __init__(self, settings: Settings, paths: Paths, poll: bool = True, demo_banner: str | None = None,
                  *, now: Callable[[], datetime] | None = None, watch_interval: float = 0.5,
-                 poller_factory: Callable[..., Any] | None = None) -> None:
+                 poller_factory: Callable[..., Any] | None = None, desk: str | None = None) -> None:
         """`now`: clock for citation heading fields (tests); `poller_factory(store_path, settings,
-        on_event=...)` replaces deskapp.core.poller.Poller (tests give it a fake transport)."""
+        on_event=...)` replaces deskapp.core.poller.Poller (tests give it a fake transport).
+        `desk`: whose pinboard and kept citation format, heading and time mode (default:
+        [desk] name, then the user's own desk; see core/desks.py)."""
         super().__init__()
         self.settings = settings
         self.paths = paths
+        self.desk = desk_name(desk) if desk else settings.desk or default_desk()
         self.poll = poll
         self.demo_banner = demo_banner
         self.watch_interval = watch_interval
@@ -126,6 +130,20 @@ class DeskApp(App[None]):
         self.pin_checks = PinChecks(self, settings, paths.store)
         self._open_store()
 
+    def _apply_desk_prefs(self, prefs: dict[str, Any]) -> None:
+        """What this desk chose last time (F, H, t) wins over the settings file's defaults."""
+        if prefs.get("format") in FORMATS:
+            self.citer.fmt = prefs["format"]
+        if isinstance(prefs.get("heading"), str):
+            self.citer.heading = prefs["heading"]
+        if prefs.get("time") in ("utc", "local"):
+            self.time_mode = prefs["time"]
+
+    def _keep_desk_prefs(self, **changes: Any) -> None:
+        if self.store is not None:
+            store = self.store
+            self._store_call("keep the desk's settings", lambda: store.set_desk_prefs(**changes))
+
     def get_driver_class(self) -> type[Driver]:
         """Textual's terminal driver, reading input through the paste-safe parser (see ui.terminal)."""
         driver = super().get_driver_class()
@@ -137,8 +155,9 @@ class DeskApp(App[None]):
         """Open the UI's own connection; a failure becomes a message on screen, never a traceback."""
         started = time.perf_counter()
         try:
-            self.store = Store.open(self.paths.store)
+            self.store = Store.open(self.paths.store, desk=self.desk)
             self.timings["store_open"] = time.perf_counter() - started
+            self._apply_desk_prefs(self.store.desk_prefs())
             self._data_version = self.store.data_version()
             self._start_count = self.store.count_posts()
         except StoreError as exc:
@@ -371,7 +390,9 @@ class DeskApp(App[None]):
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
         checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
         self.pinboard.show(self.pins, select=select, checks=None if checks is _FAILED else checks)
-        self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)})")
+        # Another desk's board says whose it is; the editor's own desk needs no reminder.
+        whose = "" if self.desk == default_desk() else f" · desk {self.desk}"
+        self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)}){whose}")
         self.refresh_compose()
 
     def _pin_keys(self) -> list[tuple[str, int]]:
@@ -723,6 +744,7 @@ class DeskApp(App[None]):
 
     def action_cite_format(self) -> None:
         fmt = self.citer.next_format()
+        self._keep_desk_prefs(format=fmt)
         self.refresh_compose()
         self.notify(f"Citation format: {fmt}", markup=False, timeout=2)
 
@@ -731,6 +753,7 @@ class DeskApp(App[None]):
             if value is None:
                 return
             self.citer.heading = value
+            self._keep_desk_prefs(heading=self.citer.heading)
             self.refresh_compose()
 
         self.push_screen(TextModal("Citation heading (empty: no heading; {count} and {date} are filled in)",
@@ -738,6 +761,7 @@ class DeskApp(App[None]):
 
     def action_toggle_time(self) -> None:
         self.time_mode = "local" if self.time_mode == "utc" else "utc"
+        self._keep_desk_prefs(time=self.time_mode)
         self.feed.time_mode = self.time_mode
         self.pinboard.time_mode = self.time_mode
         self.pinboard.show(self.pins)

@@ -224,3 +224,38 @@ def test_demo_page_renders_service_post(tmp_path: Path) -> None:
     ch.posts = [FakePost(1, make_channel("x", 1).posts[0].published, "Channel created", service=True, views=None)]
     page = parse_page(render_page(ch, ch.posts))
     assert page.posts[0].service and page.posts[0].views is None
+
+
+def test_desk_names_on_the_command_line_and_in_the_settings(home: Path, capsys: pytest.CaptureFixture) -> None:
+    db = home / "d.db"
+    assert main(["--db", str(db), "import", str(page_file(home))]) == 0
+    from deskapp.core.store import Store
+
+    with Store.open(db, desk="anna") as store:
+        store.pin("telegram:some_chan", 2)
+    cfg = home / "c.toml"
+    cfg.write_text('[desk]\nname = "Anna"\n')
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "--db", str(db), "cite", "--pins"]) == 0  # [desk] name
+    assert "Some_Chan/2" in capsys.readouterr().out
+    assert main(["--config", str(cfg), "--db", str(db), "cite", "--pins", "--desk", "ben"]) == 0  # --desk wins
+    assert "Some_Chan" not in capsys.readouterr().out
+    assert main(["--config", str(cfg), "--db", str(db), "--desk", "no spaces", "cite", "--pins"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("desk: --desk: 'no spaces' is not a desk name") and err.count("\n") == 1
+    cfg.write_text('[desk]\nname = "a;b"\n')
+    assert main(["--config", str(cfg), "--db", str(db), "cite", "--pins"]) == 2
+    assert "desk.name: 'a;b' is not a desk name" in capsys.readouterr().err
+
+
+def test_search_language_and_its_errors(home: Path, capsys: pytest.CaptureFixture) -> None:
+    db = home / "s.db"
+    assert main(["--db", str(db), "import", str(page_file(home))]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "search", "--json", "source:some_chan since:2000-01-01"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main(["--db", str(db), "search", "x since:someday"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("desk: search: cannot read 'someday' as a date") and err.count("\n") == 1
+    assert main(["--db", str(db), "search", "source:nobody"]) == 2
+    assert "no such source (sources: some_chan)" in capsys.readouterr().err

@@ -62,6 +62,11 @@ class Post:
     media: list[str] = field(default_factory=list)  # kinds: photo, video, voice, ...
     service: bool = False
     channel_title: str | None = None  # display name of the channel, when the page shows it
+    # Kinds other than Telegram (see deskapp/core/sources/base.py): the id as the platform writes it
+    # (Bluesky rkey, Mastodon status id, RSS guid); `id` is the store's integer made from it.
+    native_id: str | None = None
+    reposted_by: str | None = None  # a repost/boost: who reposted it (the post itself is the original)
+    quote_of: str | None = None  # permalink of the quoted post
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON-lines shape of `desk parse` / `desk search --json`. Do not change keys."""

@@ -602,3 +602,46 @@ def _no_preview(tree: LexborHTMLParser, url: str | None, final_url: str | None) 
     else:
         reason = f"Not a channel preview{where}: no channel info and no posts."
     return Page(kind=PageKind.NO_PREVIEW, channel=channel, reason=reason)
+
+
+# ------------------------------------------------------------------------------ the source-kind interface
+
+
+# Kept down here so the parser above reads on its own; base.py imports nothing from this module.
+from collections.abc import Mapping  # noqa: E402
+
+from deskapp.core.model import SourceConfig  # noqa: E402
+from deskapp.core.sources.base import Parsed, Request, Response  # noqa: E402
+
+
+class TelegramKind:
+    """Telegram as a `deskapp.core.sources.base.SourceKind`: a thin adapter over `parse_page`."""
+
+    name = "telegram"
+    platform = "Telegram"
+    default_base = TME
+
+    def source_name(self, handle: str) -> str:
+        return f"telegram:{handle.strip().lstrip('@').lower()}"
+
+    def first_request(self, entry: SourceConfig, cursor: str | None = None,
+                      memo: Mapping[str, str] | None = None) -> Request:
+        url = entry.url if cursor is None else f"{entry.url}?before={cursor}"
+        return Request(url, accept="text/html,application/xhtml+xml", conditional=cursor is None)
+
+    def parse(self, response: Response, request: Request | None = None) -> Parsed:
+        url = response.url or (request.url if request else None)
+        page = parse_page(response.body, url=url or None, final_url=response.final_url)
+        return Parsed(page, cursor=str(page.before) if page.before is not None else None)
+
+    def fallback(self, entry: SourceConfig, request: Request, status: int) -> Request | None:
+        return None
+
+    def permalink(self, url: str) -> str:
+        return _permalink(url) or url
+
+    def sniff(self, body: bytes) -> bool:
+        return b"tgme_" in body[:200_000]
+
+
+KIND = TelegramKind()

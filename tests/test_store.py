@@ -81,7 +81,6 @@ def test_open_creates_parents_schema_and_wal(db_path: Path) -> None:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert {"sources", "posts", "revisions", "pins", "posts_fts", "posts_ai", "posts_ad", "posts_au"} <= names
         conn.close()
-        assert s.db["posts"].detect_fts() == "posts_fts"  # sqlite-utils / Datasette see the FTS table
         assert s._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
         assert s._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 0
@@ -90,6 +89,23 @@ def test_open_creates_parents_schema_and_wal(db_path: Path) -> None:
     # Reopening an up-to-date store changes nothing.
     with Store.open(db_path) as s:
         assert s.schema_version == len(MIGRATIONS)
+
+
+def test_sqlite_utils_opens_the_store_while_a_desk_writes(db_path: Path) -> None:
+    """The interop promise (README): sqlite-utils, and so Datasette, read the store as it is."""
+    import sqlite_utils
+
+    with Store.open(db_path) as s:
+        s.ingest_page("telegram:alpha", [post(pid=i, text=f"harbour news {i}") for i in (1, 2, 3)], fetched_at=FETCHED)
+        other = sqlite_utils.Database(db_path)
+        try:
+            assert other["posts"].detect_fts() == "posts_fts"  # Datasette offers search on it
+            assert other["posts"].count == 3 and other["sources"].count == 1
+            assert [r["post_id"] for r in other["posts"].search("harbour", order_by="post_id")] == [1, 2, 3]
+            s.ingest_page("telegram:alpha", [post(pid=4)], fetched_at=FETCHED)  # the desk writes meanwhile
+            assert other["posts"].count == 4
+        finally:
+            other.close()
 
 
 def test_empty_file_is_initialised(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ so the caller's thread or event loop is never blocked by a parse.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import queue
@@ -29,83 +28,34 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from deskapp.core.model import Page, PageKind
+from deskapp.core.parse_worker import Job, ParseJobError, read_saved_page
 from deskapp.core.settings import PollerSettings
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIME_LIMIT", "ParseJobError", "ParsePool", "read_saved_page"]
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds; a real 20-post page parses in about 2 ms
 DEFAULT_MAX_BYTES = PollerSettings().max_body  # a saved page is read up to the poller's body cap
 STARTUP_LIMIT = 60.0  # seconds for a worker to start (an interpreter and selectolax on a busy machine)
 
 
-class ParseJobError(Exception):
-    """A page that could not be read at all (a saved file that is missing or unreadable)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    html: bytes | None
-    path: str | None
-    url: str | None
-    final_url: str | None
-    max_bytes: int
-
-
-def read_saved_page(path: Path | str, cap: int) -> bytes:
-    """The bytes of a saved page, at most `cap` of them: /dev/zero, a FIFO or a huge file is
-    refused in bounded memory. ParseJobError("<path>: <why>") when it cannot be had."""
-    try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(cap + 1)
-    except OSError as exc:
-        raise ParseJobError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > cap:
-        raise ParseJobError(f"{path}: larger than the {cap:,}-byte page cap (poller.max_body); "
-                            "not a saved preview page")
-    return data
-
-
-def _serve(jobs: Connection, answers: Connection) -> None:
-    """Worker process: parse jobs until told to stop (None) or the pipe closes."""
-    from deskapp.core.sources import telegram
-
-    answers.send(("ready", None))  # the time limit counts from here: start-up is not parsing
-    while True:
-        try:
-            job = jobs.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            html = job.html if job.path is None else read_saved_page(job.path, job.max_bytes)
-        except ParseJobError as exc:
-            answers.send(("unreadable", str(exc)))
-            continue
-        try:
-            answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url)))
-        except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
-            answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
-                                     reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
-
-
-def _fits_in_pipe(job: _Job) -> bool:
+def _fits_in_pipe(job: Job) -> bool:
     """Whether a job can be sent while the worker is busy without blocking this thread (a pipe
     holds 64 KB; a blocked send could not enforce the time limit of the page being parsed)."""
     return job.html is None or len(job.html) < 32_000
 
 
 class _Worker:
-    """One worker: `python -m deskapp.core.parse_pool`, spoken to over its stdin and stdout.
+    """One worker: `python -m deskapp.core.parse_worker`, spoken to over its stdin and stdout.
 
     A plain child process rather than multiprocessing's: "spawn" re-runs the parent's main module
     in the child, which a script without a __main__ guard turns into endless process creation."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "deskapp.core.parse_pool"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "deskapp.core.parse_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, close_fds=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.jobs = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
@@ -142,7 +92,7 @@ class ParsePool:
         if workers < 1:
             raise ValueError("a parse pool needs at least one worker")
         self.time_limit = time_limit
-        self._jobs: queue.SimpleQueue[tuple[_Job, Future[Page]] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Job, Future[Page]] | None] = queue.SimpleQueue()
         self._workers = [_Worker() for _ in range(workers)]
         self._broken = ""  # why workers cannot run at all (see _answer)
         self._failed_starts = 0  # workers in a row that died before their hello
@@ -170,7 +120,7 @@ class ParsePool:
             raise ValueError("give the page's html or its path, not both")
         data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
         fut: Future[Page] = Future()
-        self._jobs.put((_Job(data, None if path is None else str(path), url, final_url, max_bytes), fut))
+        self._jobs.put((Job(data, None if path is None else str(path), url, final_url, max_bytes), fut))
         return fut
 
     def parse(self, html: bytes | str, *, url: str | None = None, final_url: str | None = None) -> Page:
@@ -180,6 +130,8 @@ class ParsePool:
     async def parse_async(self, html: bytes | str, *, url: str | None = None,
                           final_url: str | None = None) -> Page:
         """`parse` for an event loop: the loop keeps running while a worker parses."""
+        import asyncio  # here: the worker processes import this module's neighbours, not asyncio
+
         return await asyncio.wrap_future(self.submit(html, url=url, final_url=final_url))
 
     def map_files(self, paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -211,7 +163,7 @@ class ParsePool:
     def _feed(self, index: int) -> None:
         """Feed worker `index`: a second page is sent while it parses the first (when that page is
         small enough to sit in the pipe), so the worker never waits for this process in between."""
-        sent: deque[tuple[_Job, Future[Page]]] = deque()
+        sent: deque[tuple[Job, Future[Page]]] = deque()
         done = False
         while sent or not done:
             while not done and (not sent or (len(sent) < 2 and _fits_in_pipe(sent[-1][0]))):
@@ -226,7 +178,7 @@ class ParsePool:
             if sent:
                 self._answer(index, sent)
 
-    def _send(self, index: int, item: tuple[_Job, Future[Page]], sent: deque[tuple[_Job, Future[Page]]]) -> None:
+    def _send(self, index: int, item: tuple[Job, Future[Page]], sent: deque[tuple[Job, Future[Page]]]) -> None:
         if self._broken:
             item[1].set_result(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=self._broken))
             return
@@ -234,7 +186,7 @@ class ParsePool:
         with contextlib.suppress(OSError):  # a dead worker is noticed when its answer is awaited
             self._workers[index].jobs.send(item[0])
 
-    def _answer(self, index: int, sent: deque[tuple[_Job, Future[Page]]]) -> None:
+    def _answer(self, index: int, sent: deque[tuple[Job, Future[Page]]]) -> None:
         """Wait for the oldest page sent to worker `index`; past the time limit, or when the worker
         died, refuse that page, replace the worker and send it the pages that were queued behind."""
         worker = self._workers[index]
@@ -290,15 +242,3 @@ class ParsePool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _main() -> None:
-    """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
-    jobs = Connection(os.dup(0), writable=False)
-    answers = Connection(os.dup(1), readable=False)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    _serve(jobs, answers)
-
-
-if __name__ == "__main__":
-    _main()

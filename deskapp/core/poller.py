@@ -294,7 +294,7 @@ class Poller:
             else:
                 page = telegram.parse_page(fetched.body, url=cfg.url, final_url=fetched.final_url)
                 self._check_page(page)
-                known_before = self._known_ids(cfg.name)
+                known_before = self.store.max_post_id(cfg.name)
                 res = self.store.ingest_page(cfg.name, page.posts, fetched_at=now, channel=page.channel)
                 summary.new, summary.changed = res.new, res.changed
                 self._emit(PollEvent("stored", cfg.name, res.new, res.changed, res.max_key))
@@ -331,16 +331,8 @@ class Poller:
         if page.kind is PageKind.SUSPICIOUS_EMPTY:
             raise FetchError(f"suspiciously empty page: {page.reason or 'no posts and no notice'}")
 
-    def _known_ids(self, source: str) -> tuple[int, int] | None:
-        """(max id, count) already stored for the source, or None on first sight."""
-        assert self.store is not None
-        # Served by the UNIQUE (source, post_id) index: two index lookups, no scan.
-        max_id, count = self.store.db.execute(
-            "SELECT max(post_id), count(*) FROM posts WHERE source = ?", [source]).fetchone()
-        return None if max_id is None else (int(max_id), int(count))
-
     async def _backfill(self, client: httpx.AsyncClient, run: _SourceRun, page: Page,
-                        known: tuple[int, int] | None, row: dict) -> None:
+                        known: int | None, row: dict) -> None:
         """Walk older pages: on first sight (to the configured depth), or when the newest page shows a
         gap since the last poll (more new posts than one page holds). Guarded against cursor loops."""
         assert self.store is not None
@@ -351,12 +343,12 @@ class Poller:
                 self.store.set_backfill(cfg.name, cursor=None, done=True)
             return
         first_sight = known is None or not row.get("backfill_done")
-        gap = known is not None and min(p.id for p in page.posts) > known[0] + 1
+        gap = known is not None and min(p.id for p in page.posts) > known + 1
         if not (first_sight or gap):
             return
         cursor: int | None = page.before
         seen_cursors: set[int] = set()
-        stop_at = known[0] if (gap and known is not None) else None
+        stop_at = known if gap else None
         pages = 0
         while cursor is not None and pages < depth:
             if self._stop is not None and self._stop.is_set():

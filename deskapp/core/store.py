@@ -1,6 +1,6 @@
 """The SQLite store: posts, their revisions, sources and their health, pins, full-text search.
 
-One ordinary sqlite-utils database file (sqlite-utils and Datasette can open it), WAL mode,
+One ordinary SQLite file (sqlite-utils and Datasette open it; tests/test_store.py holds that), WAL mode,
 `synchronous=NORMAL`, `busy_timeout=5000`, foreign keys off. Every write runs in an explicit
 `BEGIN IMMEDIATE ... COMMIT` on an `isolation_level=None` connection, and is retried a few times
 when SQLite still reports "database is locked" after its own busy wait, so a headless poller, two
@@ -57,8 +57,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-
-import sqlite_utils
 
 from deskapp.core import grams
 from deskapp.core.desks import default_desk, desk_name
@@ -284,7 +282,6 @@ class Store:
 
     path: Path
     readonly: bool
-    db: sqlite_utils.Database
 
     def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool, desk: str | None = None) -> None:
         self.path = path
@@ -292,8 +289,6 @@ class Store:
         self._conn = conn
         self._lock = threading.RLock()
         self.desk = desk if desk is not None else default_desk()
-        # execute_plugins=False: plugins could register functions or run SQL on our connection.
-        self.db = sqlite_utils.Database(conn, execute_plugins=False)
 
     @property
     def desk(self) -> str:
@@ -760,6 +755,12 @@ class Store:
         written by other tools are counted after `recount()`."""
         return self._read(
             lambda c: c.execute("SELECT coalesce(sum(post_count), 0) FROM sources").fetchone()[0])
+
+    def max_post_id(self, source: str) -> int | None:
+        """The highest post id stored for a source (one probe of the UNIQUE (source, post_id)
+        index), None when it has none: the poller's first-sight and gap test."""
+        return self._read(lambda c: c.execute(
+            "SELECT max(post_id) FROM posts WHERE source = ?", (source,)).fetchone()[0])
 
     def max_key(self) -> int:
         """The newest key, 0 when empty."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,11 +30,8 @@ def once(db: Path, settings) -> list:
 
 
 def stored_ids(db: Path, source: str) -> list[int]:
-    store = Store.open(db)
-    try:
-        return sorted(r["post_id"] for r in store.db.query("select post_id from posts where source = ?", [source]))
-    finally:
-        store.close()
+    with closing(sqlite3.connect(db)) as conn:
+        return sorted(r[0] for r in conn.execute("select post_id from posts where source = ?", [source]))
 
 
 def source_row(db: Path, name: str) -> dict:

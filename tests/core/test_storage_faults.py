@@ -91,7 +91,7 @@ def test_full_disk_during_import_says_so_and_keeps_what_was_stored(tmp_path: Pat
 
     def open_(cls, path, *, readonly=False, full_check=None):  # a real SQLITE_FULL, no root needed
         store = real_open(cls, path, readonly=readonly, full_check=full_check)
-        store.db.execute(f"PRAGMA max_page_count = {pages + 8}")
+        store._conn.execute(f"PRAGMA max_page_count = {pages + 8}")
         return store
 
     monkeypatch.setattr(Store, "open", classmethod(open_))

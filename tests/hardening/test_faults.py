@@ -40,7 +40,7 @@ def _limited_open(max_pages: int):
 
     def open_(cls, path, *, readonly=False):
         store = real_open(cls, path, readonly=readonly)
-        store.db.execute(f"PRAGMA max_page_count = {max_pages}")
+        store._conn.execute(f"PRAGMA max_page_count = {max_pages}")
         return store
 
     return classmethod(open_)

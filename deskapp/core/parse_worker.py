@@ -1,0 +1,79 @@
+"""The parse pool's worker process: `python -m deskapp.core.parse_worker` (see parse_pool.py).
+
+Jobs arrive on stdin and answers leave on stdout as multiprocessing Connection messages; print()
+goes to stderr. Kept apart from parse_pool.py so that a worker imports only what parsing needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from deskapp.core.model import Page, PageKind
+
+
+class ParseJobError(Exception):
+    """A page that could not be read at all (a saved file that is missing or unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    html: bytes | None
+    path: str | None
+    url: str | None
+    final_url: str | None
+    max_bytes: int
+
+
+def read_saved_page(path: Path | str, cap: int) -> bytes:
+    """The bytes of a saved page, at most `cap` of them: /dev/zero, a FIFO or a huge file is
+    refused in bounded memory. ParseJobError("<path>: <why>") when it cannot be had."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(cap + 1)
+    except OSError as exc:
+        raise ParseJobError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise ParseJobError(f"{path}: larger than the {cap:,}-byte page cap (poller.max_body); "
+                            "not a saved preview page")
+    return data
+
+
+def serve(jobs: Connection, answers: Connection) -> None:
+    """Worker process: parse jobs until told to stop (None) or the pipe closes."""
+    from deskapp.core.sources import telegram
+
+    answers.send(("ready", None))  # the time limit counts from here: start-up is not parsing
+    while True:
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            html = job.html if job.path is None else read_saved_page(job.path, job.max_bytes)
+        except ParseJobError as exc:
+            answers.send(("unreadable", str(exc)))
+            continue
+        try:
+            answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url)))
+        except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
+            answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
+                                     reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
+
+
+def _main() -> None:
+    """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
+    jobs = Connection(os.dup(0), writable=False)
+    answers = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve(jobs, answers)
+
+
+if __name__ == "__main__":
+    _main()

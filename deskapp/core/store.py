@@ -52,7 +52,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -450,6 +451,26 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def reader(self) -> Store:
+        """A second, read-only connection to the same file for a reader thread, so long counts never
+        wait on (or hold) this Store's lock. No open-time checks: this Store already ran them."""
+        return type(self)(self.path, self._connect(self.path, readonly=True), readonly=True, desk=self.desk)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one state of the file (one read transaction), whatever other
+        connections commit meanwhile. Re-entrant: an inner snapshot joins the outer one."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
+            self._read(lambda c: c.execute("BEGIN"))
+            try:
+                yield
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     def __enter__(self) -> Store:
         return self
@@ -1057,17 +1078,11 @@ class Store:
                    "ORDER BY key DESC LIMIT 1 OFFSET ?")
             params.extend(sources)
         params.append(offset)
-        with self._lock:
-            # One read transaction: the anchor and the window come from the same snapshot.
-            self._read(lambda c: c.execute("BEGIN"))
-            try:
-                row = self._read(lambda c: c.execute(sql, params).fetchone())
-                if row is None:
-                    return []
-                return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources, prefix=prefix)
-            finally:
-                if self._conn.in_transaction:
-                    self._conn.execute("COMMIT")
+        with self.snapshot():  # the anchor and the window come from the same state
+            row = self._read(lambda c: c.execute(sql, params).fetchone())
+            if row is None:
+                return []
+            return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources, prefix=prefix)
 
 
     # ------------------------------------------------------------------ pins (of this Store's desk)

@@ -478,6 +478,9 @@ class DeskApp(App[None]):
         # row, and the line being read must not move.
         self._update_titles()
 
+    def on_feed_view_reloaded(self, message: FeedView.Reloaded) -> None:
+        self._update_titles()
+
     def on_feed_view_store_failed(self, message: FeedView.StoreFailed) -> None:
         self.notify(f"Could not read the store: {message.reason}", severity="error", markup=False, timeout=8)
 

@@ -88,3 +88,17 @@ def make_app(paths: Paths, settings: Settings | None = None, **kwargs: object):
 
     kwargs.setdefault("now", fixed_now)
     return DeskApp(settings=settings or make_settings(), paths=paths, poll=False, **kwargs)  # type: ignore[arg-type]
+
+
+async def settle(pilot, times: int = 2) -> None:
+    """Let queued work run, including the feed's reads off the UI thread (bounded)."""
+    for _ in range(times):
+        await pilot.pause()
+    from deskapp.ui.widgets.feed import FeedView
+
+    feeds = pilot.app.query(FeedView)
+    for _ in range(200):
+        if not any(feed.reading for feed in feeds):
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()

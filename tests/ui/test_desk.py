@@ -25,6 +25,7 @@ from tests.ui.conftest import (
     make_app,
     make_post,
     make_settings,
+    settle,
 )
 from tests.ui.screen_text import screen_text
 
@@ -57,11 +58,6 @@ def pin_ids(path: Path) -> list[tuple[str, int]]:
 
 def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
-
-
-async def settle(pilot, times: int = 2) -> None:
-    for _ in range(times):
-        await pilot.pause()
 
 
 # ---------------------------------------------------------------------------------------- feed

@@ -5,18 +5,25 @@ Nothing here ever loads all rows. Row `i` (0 = newest) of the current filter liv
 neighbouring window is known, by `feed_at(offset)` for far jumps (scrollbar drags, `G`). A few dozen
 windows are kept; rendered lines are cached by post key.
 
-New posts never move the line the editor is reading: after the store changes, the post under the
-cursor is found again by key (its new index is the count of rows newer than it) and the scroll offset
-moves by the same amount, so the screen shows exactly what it showed. What arrived above is counted
-and shown by the pane ("N new above"); `n` jumps there.
+New posts never move the line the editor is reading. The cursor is the post itself (`cursor_key`).
+After the store changes, a reader thread with its own connection reads, in ONE read transaction, the
+count, the anchor post's index and the windows the screen needs, keyed around that post
+(`read_state`); the UI installs that answer at once and puts the post back on the screen row it
+was on. `render_line` never reads the store: a missing window is fetched just after the frame. So
+no commit, whenever it lands, can make a paint show rows the cursor was not placed for (toolong's
+log view is the model). What arrived above is counted and shown by the pane ("N new above"); `n`
+jumps there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
@@ -44,11 +51,61 @@ KEEP_WINDOWS = 12
 CHANNEL_WIDTH = 16
 
 
+@dataclass(slots=True)
+class FeedState:
+    """One consistent read of the feed around a post: every number and row from one snapshot."""
+
+    total: int
+    anchor_index: int  # index of the anchor post (or of the first row older than it, if it is gone)
+    start: int  # index of rows[0]; a multiple of the window size
+    rows: list[FeedRow]
+    unseen: int  # rows newer than the seen key
+
+
+# A test hook: called in the reader between placing the cursor and reading the rows it is drawn
+# from, so a test can commit there (the forced interleaving of the bug this design removes).
+AnchorHook = Callable[[], None]
+
+
+def read_state(store: Store, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
+               screen_row: int, height: int, seen_key: int, window: int = WINDOW,
+               after_anchor: AnchorHook | None = None) -> FeedState:
+    """Count, place the anchor post and read the windows the screen needs, in ONE read transaction.
+
+    The cursor index and the rows drawn come from the same state of the table, so a commit from the
+    poller can never make the next paint show other rows than the cursor was placed for. Rows are
+    read by key around the anchor (two O(log n) ranges), never by offset.
+    """
+    filt: dict[str, Any] = {"query": query, "sources": sources}
+    with store.snapshot():
+        total = store.feed_count(**filt)
+        if total == 0:
+            return FeedState(0, 0, 0, [], 0)
+        idx = min(store.feed_count(after_key=anchor_key, **filt), total - 1) if anchor_key else 0
+        if after_anchor is not None:
+            after_anchor()
+        top = max(0, idx - max(0, screen_row))
+        first_w = top // window
+        last_w = min((top + max(1, height)) // window, (total - 1) // window)
+        above = idx - first_w * window
+        below = min((last_w + 1) * window, total) - idx
+        rows: list[FeedRow] = []
+        if anchor_key:
+            if above:
+                rows += store.feed(above, after_key=anchor_key, **filt)
+            rows += store.feed(below, before_key=anchor_key + 1, **filt)
+        else:
+            rows = store.feed(below, **filt)
+        unseen = store.feed_count(after_key=seen_key, **filt) if seen_key else 0
+    return FeedState(total, idx, first_w * window, rows, unseen)
+
+
 class FeedWindows:
     """Rows of the feed by index (0 = newest) under one filter, fetched from the store in windows.
 
-    The windows are a snapshot: `reset()` drops them whenever the store may have changed, so keyset
-    and offset answers never mix two states of the table.
+    The windows hold one state of the table: `install()` replaces all of them at once with a
+    consistent read (`read_state`). Windows fetched later by key from a neighbour stay consistent
+    with it; a far jump (by offset) made after the table changed drops the others first.
     """
 
     def __init__(self, store: Store, *, window: int = WINDOW, keep: int = KEEP_WINDOWS) -> None:
@@ -60,6 +117,7 @@ class FeedWindows:
         self.total = 0
         self._windows: OrderedDict[int, list[FeedRow]] = OrderedDict()
         self.queries = 0  # store round trips (for tests and the benchmark)
+        self.version: int | None = None  # the store's data_version the windows were read at
 
     @property
     def filtered(self) -> bool:
@@ -73,8 +131,26 @@ class FeedWindows:
     def reset(self) -> int:
         """Drop every window and count the rows again; returns the new total."""
         self._windows.clear()
+        self.version = self._data_version()
         self.total = self.store.feed_count(query=self.query, sources=self.sources)
         return self.total
+
+    def _data_version(self) -> int | None:
+        try:
+            return self.store.data_version()
+        except Exception:
+            return None
+
+    def install(self, state: FeedState, version: int | None = None) -> None:
+        """Replace every window with those of one consistent read (only whole windows, or the last)."""
+        self._windows.clear()
+        self.total = state.total
+        self.version = version
+        for n in range(0, len(state.rows), self.window):
+            chunk = state.rows[n : n + self.window]
+            start = state.start + n
+            if len(chunk) == self.window or start + len(chunk) == state.total:
+                self._windows[start // self.window] = chunk
 
     def cached(self, index: int) -> FeedRow | None:
         """The row if its window is already in memory (never queries)."""
@@ -83,6 +159,14 @@ class FeedWindows:
             return None
         offset = index % self.window
         return rows[offset] if offset < len(rows) else None
+
+    def find(self, key: int) -> int | None:
+        """Index of the cached row with `key` (never queries)."""
+        for w, rows in self._windows.items():
+            for i, row in enumerate(rows):
+                if row.key == key:
+                    return w * self.window + i
+        return None
 
     def row(self, index: int) -> FeedRow | None:
         if index < 0 or index >= self.total:
@@ -101,18 +185,23 @@ class FeedWindows:
         before = self._windows.get(w - 1)
         after = self._windows.get(w + 1)
         self.queries += 1
-        if w == 0:
-            rows = self.store.feed(size, **filt)
-        elif before is not None and len(before) == size:
-            # Next older window: keyset from the last row above (O(log n)).
+        rows: list[FeedRow] | None = None
+        if before is not None and len(before) == size:
+            # Next older window: keyset from the last row above (O(log n)), consistent with it.
             rows = self.store.feed(size, before_key=before[-1].key, **filt)
         elif after:
             # Next newer window: keyset from the first row below.
             rows = self.store.feed(size, after_key=after[0].key, **filt)
             if len(rows) != size:  # only whole windows are consistent; fall back to offset
-                rows = self.store.feed_at(w * size, size, **filt)
-        else:
-            rows = self.store.feed_at(w * size, size, **filt)
+                rows = None
+        if rows is None:
+            # A far jump, by offset: from the table as it is now. Windows read before a change
+            # would not line up with it, so they go.
+            version = self._data_version()
+            if version != self.version:
+                self._windows.clear()
+                self.version = version
+            rows = self.store.feed(size, **filt) if w == 0 else self.store.feed_at(w * size, size, **filt)
         self._windows[w] = rows
         while len(self._windows) > self.keep:
             self._windows.popitem(last=False)
@@ -189,7 +278,15 @@ class FeedView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.on_request = on_request
         self.windows = FeedWindows(store)
-        self.cursor = 0
+        self.cursor = 0  # index of the post under the cursor in the windows' state
+        self.cursor_key: int | None = None  # the post itself: what every reload keeps in place
+        self._reader: Store | None = None  # the reader thread's own connection
+        self._read_request: dict[str, Any] | None = None  # the reload being read
+        self._read_again = False  # the store changed again while it was read
+        self._filter_gen = 0  # a reload read under an older filter is dropped
+        self._fill_due = False
+        self._fill_failed = False  # the last read for the viewport failed: the lines say why
+        self.after_anchor: AnchorHook | None = None  # tests: see read_state
         self.watch_re = watch
         self.pinned: set[tuple[str, int]] = set(pinned or ())
         self.empty_text = "No posts yet."
@@ -206,13 +303,30 @@ class FeedView(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ data
 
+    class Reloaded(Message):
+        """A reload was read and shown (the count of posts may have changed)."""
+
+    class StateRead(Message):
+        """The reader thread's answer to a reload (see `read_state`)."""
+
+        def __init__(self, state: FeedState | None, request: dict[str, Any], error: str = "") -> None:
+            super().__init__()
+            self.state = state
+            self.request = request
+            self.error = error
+
     def on_mount(self) -> None:
         try:
             self.load()
         except Exception as exc:  # the app shows it; the desk stays up
             self._failed(exc)
 
-    def _failed(self, exc: Exception) -> None:
+    def on_unmount(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                self._reader.close()
+
+    def _failed(self, exc: Exception | str) -> None:
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         if reason != self.error:
             self.error = reason
@@ -226,14 +340,20 @@ class FeedView(ScrollView, can_focus=True):
         self.post_message(message)
 
     def load(self) -> None:
-        """First load, or a new filter: count, go to the top, everything on screen is seen."""
-        self.windows.reset()
+        """First load, or a new filter: count, go to the top, everything on screen is seen.
+        On the UI thread: the editor asked for it and waits for it."""
+        self._filter_gen += 1
+        windows = self.windows
+        version = windows._data_version()
+        state = read_state(windows.store, query=windows.query, sources=windows.sources, anchor_key=None,
+                           screen_row=0, height=self.page_height, seen_key=0, window=windows.window)
+        windows.install(state, version)
         self.cursor = 0
+        self.cursor_key = state.rows[0].key if state.rows else None
         self._cache.clear()
         self._update_virtual_size()
         self.scroll_to(y=0, animate=False, force=True)
-        top = self.windows.row(0)
-        self.seen_key = top.key if top else 0
+        self.seen_key = self.cursor_key or 0
         self._set_unseen(0)
         self.refresh()
 
@@ -242,26 +362,110 @@ class FeedView(ScrollView, can_focus=True):
         self.windows.sources = list(sources) if sources is not None else None
         self.load()
 
-    def reload(self) -> None:
-        """The store may have changed: re-count, keep the post under the cursor where it is on screen."""
-        anchor = self.windows.row(self.cursor)  # read before the reset: the old snapshot
-        old_cursor = self.cursor
-        old_scroll = round(self.scroll_y)
-        total = self.windows.reset()
-        # The line cache stays: it is keyed by what a line shows (an edited post has a new snippet).
-        if anchor is not None and total:
-            new_cursor = min(self.windows.index_of(anchor.key), total - 1)
-        else:
-            new_cursor = min(old_cursor, max(total - 1, 0))
-        delta = new_cursor - old_cursor
-        self.cursor = new_cursor
+    def show_post(self, key: int) -> bool:
+        """Put the cursor on the post with `key` (under the current filter), at the viewport's top
+        third; False when the filter does not hold it."""
+        windows = self.windows
+        version = windows._data_version()
+        height = self.page_height
+        row_on_screen = height // 3
+        state = read_state(windows.store, query=windows.query, sources=windows.sources, anchor_key=key,
+                           screen_row=row_on_screen, height=height, seen_key=self.seen_key,
+                           window=windows.window)
+        windows.install(state, version)
+        index = windows.find(key)
+        self._cache.clear()
         self._update_virtual_size()
-        self.scroll_to(y=max(0, old_scroll + delta), animate=False, force=True)
-        if not self.seen_key:
-            top = self.windows.row(0)
-            self.seen_key = top.key if top else 0
-        self._recount_unseen()
+        if index is None:
+            self.refresh()
+            return False
+        self.cursor, self.cursor_key = index, key
+        self.scroll_to(y=max(0, index - row_on_screen), animate=False, force=True)
+        self._set_unseen(state.unseen)
+        self._mark_seen()
         self.refresh()
+        return True
+
+    @property
+    def reading(self) -> bool:
+        """A reload is being read off the UI thread (tests wait for it)."""
+        return self._read_request is not None
+
+    def reload(self) -> None:
+        """The store may have changed: read it again off the UI thread, around the post under the
+        cursor; when the answer comes, that post stays on the same screen row (`_apply_state`)."""
+        if self._read_request is not None:
+            self._read_again = True
+            return
+        self._read_again = False
+        windows = self.windows
+        request = {
+            "gen": self._filter_gen, "anchor": self.cursor_key,
+            "screen_row": max(0, min(self.cursor - round(self.scroll_y), self.page_height - 1)),
+            "height": self.page_height, "seen_key": self.seen_key, "query": windows.query,
+            "sources": windows.sources, "window": windows.window, "version": windows._data_version(),
+        }
+        self._read_request = request
+        self.run_worker(partial(self._read_worker, request), thread=True, group="feed-read",
+                        exit_on_error=False)
+
+    def _read_worker(self, request: dict[str, Any]) -> None:
+        """The reader thread: its own connection; only posts a message."""
+        try:
+            if self._reader is None:
+                self._reader = self.windows.store.reader()
+            state = read_state(self._reader, query=request["query"], sources=request["sources"],
+                               anchor_key=request["anchor"], screen_row=request["screen_row"],
+                               height=request["height"], seen_key=request["seen_key"],
+                               window=request["window"], after_anchor=self.after_anchor)
+        except Exception as exc:
+            self.post_message(self.StateRead(None, request, " ".join(str(exc).split()) or type(exc).__name__))
+            return
+        self.post_message(self.StateRead(state, request))
+
+    def on_feed_view_state_read(self, message: FeedView.StateRead) -> None:
+        message.stop()
+        request = message.request
+        if request is not self._read_request:
+            return
+        self._read_request = None
+        if message.state is None:
+            self._failed(message.error)
+        elif request["gen"] == self._filter_gen:
+            self._apply_state(message.state, request)
+        if self._read_again:
+            self.reload()
+
+    def _apply_state(self, state: FeedState, request: dict[str, Any]) -> None:
+        """Install one consistent read and put the post under the cursor back on its screen row."""
+        key = self.cursor_key
+        screen_row = self.cursor - round(self.scroll_y)  # now: the editor may have moved meanwhile
+        by_key = {row.key: state.start + i for i, row in enumerate(state.rows)}
+        if key is not None and key in by_key:
+            new_cursor = by_key[key]
+        elif key == request["anchor"] and state.total:
+            # The post is gone from this filter: the next older one takes its place.
+            new_cursor = min(state.anchor_index, state.total - 1)
+        elif state.total:
+            self._read_again = True  # the editor moved outside what was read: read around it
+            return
+        else:
+            new_cursor = 0
+        self.windows.install(state, request["version"])
+        self.cursor = new_cursor
+        row = self.windows.cached(new_cursor)
+        self.cursor_key = row.key if row is not None else None
+        self._update_virtual_size()
+        self.scroll_to(y=max(0, new_cursor - screen_row), animate=False, force=True)
+        if not self.seen_key and state.start == 0 and state.rows:
+            self.seen_key = state.rows[0].key
+        if request["seen_key"] == self.seen_key:
+            self._set_unseen(state.unseen)
+            self._mark_seen()
+        else:
+            self._recount_unseen()
+        self.refresh()
+        self._emit(self.Reloaded())
 
     def _update_virtual_size(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
@@ -320,7 +524,15 @@ class FeedView(ScrollView, can_focus=True):
             return
         index = max(0, min(index, total - 1))
         old = self.cursor
+        self._fill_failed = False
+        try:
+            row = self.windows.row(index)
+        except Exception as exc:  # e.g. the store stayed locked: the line says so, keep running
+            self._failed(exc)
+            self._fill_failed = True
+            row = None
         self.cursor = index
+        self.cursor_key = row.key if row is not None else None
         if scroll_by is not None:
             self.scroll_to(y=max(0, self.scroll_y + scroll_by), animate=False)
         self._scroll_cursor_into_view()
@@ -338,6 +550,7 @@ class FeedView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self._fill_failed = False  # another part of the feed: try reading again
         if self.unseen:
             self._mark_seen()
 
@@ -433,16 +646,18 @@ class FeedView(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("feed--empty")
                 return Strip([Segment(" " + self.empty_text, style)]).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
-        try:
-            row = self.windows.row(index)
-        except Exception as exc:  # e.g. the store stayed locked: say so on the line, keep running
-            self._failed(exc)
-            style = self.get_component_rich_style("feed--empty")
-            return Strip([Segment(f" (cannot read this line: {self.error})", style)]).crop_extend(
-                0, width, self.rich_style)
+        # Never a store read while drawing: a missing window is fetched just after this frame.
+        row = self.windows.cached(index)
         if row is None:
+            if index < self.windows.total:
+                style = self.get_component_rich_style("feed--empty")
+                if self._fill_failed:
+                    return Strip([Segment(f" (cannot read this line: {self.error})", style)]).crop_extend(
+                        0, width, self.rich_style)
+                self._want_fill()
+                return Strip([Segment(" …", style)]).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
-        is_cursor = index == self.cursor
+        is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
         cache_key = (row.key, row.snippet, row.channel_title, width, is_cursor, is_cursor and self.has_focus)
         strip = self._cache.get(cache_key)
         if strip is None:
@@ -450,6 +665,24 @@ class FeedView(ScrollView, can_focus=True):
             self._cache[cache_key] = strip
         self._painted()
         return strip
+
+    def _want_fill(self) -> None:
+        if not self._fill_due:
+            self._fill_due = True
+            self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """Read the windows the viewport lacks (a scrollbar drag, a resize), then draw again."""
+        self._fill_due = False
+        top = round(self.scroll_y)
+        try:
+            for index in range(top, min(top + self.page_height, self.windows.total), self.windows.window):
+                self.windows.row(index)
+            self.windows.row(min(top + self.page_height, self.windows.total) - 1)
+        except Exception as exc:  # e.g. the store stayed locked: say so, keep running
+            self._failed(exc)
+            self._fill_failed = True
+        self.refresh()
 
     def _painted(self) -> None:
         now = time.perf_counter()

@@ -5,7 +5,8 @@ Records, post by post and check by check (hops in the order they were made): for
 body as received, so its payload digest is the body's SHA-256 kept in the store), then one `resource`
 record `urn:desk:manifest` (application/json) naming each post's permalink, its checks and snapshots,
 the times and the hashes. An exchange that got no answer (connection refused, timeout) has no
-records; the manifest says why. Written with warcio; `warcio check` and `warcio index` read it.
+records; the manifest says why. The archive's answers to `desk archive` are written the same way.
+Written with warcio; `warcio check` and `warcio index` read it.
 
 One change is made to stored headers: a response that came chunked is written with its body
 de-chunked, so `Transfer-Encoding` is replaced by the real `Content-Length` (and the original kept as
@@ -132,11 +133,10 @@ def write_evidence(store: Store, posts: Sequence[StoredPost], path: Path, *,
                     "checks": [],
                     "snapshots": [s.to_json() for s in snapshots_of(store, *key)],
                 }
-                for check in log.checks_of(*key):
-                    checks_n += 1
-                    item = check.to_json()
-                    hops = []
-                    for ex in log.chain(check.fetch_id) if check.fetch_id is not None else []:
+                def hops(fetch_id: int | None) -> list[dict[str, Any]]:
+                    nonlocal exchanges, unanswered
+                    out = []
+                    for ex in log.chain(fetch_id) if fetch_id is not None else []:
                         assert ex.id is not None
                         if ex.id not in written:
                             if ex.status is None:
@@ -145,9 +145,14 @@ def write_evidence(store: Store, posts: Sequence[StoredPost], path: Path, *,
                             else:
                                 written[ex.id] = _write_exchange(writer, ex)
                                 exchanges += 1
-                        hops.append(_exchange_json(ex, written[ex.id]))
-                    item["exchanges"] = hops
-                    entry["checks"].append(item)
+                        out.append(_exchange_json(ex, written[ex.id]))
+                    return out
+
+                for check in log.checks_of(*key):
+                    checks_n += 1
+                    entry["checks"].append({**check.to_json(), "exchanges": hops(check.fetch_id)})
+                for snap, item in zip(snapshots_of(store, *key), entry["snapshots"], strict=True):
+                    item["exchanges"] = hops(snap.fetch_id)
                 manifest["posts"].append(entry)
             data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
             writer.write_record(writer.create_warc_record(

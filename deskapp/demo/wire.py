@@ -30,7 +30,7 @@ VANISHING = ("harbour_watch", "UNCONFIRMED: reports of an explosion at the east 
 CORRECTED = ("citydesk_alerts", "Police: 3 people injured in the collision on the ring road.",
              "Police: 5 people injured in the collision on the ring road, two of them seriously.")
 CHANGE_AFTER = 120.0  # seconds after the demo starts: the deletion; the edit comes at three quarters
-CHANGE_HINT = "pin the UNCONFIRMED and the injured posts; ~2 min in they change: v re-checks"
+CHANGE_HINT = "pin UNCONFIRMED + injured posts; ~2 min later, v on the pinboard"
 
 SUBJECTS = [
     "Port authority", "The ferry operator", "Rail services", "The regional council", "Emergency services",

@@ -105,6 +105,10 @@ def test_pin_verify_evidence_archive_cite(wire: WireServer, tmp_path: Path, caps
     post7 = next(p for p in manifest["posts"] if p["post"] == "telegram:alpha/7")
     assert post7["permalink"] == "https://t.me/alpha/7"
     assert [c["result"] for c in post7["checks"]] == ["captured", "unchanged", "deleted"]
+    post5 = next(p for p in manifest["posts"] if p["post"] == "telegram:alpha/5")
+    [snap] = post5["snapshots"]
+    assert snap["snapshot"].startswith(f"{wire.url}/web/") and snap["exchanges"][0]["status"] == 302
+    assert snap["exchanges"][0]["response_record"] in bodies
     first = post7["checks"][0]["exchanges"][0]
     assert hashlib.sha256(bodies[first["response_record"]]).hexdigest() == first["body_sha256"]
     assert b"alpha post number 7" in bodies[first["response_record"]]

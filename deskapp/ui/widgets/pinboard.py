@@ -58,7 +58,7 @@ class Pinboard(DataTable):
         self.time_mode = "utc"
         self.checks: dict[tuple[str, int], Any] = {}  # (source, id) -> its last evidence.Check
 
-    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Checked", 10), ("Note", 10))
+    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Checked", 11), ("Note", 10))
 
     def _add_columns(self) -> None:
         # Labels are Text, never markup strings. The text column takes what is left of the width,

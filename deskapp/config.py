@@ -378,3 +378,51 @@ def _short(value: Any) -> str:
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+MINIMAL_EXAMPLE = '[telegram]\nchannels = ["durov", "bbcrussian"]\n'
+
+
+def add_channel(path: Path, entry: str) -> SourceConfig:
+    """Add a Telegram channel (a name, @name or t.me link) to `[telegram] channels` in the settings
+    file at `path` (created when missing; comments and layout kept), and return it as configured.
+
+    The whole new file is validated before it replaces the old one (atomically), so a ConfigError
+    -- an invalid name, a channel already listed, a file that does not parse -- leaves it untouched."""
+    import os
+    import tempfile
+
+    import tomlkit
+
+    entry = entry.strip()
+    if not entry:
+        raise ConfigError(path, "telegram.channels", "type a channel name, @name or t.me link")
+    handle = parse({"telegram": {"channels": [entry]}}, path).sources[0].handle  # one channel, checked
+    current = load(path) if path.exists() else Settings(path=None)
+    if any(s.handle.lower() == handle.lower() for s in current.sources):
+        raise ConfigError(path, "telegram.channels", f"channel {handle!r} is already in the settings")
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    doc = tomlkit.parse(text)
+    telegram = doc.get("telegram")
+    if telegram is None:
+        telegram = tomlkit.table()
+        doc["telegram"] = telegram
+    channels = telegram.get("channels")
+    if channels is None:
+        telegram["channels"] = [handle]
+    elif isinstance(channels, list):
+        channels.append(handle)
+    else:  # the table form: [telegram.channels.<name>]
+        channels[handle] = tomlkit.table()
+    new_text = tomlkit.dumps(doc)
+    added = [s for s in parse(tomllib.loads(new_text), path).sources if s.handle == handle]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(new_text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return added[0]

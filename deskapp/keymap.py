@@ -46,6 +46,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),
+    KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
     KeySpec("help", "question_mark", "Show every key"),
     KeySpec("quit", "q", "Quit"),
 )

@@ -30,9 +30,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from deskapp.config import Settings
+from deskapp.config import Settings, add_channel
 from deskapp.core.desks import default_desk, desk_name
-from deskapp.core.model import Pin, StoredPost
+from deskapp.core.model import Pin, SourceConfig, StoredPost
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
@@ -41,6 +41,7 @@ from deskapp.ui.citing import FORMATS, Citer
 from deskapp.ui.clipboard import Clipboard
 from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
 from deskapp.ui.screens.details import DetailsScreen
+from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
 from deskapp.ui.terminal import PasteSafeDriver
@@ -125,6 +126,7 @@ class DeskApp(App[None]):
         self._last_refresh = 0.0
         self._refresh_timer: Timer | None = None
         self._search_timer: Timer | None = None
+        self._restart_poller = False  # a channel was added: start the poller again once it stopped
         self._undo: list[list[Pin]] = []  # pins taken off by each unpin or clear, newest last
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self.pin_checks = PinChecks(self, settings, paths.store)
@@ -233,6 +235,31 @@ class DeskApp(App[None]):
         self.set_interval(30.0, self.refresh_checks, name="check_ages")  # "4 min ago" moves on
         if self.poll:
             self._start_poller()
+        if not self.settings.sources and self._start_count == 0:
+            # First run (nothing configured, nothing stored): say where the settings go, show a
+            # minimal file, offer the demo, and let the editor add a channel right here.
+            self.call_after_refresh(self.action_add_channel, first_run=True)
+
+    def action_add_channel(self, first_run: bool = False) -> None:
+        config = self.paths.config
+        intro = first_run_text(config, exists=config.exists()) if first_run else ""
+        self.push_screen(AddChannelModal(partial(add_channel, config), config, intro=intro), self._channel_added)
+
+    def _channel_added(self, source: SourceConfig | None) -> None:
+        if source is None:
+            return
+        self.settings.sources.append(source)
+        self.settings.path = self.paths.config
+        if self.store is not None:
+            self._store_call("record the new channel", self.store.sync_sources, [source])
+        self.notify(f"Added {source.handle} to {self.paths.config}", markup=False, timeout=6)
+        self.refresh_status(sources=True)
+        if self.poll:
+            if self.poller is None:
+                self._start_poller()
+            else:
+                self._restart_poller = True  # the running poller was built with the old list
+                self.stop_poller()
 
     def _after_first_paint(self) -> None:
         self.refresh_status()
@@ -298,6 +325,9 @@ class DeskApp(App[None]):
         if event.state == WorkerState.ERROR:
             reason = one_line(str(event.worker.error), 300) or type(event.worker.error).__name__
             self.post_message(PollerStopped(reason))
+        elif event.state == WorkerState.SUCCESS and self._restart_poller:
+            self._restart_poller = False
+            self._start_poller()
         elif event.state == WorkerState.SUCCESS and self.poller_state == "polling":
             self.post_message(PollerStopped(""))
 

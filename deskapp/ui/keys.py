@@ -28,6 +28,7 @@ APP_ACTIONS: dict[str, str] = {
     "edit_heading": "edit_heading",
     "toggle_time": "toggle_time",
     "sources": "sources",
+    "add_channel": "add_channel",
     "help": "help",
     "quit": "quit",
 }

@@ -187,3 +187,23 @@ def test_settings_made_in_code_are_clamped_for_real_hosts() -> None:
     assert real.interval >= 30.0 and real.backfill_pages == politeness.BACKFILL_PAGES_MAX
     local = politeness.clamped(wild, ["http://127.0.0.1:8080"])
     assert local.min_gap == 0.0 and local.timeout == 20.0
+
+
+def test_add_channel_keeps_the_file_and_refuses_bad_names(tmp_path):
+    from deskapp.config import ConfigError, add_channel, load
+
+    path = tmp_path / "conf" / "config.toml"
+    assert add_channel(path, "@durov").name == "telegram:durov"  # created with its folder
+    path.write_text('# my desk\n[telegram]\nchannels = ["durov"]  # the first\n\n[ui]\ntime = "local"\n')
+    assert add_channel(path, "https://t.me/Some_Chan").handle == "Some_Chan"
+    text = path.read_text()
+    assert "# my desk" in text and "# the first" in text and 'time = "local"' in text
+    assert [s.handle for s in load(path).sources] == ["durov", "Some_Chan"]
+    for bad, says in (("durov", "already in the settings"), ("two words", "not a Telegram channel name"),
+                      ("  ", "type a channel name")):
+        with pytest.raises(ConfigError, match=says):
+            add_channel(path, bad)
+    assert path.read_text() == text  # untouched by a refusal
+    path.write_text('[telegram.channels.durov]\nlabel = "D"\n')
+    add_channel(path, "other_one")
+    assert [(s.handle, s.label) for s in load(path).sources] == [("durov", "D"), ("other_one", None)]

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from deskapp.core.model import PageKind
-from deskapp.core.sanitize import clean_text
-from deskapp.core.sources import telegram
 from deskapp.core.sources.telegram import approx_int, parse_file, parse_page
 
 TAIL = ('<i class="tgme_widget_message_bubble_tail"><svg class="bubble_icon" width="9px" height="20px" '
@@ -252,17 +250,6 @@ def test_hostile_text_is_sanitised() -> None:
     post = one(page(block(text=text, owner="Wire\x1b[2J Channel")))
     assert post.text == "ared b evil c"
     assert post.channel_title == "Wire Channel"
-
-
-def test_unclean_class_matches_sanitize_clean_text_on_the_bmp() -> None:
-    # The parser skips clean_text for text without these characters: the class must cover every
-    # character clean_text would remove or rewrite.
-    for cp in range(0x10000):
-        ch = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        if clean_text(f"a{ch}b") != f"a{ch}b":
-            assert telegram._UNCLEAN.search(ch), hex(cp)
 
 
 # ----------------------------------------------------------------------------------- views, author

@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from deskapp.core.model import Post, StoredPost, utc_iso
-from deskapp.core.sanitize import clean_line, url_problem
+from deskapp.core.sanitize import clean_line, has_control, has_invisible_or_space, show_invisible, url_problem
 
 __all__ = [
     "FORMATS",
@@ -325,15 +325,6 @@ def unique_posts(posts: Sequence[StoredPost]) -> tuple[list[StoredPost], int]:
 _REF_HELP = "give a permalink such as https://t.me/durov/519, or channel/id such as durov/519"
 
 
-def _visible(text: str) -> str:
-    """`text` with control, bidi and invisible characters shown as \\uXXXX, for messages."""
-    return re.sub(
-        r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
-        lambda m: f"\\u{ord(m.group()):04x}",
-        text,
-    )
-
-
 def parse_post_ref(ref: str) -> tuple[str, int]:
     """("telegram:<channel lower>", id) for a post named on the command line.
 
@@ -345,12 +336,10 @@ def parse_post_ref(ref: str) -> tuple[str, int]:
     if not isinstance(ref, str):
         raise ValueError(f"a post reference must be text, not {type(ref).__name__}")
     raw = ref.strip()
-    shown = _visible(raw)
+    shown = show_invisible(raw)
     if not raw:
         raise ValueError(f"empty post reference; {_REF_HELP}")
-    if re.search(
-        r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\s]", raw
-    ):
+    if has_invisible_or_space(raw):
         raise ValueError(f"{shown!r} contains spaces, control or invisible characters; {_REF_HELP}")
 
     # The store's own form: kind:handle/id (no "//", so it is not a URL).
@@ -412,7 +401,7 @@ def _check_template(key: str, template: str, known: dict[str, str]) -> set[str]:
     """The field names `template` uses; CiteTemplateError for anything `render` could not fill."""
     if not isinstance(template, str):
         raise CiteTemplateError(key, f"must be text, not {type(template).__name__}")
-    if re.search(r"[\x00-\x1f\x7f-\x9f]", template):
+    if has_control(template):
         raise CiteTemplateError(key, "must be one line without control characters")
     known_list = ", ".join("{" + k + "}" for k in known)
     names: set[str] = set()
@@ -553,7 +542,7 @@ def _check_link(url: str | None, what: str, item_ref: str, refused: list[Refusal
             if problem is None:
                 return _Link(safe)
     reason = clean_line(problem or "URL refused")
-    refused.append(Refusal(url=_visible(url or ""), reason=reason, post=item_ref, what=what))
+    refused.append(Refusal(url=show_invisible(url or ""), reason=reason, post=item_ref, what=what))
     return _Link(None, reason)
 
 
@@ -563,8 +552,8 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver
     valid_tg = kind != "telegram" or bool(_TG_NAME.fullmatch(post.channel or ""))
     # Identifiers are shown with invisible characters escaped rather than removed: removing them
     # could turn a hostile name into another, real channel's name.
-    channel = clean_line(post.channel) if valid_tg else _visible(post.channel or "")
-    source = _visible(post.source)
+    channel = clean_line(post.channel) if valid_tg else show_invisible(post.channel or "")
+    source = show_invisible(post.source)
     ref = f"{source}/{post.id}"
     name = _cap(
         clean_line(post.channel_title) or (f"@{channel}" if kind in _AT_KINDS else channel), _MAX_NAME
@@ -574,7 +563,7 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver
     # The permalink: a Telegram channel name that is not a username cannot make an honest link.
     if not valid_tg:
         reason = "channel name is not a Telegram username, so no permalink can be built"
-        refused.append(Refusal(url=_visible(permalink(post)), reason=reason, post=ref, what="permalink"))
+        refused.append(Refusal(url=show_invisible(permalink(post)), reason=reason, post=ref, what="permalink"))
         link = _Link(None, reason)
     else:
         link = _check_link(permalink(post), "permalink", ref, refused)

@@ -12,13 +12,20 @@ from urllib.parse import urlsplit
 
 # C0 controls except \t and \n, DEL, C1 controls.
 _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f"
+# Every C0 control (\t and \n too), DEL, C1: what one-line text (a reference, a template) must not hold.
+_ALL_CONTROLS = "\x00-\x1f\x7f-\x9f"
 # Bidi embeddings/overrides/isolates and the implicit marks.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # Zero-width and invisible formatting characters.
 _ZERO_WIDTH = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
 
-_TEXT_STRIP = re.compile(f"[{_CONTROL}{_BIDI}]")
-_URL_BAD = re.compile(f"[{_CONTROL}{_BIDI}{_ZERO_WIDTH}\\s]")
+# The unsafe characters of text: what a terminal would obey, and bidi controls. The one place this
+# class is written; clean_text removes these, and text without any of them is already clean.
+UNSAFE = re.compile(f"[{_CONTROL}{_BIDI}]")
+# What a reader cannot see in a one-line field (controls, bidi, zero-width, line separators).
+_INVISIBLE = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}\u2028\u2029]")
+_URL_BAD = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}\\s]")
+_CONTROLS = re.compile(f"[{_ALL_CONTROLS}]")
 # A whole ESC sequence (CSI, OSC up to BEL/ST, or a two-byte escape): removed as one unit so
 # that its parameters ("]52;c;...") do not survive as visible junk.
 _ESC_SEQ = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*[\x07\x9c]?")
@@ -33,22 +40,39 @@ def clean_text(text: str | None) -> str:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ESC_SEQ.sub("", text)
-    return _TEXT_STRIP.sub("", text)
-
-
-# Text that none of these characters touch is returned unchanged by sanitize.clean_text (its
-# escape sequences all start with one of them), so the common clean post skips two regex passes.
-# tests/test_store.py checks this equivalence over the whole BMP.
-_MAYBE_DIRTY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+    return UNSAFE.sub("", text)
 
 
 def clean_text_fast(text: str | None) -> str:
-    """`sanitize.clean_text`, skipping the work when the text has nothing it would remove."""
+    """`clean_text`, skipping its regex passes when the text holds no UNSAFE character: every
+    escape sequence starts with one, so such text comes back unchanged (tests/core/test_sanitize.py
+    checks this over the BMP). The common clean post takes this path."""
     if not text:
         return ""
-    if _MAYBE_DIRTY.search(text) is None:
+    if UNSAFE.search(text) is None:
         return text
     return clean_text(text)
+
+
+def strip_unsafe(text: str | None) -> str:
+    """Text without any UNSAFE character, for showing text that was not cleaned at ingest (an
+    escape sequence's parameters stay, as harmless visible characters)."""
+    return UNSAFE.sub("", text) if text else ""
+
+
+def show_invisible(text: str) -> str:
+    """`text` with control, bidi and invisible characters written as \\uXXXX, for messages."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def has_invisible_or_space(text: str) -> bool:
+    """Whether `text` holds whitespace or anything `show_invisible` would write out."""
+    return _URL_BAD.search(text) is not None
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a control character (newlines and tabs included)."""
+    return _CONTROLS.search(text) is not None
 
 
 def clean_line(text: str | None) -> str:

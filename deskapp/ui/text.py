@@ -14,20 +14,18 @@ from datetime import UTC, datetime
 from rich.style import Style
 from textual.content import Content, Span
 
+from deskapp.core.sanitize import strip_unsafe
+
 FEED_TEXT_CAP = 2_000  # characters of a post laid out in one feed line
 DETAIL_TEXT_CAP = 100_000  # characters of a post laid out on the details screen
 
-# C0 (except \t \n), DEL, C1: a terminal would obey these. Bidi controls can disguise a line.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE_RUN = re.compile(r"\s+")
 URL_RE = re.compile(r"https?://[^\s<>\"'\]\)]+", re.IGNORECASE)
 
 
 def plain(text: str | None) -> str:
     """Text without any control or bidi character, newlines and tabs kept."""
-    if not text:
-        return ""
-    return _CONTROL.sub("", text)
+    return strip_unsafe(text)
 
 
 def one_line(text: str | None, cap: int = FEED_TEXT_CAP) -> str:

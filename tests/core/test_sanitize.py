@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from deskapp.core.sanitize import clean_field, clean_line, clean_text, safe_url, url_problem
+from deskapp.core.sanitize import (
+    clean_field,
+    clean_line,
+    clean_text,
+    clean_text_fast,
+    has_control,
+    has_invisible_or_space,
+    safe_url,
+    show_invisible,
+    strip_unsafe,
+    url_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +84,27 @@ def test_bad_urls_are_refused_with_a_reason(url: str) -> None:
 def test_good_urls_pass() -> None:
     for url in ("https://t.me/durov/519", "http://127.0.0.1:8080/s/x?before=3", "HTTPS://T.ME/X/1"):
         assert url_problem(url) is None and safe_url(url) == url
+
+
+def test_fast_clean_path_equals_clean_text() -> None:
+    # clean_text_fast returns the text untouched when it has no character it screens for; that is
+    # only sound if clean_text leaves every other character alone. Check the whole BMP and beyond.
+    checked = 0
+    for cp in list(range(0, 0x3000)) + list(range(0xF000, 0x10000)) + list(range(0x1F000, 0x1FB00)):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        s = f"a{chr(cp)}b"
+        assert clean_text_fast(s) == clean_text(s), hex(cp)
+        checked += 1
+    assert checked > 15000
+    for s in ["", "plain", "multi\nline\ttab", "\x1b[31mred", "x\r\ny", "\u200e", "\x9b1m", "😀 новости 新闻"]:
+        assert clean_text_fast(s) == clean_text(s)
+
+
+def test_one_class_serves_text_shown_raw_and_messages() -> None:
+    hostile = "a\x1b[2Jb\u202ec\u200bd"
+    assert strip_unsafe(hostile) == "a[2Jbc\u200bd"  # controls and bidi go; a zero-width space stays
+    assert show_invisible(hostile) == "a\\u001b[2Jb\\u202ec\\u200bd"
+    assert has_invisible_or_space("durov/519\u200b") and has_invisible_or_space("durov /519")
+    assert not has_invisible_or_space("durov/519")
+    assert has_control("line\nbreak") and not has_control("one line")

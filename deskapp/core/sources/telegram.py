@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
-from deskapp.core.sanitize import clean_text
+from deskapp.core.sanitize import clean_text_fast
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,6 @@ _SUBSCRIBER_TYPES = frozenset({"subscriber", "subscribers", "member", "members"}
 # "11 286 994 subscribers" / "97 957 members, 4 138 online" (landing cards, exact counts).
 _EXTRA_COUNT = re.compile(r"\s*([\d][\d\s\u00a0\u202f,.]*?)\s*(subscribers?|members?)\b", re.IGNORECASE)
 _TITLE_HANDLE = re.compile(r"@([A-Za-z0-9_]{1,64})")
-
-# Characters `clean_text` removes or rewrites. Text without any comes back from it unchanged, so
-# the common case skips its two regex passes (tests check this class against sanitize on the BMP).
-_UNCLEAN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 # The "not supported" fallback and copy-only labels: pruned by the block walk; if they ever turn up
 # inside the text div, one of these labels shows it and they are removed there too.
@@ -263,7 +259,7 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool) ->
         elif what == _META:
             author, edited, published = _read_meta(node)
         elif what == _VIEWS:
-            views = _clean_text(node.text()).strip() or None  # raw, as shown (U+202F kept)
+            views = clean_text_fast(node.text()).strip() or None  # raw, as shown (U+202F kept)
         elif what == _OWNER:
             title = _clean_line(_line(node)) or None
         elif what == _FORWARD:
@@ -391,7 +387,7 @@ def _text(node: LexborNode) -> str:
         # (str methods: a regex costs ~35 ns per character on non-Latin text).
         s = " ".join([part for part in [line.strip(" \t\f") for line in s.split("\n")] if part])
         s = s.replace(f" {_LINE_SEP}", _LINE_SEP).replace(f"{_LINE_SEP} ", _LINE_SEP)
-    return _clean_text(s.replace(_LINE_SEP, "\n")).strip()
+    return clean_text_fast(s.replace(_LINE_SEP, "\n")).strip()
 
 
 def _line(node: LexborNode) -> str:
@@ -399,16 +395,9 @@ def _line(node: LexborNode) -> str:
     return node.text().replace(_LINE_SEP, " ")
 
 
-def _clean_text(text: str | None) -> str:
-    """`sanitize.clean_text`, skipped when there is nothing for it to do."""
-    if not text:
-        return ""
-    return clean_text(text) if _UNCLEAN.search(text) else text
-
-
 def _clean_line(text: str | None) -> str:
-    """`sanitize.clean_line` with the same shortcut."""
-    return " ".join(_clean_text(text).split())
+    """`sanitize.clean_line`, with clean_text_fast's shortcut."""
+    return " ".join(clean_text_fast(text).split())
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -525,7 +514,7 @@ def _fill_from_meta(tree: LexborHTMLParser, ch: ChannelInfo) -> None:
     if ch.description is None:
         node = tree.css_first('meta[property="og:description"]')
         if node is not None:
-            ch.description = _clean_text(node.attrs.get("content")).strip() or None
+            ch.description = clean_text_fast(node.attrs.get("content")).strip() or None
 
 
 def _title(node: LexborNode) -> str | None:

@@ -8,11 +8,12 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deskapp import config as config_mod
@@ -83,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("query")
     sp.add_argument("--limit", type=int, default=20, help=f"at most this many posts (1 to {MAX_LIMIT:,})")
     sp.add_argument("--json", action="store_true", help="JSON lines, as `desk parse` prints them")
+    sp = add("alerts", "list the posts that alert rules matched (and pinned posts edited), oldest first")
+    sp.add_argument("--since", metavar="TIME", default=None,
+                    help="only alerts raised since TIME: a UTC time (2026-12-02T08:00Z) or an age (90m, 12h, 2d)")
+    sp.add_argument("--json", action="store_true", help="one JSON object an alert")
+    sp.add_argument("--limit", type=int, default=1000, help=f"at most this many (1 to {MAX_LIMIT:,})")
     sp = add("cite", "print the citation block for posts (permalinks or channel/id) or the pins")
     sp.add_argument("posts", nargs="*", metavar="POST")
     sp.add_argument("--pins", action="store_true", help="cite the pinned posts, in the editor's order")
@@ -354,6 +360,39 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(ctx: Context, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT:,}", EXIT_USAGE)
+    since = _since(args.since) if args.since is not None else None
+    store = _open_store(ctx, readonly=ctx.paths.store.exists())
+    try:
+        rows = store.alerts(since=since, limit=args.limit)
+    finally:
+        store.close()
+    for row in rows:
+        print(json.dumps(row.to_json(), ensure_ascii=False) if args.json else row.line())
+    if not rows and not args.json:
+        print("no alerts" + (f" since {since.strftime('%Y-%m-%d %H:%M UTC')}" if since else ""), file=sys.stderr)
+    return 0
+
+
+def _since(text: str) -> datetime:
+    """--since: an age ("90m", "12h", "2d") or a time with a zone; one line when it is neither."""
+    text_arg("--since", text)
+    m = re.fullmatch(r"\s*(\d{1,6})\s*([smhd])\s*", text)
+    if m:
+        seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=min(seconds, 3650 * 86400))
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--since: {text!r} is neither a time (2026-12-02T08:00Z) nor an age (90m, 12h, 2d)",
+                       EXIT_USAGE) from None
+    if when.tzinfo is None:
+        raise CliError(f"--since: {text!r} has no zone; add Z for UTC or an offset (+02:00)", EXIT_USAGE)
+    return when.astimezone(UTC)
+
+
 def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core import cite
     from deskapp.core.verify import cite_facts
@@ -604,6 +643,7 @@ COMMANDS = {
     "sources": cmd_sources,
     "check": cmd_check,
     "search": cmd_search,
+    "alerts": cmd_alerts,
     "cite": cmd_cite,
     "pin": cmd_pin,
     "unpin": cmd_unpin,

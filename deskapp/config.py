@@ -15,9 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from deskapp.core import politeness
+from deskapp.core.alerts import Rule, RuleAction, RuleError
+from deskapp.core.alerts import validate as validate_rule
 from deskapp.core.desks import DeskNameError, desk_name
 from deskapp.core.model import SourceConfig
-from deskapp.core.settings import PollerSettings
+from deskapp.core.settings import AttentionSettings, PollerSettings
 from deskapp.keymap import KEY_IDS
 
 # Telegram usernames: a letter, then letters, digits and _, up to 32 (new ones need 5+; short old
@@ -75,6 +77,7 @@ class Settings:
     cite: CiteSettings = field(default_factory=CiteSettings)
     verify: VerifySettings = field(default_factory=VerifySettings)
     desk: str | None = None  # [desk] name: whose pinboard and citation settings (None: the user's)
+    attention: AttentionSettings = field(default_factory=AttentionSettings)
 
 
 def load(path: Path, *, must_exist: bool = False) -> Settings:
@@ -114,7 +117,7 @@ def load(path: Path, *, must_exist: bool = False) -> Settings:
 
 def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     r = _Reader(path)
-    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify", "desk"}
+    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify", "desk", "attention", "alert", "mute"}
     r.no_unknown(raw, known, "")
     s = Settings(path=path)
 
@@ -177,6 +180,8 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         s.ui.time = t
     if "watch" in ui:
         s.ui.watch = r.string_list(ui, "watch", "ui")
+
+    s.attention = _attention(r, raw)
 
     keys = r.table(raw, "keys")
     for key_id, value in keys.items():
@@ -317,6 +322,52 @@ def _handle(r: _Reader, where: str, entry: str) -> str:
         raise ConfigError(r.path, where, f"{shown} is not a Telegram channel name (a letter, then letters, "
                           "digits or _, up to 32)")
     return handle
+
+
+_RULE_KEYS = {"name", "words", "phrases", "patterns", "sources", "kinds"}
+
+
+def _attention(r: _Reader, raw: dict[str, Any]) -> AttentionSettings:
+    """[attention] options, and the [[alert]] and [[mute]] rules (core/alerts.py)."""
+    out = AttentionSettings()
+    opts = r.table(raw, "attention")
+    r.no_unknown(opts, {"bell", "notify", "command"}, "attention")
+    for flag in ("bell", "notify"):
+        if flag in opts:
+            if not isinstance(opts[flag], bool):
+                raise ConfigError(r.path, f"attention.{flag}", f"must be true or false, got {_short(opts[flag])}")
+            setattr(out, flag, opts[flag])
+    if "command" in opts:
+        command = opts["command"]
+        if isinstance(command, str):
+            command = [command]
+        if (not isinstance(command, list) or not command
+                or not all(isinstance(c, str) and c and "\x00" not in c for c in command)):
+            raise ConfigError(r.path, "attention.command", "must be a program and its arguments, "
+                              'e.g. ["/usr/local/bin/page-desk", "--channel", "wire"]')
+        out.command = list(command)
+    seen: set[str] = set()
+    for action in (RuleAction.ALERT, RuleAction.MUTE):
+        entries = raw.get(str(action), [])
+        if isinstance(entries, dict):
+            entries = [entries]
+        if not isinstance(entries, list):
+            raise ConfigError(r.path, str(action), f"must be [[{action}]] tables")
+        for n, entry in enumerate(entries, 1):
+            where = f"{action}[{n}]"
+            if not isinstance(entry, dict):
+                raise ConfigError(r.path, where, "must be a table with name and words, phrases or patterns")
+            r.no_unknown(entry, _RULE_KEYS, where)
+            name = r.string(entry, "name", where) if "name" in entry else f"{action} {n}"
+            if name in seen:
+                raise ConfigError(r.path, f"{where}.name", f"{name!r} is used by another rule")
+            seen.add(name)
+            lists = {k: tuple(r.string_list(entry, k, where)) for k in _RULE_KEYS - {"name"} if k in entry}
+            try:
+                out.rules.append(validate_rule(Rule(name, action, **lists)))
+            except RuleError as exc:
+                raise ConfigError(r.path, where, str(exc)) from None
+    return out
 
 
 class _Reader:

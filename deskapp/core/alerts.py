@@ -19,9 +19,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 import regex
+
+from deskapp.core.model import utc_iso
 
 log = logging.getLogger("desk.alerts")
 
@@ -182,3 +185,53 @@ def split_rules(rules: Iterable[Rule]) -> tuple[RuleSet, RuleSet]:
     rules = list(rules)
     return (RuleSet([r for r in rules if r.action is RuleAction.ALERT]),
             RuleSet([r for r in rules if r.action is RuleAction.MUTE]))
+
+
+def rule_to_json(rule: Rule) -> dict[str, object]:
+    return {"name": rule.name, "action": str(rule.action), "words": list(rule.words),
+            "phrases": list(rule.phrases), "patterns": list(rule.patterns), "sources": list(rule.sources),
+            "kinds": list(rule.kinds)}
+
+
+def rule_from_json(data: dict[str, object]) -> Rule:
+    """A rule as kept in the store; RuleError when it no longer makes sense."""
+    def strings(key: str) -> tuple[str, ...]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RuleError(f"rule {data.get('name')!r}: {key} must be a list of strings")
+        return tuple(value)
+
+    try:
+        action = RuleAction(str(data.get("action", "alert")))
+    except ValueError:
+        raise RuleError(f"rule {data.get('name')!r}: action must be alert or mute") from None
+    return validate(Rule(str(data.get("name", "")), action, strings("words"), strings("phrases"),
+                         strings("patterns"), strings("sources"), strings("kinds")))
+
+
+class AlertKind(StrEnum):
+    RULE = "rule"
+    PINNED_EDIT = "pinned_edit"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: int
+    key: int
+    source: str
+    post_id: int
+    rule: str
+    what: str
+    kind: AlertKind
+    at: datetime
+    url: str = ""
+    text: str = ""
+
+    def line(self) -> str:
+        what = "pinned post edited" if self.kind is AlertKind.PINNED_EDIT else f"{self.rule}: {self.what}"
+        return f"{utc_iso(self.at)}  {what}  {self.url}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "rule": self.rule, "what": self.what, "kind": str(self.kind),
+                "at": utc_iso(self.at), "source": self.source, "post_id": self.post_id, "url": self.url,
+                "text": self.text}

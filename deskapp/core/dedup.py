@@ -2,11 +2,13 @@
 
 News travels across channels as forwards, copies and near-copies (a source line added, a link
 swapped, an emoji dropped). Each post's text is normalised (case, links, mentions, punctuation and
-spacing removed) and cut into character shingles; datasketch's MinHash estimates the Jaccard
-similarity of two shingle sets, and locality-sensitive hashing turns the signature into BANDS band
-keys, so that a near-copy shares at least one band key with its original with high probability.
+spacing removed) and cut into character shingles; a MinHash signature (see `minhash`) estimates the
+Jaccard similarity of two shingle sets, and locality-sensitive hashing turns the signature into
+BANDS band keys, so that a near-copy shares at least one band key with its original with high
+probability. (datasketch was the library to use, but it costs 1.2 s to import, scipy included:
+more than the desk's whole start-up budget.)
 
-Band keys are stored in the index (`dup_bands`: band key, post key), so a lookup at 10^6 posts is
+Band keys are stored in the index (`dup_bands`: band key, post key; schema v6), so a lookup at 10^6 posts is
 BANDS index probes limited to a time window, then an exact Jaccard check of the few candidates.
 A post is grouped under the earliest post it nearly copies; texts too short to compare fairly
 (a "⚠️" or "More soon.") only group when they are exactly the same after normalisation, and
@@ -23,10 +25,11 @@ import re
 import sqlite3
 import struct
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHash
+from deskapp.core.store_schema import DUP_TABLES
 
 SHINGLE = 5  # characters per shingle: long enough to carry meaning in every script
 NUM_PERM = 60
@@ -36,6 +39,8 @@ THRESHOLD = 0.7  # exact Jaccard of shingle sets at or above which two texts are
 MIN_NEAR = 40  # normalised characters below which only exact copies group
 MIN_EXACT = 12  # below this, a text groups with nothing ("More soon.")
 WINDOW_SECONDS = 3 * 86400  # how far back a copy may look for its original
+CACHE_SIZE = 20_000  # first posts whose shingles stay in memory (~2 KB each)
+MAX_CANDIDATES = 32  # first posts compared at most, earliest first: bounds a post's cost whatever the store holds
 _EXACT_BAND = -1  # band number of the exact-copy key
 
 _URL = re.compile(r"https?://\S+|www\.\S+|t\.me/\S+", re.IGNORECASE)
@@ -43,19 +48,6 @@ _MENTION = re.compile(r"[@#][\w.]+")
 _NON_WORD = re.compile(r"[\W_]+")
 _SEED = 7  # fixed, so stored band keys stay valid across runs and machines
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dup_bands (
-    band INTEGER NOT NULL,
-    key INTEGER NOT NULL,
-    PRIMARY KEY (band, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dup_groups (
-    key INTEGER PRIMARY KEY,
-    first_key INTEGER NOT NULL,
-    similarity REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dup_groups_first ON dup_groups (first_key);
-"""
 
 
 def normalise(text: str) -> str:
@@ -83,6 +75,41 @@ def _key63(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") >> 1
 
 
+_EMPTY = 1 << 64
+_SHIFT = (1 << 64) // NUM_PERM
+
+
+def _hash64(item: str) -> int:
+    data = item.encode()
+    return zlib.crc32(data) << 32 | zlib.crc32(data, 0x9E3779B9)
+
+
+def minhash(items: set[str]) -> list[int]:
+    """NUM_PERM MinHash values by one-permutation hashing: each shingle is hashed once, its hash picks
+    one of NUM_PERM bins and the bin keeps its smallest value; an empty bin borrows from the next
+    filled bin to its right, shifted by the distance ("densified" one-permutation hashing, Shrivastava
+    and Li 2014). One hash per shingle instead of NUM_PERM keeps it pure Python: numpy, which the
+    classic form needs to be fast, would cost every desk start-up its import (sqlite-utils imports
+    numpy whenever it is installed)."""
+    bins = [_EMPTY] * NUM_PERM
+    for item in items:
+        h = _hash64(item)
+        b = h % NUM_PERM
+        v = h // NUM_PERM
+        if v < bins[b]:
+            bins[b] = v
+    if _EMPTY not in bins or min(bins) == _EMPTY:
+        return bins
+    out = list(bins)
+    for i in range(NUM_PERM):
+        if bins[i] == _EMPTY:
+            d = 1
+            while bins[(i + d) % NUM_PERM] == _EMPTY:
+                d += 1
+            out[i] = bins[(i + d) % NUM_PERM] + d * _SHIFT  # stays under 2**64: values are < 2**64 / NUM_PERM
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     norm: str
@@ -99,12 +126,10 @@ def fingerprint(text: str) -> Fingerprint:
         return Fingerprint(norm, ())
     bands: list[tuple[int, int]] = [(_EXACT_BAND, _key63(norm.encode()))]
     if len(norm) >= MIN_NEAR:
-        mh = MinHash(num_perm=NUM_PERM, seed=_SEED)
-        mh.update_batch([s.encode() for s in shingles(norm)])
-        values = mh.hashvalues
+        values = minhash(shingles(norm))
         for b in range(BANDS):
             row = values[b * ROWS:(b + 1) * ROWS]
-            bands.append((b, _key63(struct.pack(f"<H{ROWS}Q", b, *(int(v) for v in row)))))
+            bands.append((b, _key63(struct.pack(f"<H{ROWS}Q", b, *row))))
     return Fingerprint(norm, tuple(bands))
 
 
@@ -118,37 +143,55 @@ class Grouped:
 class DuplicateIndex:
     """The band-key index over a store's posts. `text_of(keys)` returns {key: text} for candidates."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: dict[int, tuple[str, set[str]]] | None = None) -> None:
         self.conn = conn
+        # First posts' normalised text and shingles by key: the same few originals are compared
+        # again and again while a story spreads. Kept by the caller across batches, bounded here.
+        self.cache = cache if cache is not None else {}
+
+    def _shingled(self, key: int, text_of) -> tuple[str, set[str]]:
+        hit = self.cache.get(key)
+        if hit is None:
+            norm = normalise(text_of([key]).get(key, ""))
+            hit = (norm, shingles(norm) if len(norm) >= MIN_NEAR else set())
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[key] = hit
+        return hit
 
     @staticmethod
     def create(conn: sqlite3.Connection) -> None:
-        conn.executescript(SCHEMA)
+        conn.executescript(DUP_TABLES)
 
     def add(self, key: int, text: str, *, text_of) -> Grouped:
-        """Index one new post and group it under the earliest near-copy within the window before it."""
+        """Index one new post and group it under the earliest near-copy within the window before it.
+
+        Only the first post of a group keeps band keys: a copy is found through its original, so a
+        flood of one text (a channel spamming itself) costs one comparison a post, not one per copy."""
         fp = fingerprint(text)
         if not fp.comparable:
             return Grouped(key, key, 1.0)
         found = self._best_earlier(key, fp, text_of)
-        self.conn.executemany("INSERT OR IGNORE INTO dup_bands (band, key) VALUES (?, ?)",
-                              [(band_key, key) for _, band_key in fp.bands])
         if found is not None:
             first = self._first_of(found[0])
             self.conn.execute("INSERT OR REPLACE INTO dup_groups (key, first_key, similarity) VALUES (?, ?, ?)",
                               (key, first, found[1]))
             return Grouped(key, first, found[1])
+        self.conn.executemany("INSERT OR IGNORE INTO dup_bands (band, key) VALUES (?, ?)",
+                              [(band_key, key) for _, band_key in fp.bands])
         return Grouped(key, key, 1.0)
 
     def candidates(self, key: int, fp: Fingerprint) -> list[int]:
-        """Earlier posts within the window that share a band key (the store's key encodes time)."""
+        """Earlier first posts within the window that share a band key (the store's key encodes time),
+        earliest first, at most MAX_CANDIDATES."""
         if not fp.bands:
             return []
         low = key - (WINDOW_SECONDS << 20)
         marks = ",".join("?" * len(fp.bands))
         rows = self.conn.execute(
-            f"SELECT DISTINCT key FROM dup_bands WHERE band IN ({marks}) AND key < ? AND key >= ?",
-            [b for _, b in fp.bands] + [key, low],
+            f"SELECT DISTINCT key FROM dup_bands WHERE band IN ({marks}) AND key < ? AND key >= ? "
+            "ORDER BY key LIMIT ?",
+            [b for _, b in fp.bands] + [key, low, MAX_CANDIDATES],
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -156,15 +199,16 @@ class DuplicateIndex:
         cands = self.candidates(key, fp)
         if not cands:
             return None
-        mine = shingles(fp.norm)
-        best: tuple[int, float] | None = None
-        for other_key, other_text in text_of(cands).items():
-            other = normalise(other_text)
-            sim = 1.0 if other == fp.norm else (
-                jaccard(mine, shingles(other)) if len(fp.norm) >= MIN_NEAR and len(other) >= MIN_NEAR else 0.0)
-            if sim >= THRESHOLD and (best is None or other_key < best[0]):
-                best = (other_key, sim)
-        return best
+        mine = shingles(fp.norm) if len(fp.norm) >= MIN_NEAR else set()
+        for other_key in cands:  # earliest first: the first near-copy is the answer
+            other, other_shingles = self._shingled(other_key, text_of)
+            if other == fp.norm:
+                return other_key, 1.0
+            if mine and other_shingles:
+                sim = jaccard(mine, other_shingles)
+                if sim >= THRESHOLD:
+                    return other_key, sim
+        return None
 
     def _first_of(self, key: int) -> int:
         row = self.conn.execute("SELECT first_key FROM dup_groups WHERE key = ?", (key,)).fetchone()

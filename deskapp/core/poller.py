@@ -27,11 +27,12 @@ from pathlib import Path
 
 import httpx
 
+from deskapp.core.attention import AttentionWorker
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
 from deskapp.core.model import Page, PageKind, SourceConfig
 from deskapp.core.politeness import clamped
 from deskapp.core.poll_lock import PollLock
-from deskapp.core.settings import PollerSettings, PollPlan
+from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
 
@@ -39,9 +40,10 @@ log = logging.getLogger("desk.poller")
 ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before reporting its sources unpolled
 
 
+
 @dataclass(frozen=True, slots=True)
 class PollEvent:
-    kind: str  # "stored" | "failed" | "status" | "stopped" | "watching" (another poller holds the store) | "polling"
+    kind: str  # "stored" | "failed" | "status" | "stopped" | "watching" (another poller holds the store) | "polling" | "alerts" (new = how many rules matched)
     source: str
     new: int = 0
     changed: int = 0
@@ -97,6 +99,9 @@ class Poller:
         self._store_cls: type[Store] = Store  # tests substitute a store that cannot write
         self.lock = PollLock(self.store_path)
         self.lock_retry = 2.0  # seconds between tries to take over while another poller holds the store
+        # Alerts, mutes and duplicate groups for what this poller stores (core/attention.py).
+        self.attention_settings: AttentionSettings = getattr(settings, "attention", None) or AttentionSettings()
+        self.attention: AttentionWorker | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -131,8 +136,16 @@ class Poller:
         self._prepare_loop()
         self.store = self._store_cls.open(self.store_path)
         self.store.sync_sources(self.settings.sources)
+        self.attention = AttentionWorker(self.store_path, self.attention_settings, on_alerts=self._alerted).start()
 
-    def _teardown(self) -> None:
+    def _alerted(self, raised: list) -> None:
+        """From the attention thread: rules matched new posts (the hooks have been started)."""
+        self._emit(PollEvent("alerts", "", new=len(raised), message="; ".join(a.rule for a in raised[:5])))
+
+    def _teardown(self, *, finish_attention: bool = False) -> None:
+        if self.attention is not None:
+            self.attention.stop(finish=finish_attention)
+            self.attention = None
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -192,7 +205,7 @@ class Poller:
                 await asyncio.gather(*(host_once(items) for items in by_host.values()))
                 return [r.summary for r in runs]
         finally:
-            self._teardown()
+            self._teardown(finish_attention=True)  # `desk poll --once` leaves nothing queued
 
     async def run(self) -> None:
         """Poll until `stop()`; each host in its own task, each source on its own schedule.
@@ -304,6 +317,8 @@ class Poller:
                                           channel=page.channel)
                 if page.kind is PageKind.NO_POSTS:
                     summary.message = "channel has no posts"
+                if self.attention is not None and (summary.new or summary.changed):
+                    self.attention.kick()
             self._emit(PollEvent("status", cfg.name))
         except asyncio.CancelledError:
             raise

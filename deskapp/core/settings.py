@@ -3,9 +3,10 @@ never reads that file itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from deskapp.core.alerts import Rule
 from deskapp.core.model import SourceConfig
 
 
@@ -29,3 +30,11 @@ class PollPlan(Protocol):
 
     sources: list[SourceConfig]
     poller: PollerSettings
+
+
+@dataclass(slots=True)
+class AttentionSettings:
+    rules: list[Rule] = field(default_factory=list)  # alert and mute rules from the settings file
+    bell: bool = False  # ring the terminal bell in the desk on an alert
+    notify: bool = True  # a desktop notification where notify-send exists
+    command: list[str] = field(default_factory=list)  # run per alert with the post as JSON on stdin

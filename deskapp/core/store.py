@@ -88,6 +88,7 @@ from deskapp.core.model import (
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
 from deskapp.core.sanitize import clean_line, clean_text
+from deskapp.core.store_attention import AttentionStore
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 
 __all__ = ["MIGRATIONS", "Store", "StoreError"]
@@ -278,7 +279,7 @@ def _clause_sql(clause: list[Term]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(ors) + ")", params
 
 
-class Store:
+class Store(AttentionStore):
     """One connection to the store file. Open with `Store.open(path)`; one Store per thread."""
 
     path: Path

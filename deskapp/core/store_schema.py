@@ -275,7 +275,72 @@ def _v5(conn: sqlite3.Connection) -> None:
     grams.index(conn, conn.execute("SELECT key, text FROM posts WHERE text GLOB ?", (grams.GLOB,)))
 
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5]
+
+# Version 6: attention (core/attention.py). Every stored or re-texted post is queued by trigger in
+# the transaction that stores it, so a crash never loses a post's alerts or grouping; `alerts` keeps
+# what each rule matched, `muted` what mute rules hide (hidden from the feed, never from the store
+# or search), `rules` the rules editors add from a desk, dup_* the near-duplicate index (dedup.py).
+V6 = """
+CREATE TABLE attention_queue (
+    key INTEGER PRIMARY KEY,
+    edited INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TRIGGER posts_attention_ai AFTER INSERT ON posts BEGIN
+  INSERT OR IGNORE INTO attention_queue (key) VALUES (new.key);
+END;
+
+CREATE TRIGGER posts_attention_au AFTER UPDATE OF text ON posts WHEN old.text IS NOT new.text BEGIN
+  INSERT INTO attention_queue (key, edited) VALUES (new.key, 1)
+    ON CONFLICT (key) DO UPDATE SET edited = 1;
+END;
+
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    key INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    what TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+
+CREATE INDEX alerts_key ON alerts (key);
+
+CREATE TABLE muted (
+    key INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL
+);
+
+CREATE TABLE rules (
+    id INTEGER PRIMARY KEY,
+    desk TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+
+"""
+
+# The near-duplicate index (core/dedup.py also builds it in memory for its evaluation): `band`
+# holds a band key, `key` the post's.
+DUP_TABLES = """
+CREATE TABLE dup_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    PRIMARY KEY (band, key)
+) WITHOUT ROWID;
+
+CREATE TABLE dup_groups (
+    key INTEGER PRIMARY KEY,
+    first_key INTEGER NOT NULL,
+    similarity REAL NOT NULL
+);
+
+CREATE INDEX dup_groups_first ON dup_groups (first_key);
+"""
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES]
 
 
 def split_sql(script: str) -> list[str]:

@@ -89,8 +89,8 @@ def test_full_disk_during_import_says_so_and_keeps_what_was_stored(tmp_path: Pat
     pages = sqlite3.connect(db).execute("PRAGMA page_count").fetchone()[0]
     real_open = Store.open.__func__  # type: ignore[attr-defined]
 
-    def open_(cls, path, *, readonly=False, full_check=None):  # a real SQLITE_FULL, no root needed
-        store = real_open(cls, path, readonly=readonly, full_check=full_check)
+    def open_(cls, path, **kw):  # a real SQLITE_FULL, no root needed
+        store = real_open(cls, path, **kw)
         store._conn.execute(f"PRAGMA max_page_count = {pages + 8}")
         return store
 

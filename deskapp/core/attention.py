@@ -1,0 +1,210 @@
+"""Attention: what the store does with each new or edited post after it is committed.
+
+Posts enter `attention_queue` by trigger, in the transaction that stores them (schema v6), so no
+post can be stored and then forgotten by a crash. `Attention.drain()` takes a batch off the queue
+and, in one write transaction: groups each new post with the earliest near-copy (core/dedup.py),
+records the alert rules it matches and the mute rules that hide it (core/alerts.py), and raises a
+"pinned post edited" alert for an edit of a post some desk has pinned. `AttentionWorker` does this
+on a thread of its own for the poller (in the desk or headless), then runs the outside hooks for
+the alerts raised: a desktop notification and the newsroom's command, each post as JSON on the
+command's standard input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from deskapp.core import dedup
+from deskapp.core.alerts import AlertKind, AlertRow, RuleAction, RuleSet
+from deskapp.core.model import utc_iso
+from deskapp.core.settings import AttentionSettings
+from deskapp.core.store_attention import Queued
+
+if TYPE_CHECKING:
+    from deskapp.core.store import Store
+
+log = logging.getLogger("desk.attention")
+
+DRAIN_BATCH = 500  # posts per transaction: a 20,000-post import drains in steps that never hold the lock long
+HOOK_TIMEOUT = 10.0  # seconds the newsroom's command may take for one alert
+
+
+def _kind_of(source: str) -> str:
+    return source.partition(":")[0]
+
+
+class Attention:
+    """Drains the store's attention queue with the settings' rules and the store's own rules."""
+
+    def __init__(self, store: Store, settings: AttentionSettings | None = None) -> None:
+        self.store = store
+        self.settings = settings or AttentionSettings()
+        self._rules_seen: tuple[int, int] | None = None
+        self.alerts = RuleSet([])
+        self.mutes = RuleSet([])
+        self._first_posts: dict = {}  # dedup's shingle cache, kept across batches
+
+    def _load_rules(self) -> None:
+        """Settings rules plus the rules editors added from a desk (reloaded when those change)."""
+        stamp = self.store.rules_stamp()
+        if stamp == self._rules_seen:
+            return
+        rules = [*self.settings.rules, *(r for _, r in self.store.rules())]
+        self.alerts = RuleSet([r for r in rules if r.action is RuleAction.ALERT])
+        self.mutes = RuleSet([r for r in rules if r.action is RuleAction.MUTE])
+        self._rules_seen = stamp
+
+    def drain(self, limit: int = DRAIN_BATCH) -> list[AlertRow]:
+        """Process up to `limit` queued posts; the alerts they raised, oldest first."""
+        self._load_rules()
+        return self.store.attend(self._work, limit)
+
+    def drain_all(self, progress=None) -> int:
+        """Drain until the queue is empty (after an import). Returns how many alerts were raised."""
+        raised = 0
+        while True:
+            done = self.store.attention_backlog()
+            if not done:
+                return raised
+            raised += len(self.drain())
+            if progress:
+                progress(done)
+
+    def _work(self, conn: sqlite3.Connection, queued: Sequence[Queued]) -> list[tuple]:
+        """Inside the store's transaction: index, match, mute. Returns alert rows to insert."""
+        index = dedup.DuplicateIndex(conn, self._first_posts)
+        now = utc_iso(datetime.now(UTC))
+        alerts: list[tuple] = []
+        mutes: list[tuple[int, str]] = []
+
+        def text_of(keys: list[int]) -> dict[int, str]:
+            marks = ",".join("?" * len(keys))
+            return dict(conn.execute(f"SELECT key, text FROM posts WHERE key IN ({marks})", keys).fetchall())
+
+        for q in queued:
+            kind = _kind_of(q.source)
+            if q.edited:
+                if q.pinned:
+                    alerts.append((q.key, q.source, q.post_id, "pinned post edited", "", str(AlertKind.PINNED_EDIT), now))
+                continue
+            index.add(q.key, q.text, text_of=text_of)
+            for m in self.alerts.match(q.text, source=q.source, kind=kind):
+                alerts.append((q.key, q.source, q.post_id, m.rule.name, m.what, str(AlertKind.RULE), now))
+            muted = self.mutes.match(q.text, source=q.source, kind=kind)
+            if muted:
+                mutes.append((q.key, muted[0].rule.name))
+        if mutes:
+            conn.executemany("INSERT OR REPLACE INTO muted (key, rule) VALUES (?, ?)", mutes)
+        return alerts
+
+
+def run_hooks(alerts: Sequence[AlertRow], settings: AttentionSettings) -> threading.Thread | None:
+    """Desktop notification and the newsroom's command for each alert, off the caller's thread."""
+    if not alerts or not (settings.notify or settings.command):
+        return None
+    notifier = shutil.which("notify-send") if settings.notify else None
+    if not notifier and not settings.command:
+        return None
+
+    def run() -> None:
+        for alert in alerts:
+            if notifier:
+                _run([notifier, "--app-name=desk", f"desk alert: {alert.rule}", f"{alert.text[:200]}\n{alert.url}"])
+            if settings.command:
+                payload = json.dumps(alert.to_json(), ensure_ascii=False).encode()
+                _run(settings.command, payload)
+
+    thread = threading.Thread(target=run, name="desk-alert-hooks", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run(cmd: Sequence[str], stdin: bytes | None = None) -> None:
+    try:
+        done = subprocess.run(list(cmd), input=stdin, capture_output=True, timeout=HOOK_TIMEOUT, check=False)
+        if done.returncode != 0:
+            log.warning("alert hook %s exited %s: %s", cmd[0], done.returncode,
+                        done.stderr.decode(errors="replace")[-300:])
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("alert hook %s failed: %s", cmd[0], exc)
+
+
+class AttentionWorker:
+    """Drains the queue on a thread of its own, with a Store of its own, so neither the poller's
+    loop nor the desk ever waits for grouping or rules. `kick()` after storing; it also looks by
+    itself every IDLE_LOOK seconds, for posts another process (`desk import`) queued."""
+
+    IDLE_LOOK = 5.0
+
+    def __init__(self, store_path, settings: AttentionSettings, *,
+                 on_alerts: Callable[[list[AlertRow]], None] | None = None, desk: str | None = None) -> None:
+        self.store_path = store_path
+        self.settings = settings
+        self.on_alerts = on_alerts
+        self.desk = desk
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="desk-attention", daemon=True)
+        self.drained = 0  # posts processed, for tests and logs
+        self._finish_by: float | None = None
+
+    def _finishing(self) -> bool:
+        return self._finish_by is not None and time.monotonic() < self._finish_by
+
+    def start(self) -> AttentionWorker:
+        self._thread.start()
+        return self
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self, *, finish: bool = False, timeout: float = 30.0) -> None:
+        """End the thread; with `finish`, after draining what is queued (at most `timeout` seconds:
+        whatever is left stays queued for the next poller)."""
+        self._finish_by = time.monotonic() + timeout if finish else None
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout + 5)
+
+    def _run(self) -> None:
+        from deskapp.core.store import Store
+
+        try:
+            store = Store.open(self.store_path)
+        except Exception as exc:
+            log.warning("attention: cannot open the store: %s", exc)
+            return
+        try:
+            attention = Attention(store, self.settings)
+            while True:
+                if not self._stop.is_set():
+                    self._wake.wait(self.IDLE_LOOK)
+                    self._wake.clear()
+                while not self._stop.is_set() or self._finishing():
+                    try:
+                        backlog = store.attention_backlog()
+                        if not backlog:
+                            break
+                        raised = attention.drain()
+                    except Exception as exc:  # never stop polling for this; the posts stay queued
+                        log.warning("attention: %s", exc)
+                        break
+                    self.drained += min(backlog, DRAIN_BATCH)
+                    if raised:
+                        run_hooks(raised, self.settings)
+                        if self.on_alerts:
+                            self.on_alerts(raised)
+                if self._stop.is_set():
+                    break
+        finally:
+            store.close()

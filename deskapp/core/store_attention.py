@@ -1,0 +1,193 @@
+"""The store's side of attention (schema v6): the queue, alerts, mutes, desk rules, groups, read marks.
+
+A mixin of `Store`, kept apart so store.py stays about posts, sources and pins. Every method goes
+through the Store's own `_read`/`_write`, so locking and retries are the Store's.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from deskapp.core import dedup
+from deskapp.core.alerts import (
+    AlertKind,
+    AlertRow,
+    Rule,
+    RuleAction,
+    RuleError,
+    RuleSet,
+    rule_from_json,
+    rule_to_json,
+)
+from deskapp.core.model import parse_utc_iso, utc_iso
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    key: int
+    source: str
+    post_id: int
+    url: str
+    text: str
+    edited: bool
+    pinned: bool  # on any desk
+
+
+class AttentionStore:
+    desk: str
+
+    # Provided by Store.
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...  # pragma: no cover
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...  # pragma: no cover
+    def desk_prefs(self) -> dict[str, Any]: ...  # pragma: no cover
+    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]: ...  # pragma: no cover
+
+    # ------------------------------------------------------------------ the queue
+
+    def attention_backlog(self) -> int:
+        return self._read(lambda c: c.execute("SELECT count(*) FROM attention_queue").fetchone()[0])
+
+    def attend(self, work: Callable[[sqlite3.Connection, Sequence[Queued]], list[tuple]], limit: int) -> list[AlertRow]:
+        """Take up to `limit` queued posts, let `work` index and match them, record its alert rows and
+        take the posts off the queue, all in one transaction. The alerts raised, oldest first."""
+        def run(conn: sqlite3.Connection) -> list[AlertRow]:
+            rows = conn.execute(
+                "SELECT q.key, p.source, p.post_id, p.url, p.text, q.edited, "
+                "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id) "
+                "FROM attention_queue q JOIN posts p ON p.key = q.key ORDER BY q.key LIMIT ?", (limit,)).fetchall()
+            gone = conn.execute(  # queued, then deleted from posts: nothing to attend to
+                "DELETE FROM attention_queue WHERE key NOT IN (SELECT key FROM posts)").rowcount
+            del gone
+            if not rows:
+                return []
+            queued = [Queued(r[0], r[1], r[2], r[3] or "", r[4] or "", bool(r[5]), bool(r[6])) for r in rows]
+            new_alerts = work(conn, queued)
+            first_id = None
+            for row in new_alerts:
+                cur = conn.execute(
+                    "INSERT INTO alerts (key, source, post_id, rule, what, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                first_id = cur.lastrowid if first_id is None else first_id
+            keys = [q.key for q in queued]
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                conn.execute(f"DELETE FROM attention_queue WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            return [] if first_id is None else _alerts_from(conn, "a.id >= ? ORDER BY a.id", (first_id,))
+
+        return self._write(run)
+
+    # ------------------------------------------------------------------ alerts
+
+    def alerts(self, *, after_id: int = 0, since: datetime | None = None, limit: int = 1000) -> list[AlertRow]:
+        """Alerts newest last: those after `after_id` (a desk's last seen) or raised since `since`."""
+        where, args = "a.id > ?", [after_id]
+        if since is not None:
+            where += " AND a.at >= ?"
+            args.append(utc_iso(since))
+        return self._read(lambda c: _alerts_from(
+            c, f"{where} ORDER BY a.id DESC LIMIT ?", (*args, max(1, min(limit, 100_000))))[::-1])
+
+    def last_alert_id(self) -> int:
+        return self._read(lambda c: c.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+
+    # ------------------------------------------------------------------ rules editors add from a desk
+
+    def rules(self) -> list[tuple[int, Rule]]:
+        """(id, rule) for the rules kept in the store; a row that no longer parses is skipped."""
+        out = []
+        for rid, spec in self._read(lambda c: c.execute("SELECT id, spec FROM rules ORDER BY id").fetchall()):
+            try:
+                out.append((rid, rule_from_json(json.loads(spec))))
+            except (RuleError, ValueError, TypeError):
+                continue
+        return out
+
+    def rules_stamp(self) -> tuple[int, int]:
+        return self._read(lambda c: tuple(c.execute("SELECT count(*), coalesce(max(id), 0) FROM rules").fetchone()))
+
+    def add_rule(self, rule: Rule, *, apply_back: int = 50_000) -> tuple[int, int]:
+        """Keep a rule added from this desk. A mute rule also hides the last `apply_back` posts it
+        matches (an editor muting a flood expects it gone now). Returns (rule id, posts now muted)."""
+        spec = json.dumps(rule_to_json(rule), ensure_ascii=False)
+        matcher = RuleSet([rule]) if rule.action is RuleAction.MUTE else None
+
+        def run(conn: sqlite3.Connection) -> tuple[int, int]:
+            rid = conn.execute("INSERT INTO rules (desk, spec, created) VALUES (?, ?, ?)",
+                               (self.desk, spec, utc_iso(datetime.now(UTC)))).lastrowid
+            hidden = 0
+            if matcher is not None:
+                rows = conn.execute("SELECT key, source, text FROM posts ORDER BY key DESC LIMIT ?",
+                                    (apply_back,)).fetchall()
+                hits = [(k, rule.name) for k, s, t in rows
+                        if matcher.match(t or "", source=s, kind=s.partition(":")[0])]
+                conn.executemany("INSERT OR IGNORE INTO muted (key, rule) VALUES (?, ?)", hits)
+                hidden = len(hits)
+            return rid, hidden
+
+        return self._write(run)
+
+    def remove_rule(self, rule_id: int) -> bool:
+        """Forget a desk rule; posts it muted show again."""
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT spec FROM rules WHERE id = ?", (rule_id,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+            name = json.loads(row[0]).get("name", "")
+            conn.execute("DELETE FROM muted WHERE rule = ?", (name,))
+            return True
+
+        return self._write(run)
+
+    # ------------------------------------------------------------------ mutes
+
+    def muted_count(self) -> int:
+        return self._read(lambda c: c.execute("SELECT count(*) FROM muted").fetchone()[0])
+
+    def is_muted(self, key: int) -> str | None:
+        row = self._read(lambda c: c.execute("SELECT rule FROM muted WHERE key = ?", (key,)).fetchone())
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ who posted it first
+
+    def duplicate_group(self, key: int) -> list[tuple[int, float]]:
+        """(key, similarity to the first) for every post grouped with `key`, earliest first."""
+        return self._read(lambda c: dedup.DuplicateIndex(c).group(key))
+
+    def copies_count(self, keys: Sequence[int]) -> dict[int, int]:
+        return self._read(lambda c: dedup.DuplicateIndex(c).copies_count(list(keys)))
+
+    def first_of(self, key: int) -> int:
+        """The earliest post `key` copies (itself when it copies none)."""
+        row = self._read(lambda c: c.execute("SELECT first_key FROM dup_groups WHERE key = ?", (key,)).fetchone())
+        return row[0] if row else key
+
+    # ------------------------------------------------------------------ read position (per desk)
+
+    def read_mark(self) -> int | None:
+        value = self.desk_prefs().get("read_key")
+        return value if isinstance(value, int) else None
+
+    def set_read_mark(self, key: int) -> None:
+        self.set_desk_prefs(read_key=int(key))
+
+    def unread_by_source(self) -> dict[str, int]:
+        """Posts above this desk's read mark, per source (every post when there is no mark yet)."""
+        mark = self.read_mark() or 0
+        return dict(self._read(lambda c: c.execute(
+            "SELECT source, count(*) FROM posts WHERE key > ? GROUP BY source", (mark,)).fetchall()))
+
+
+def _alerts_from(conn: sqlite3.Connection, where: str, args: Sequence[object]) -> list[AlertRow]:
+    rows = conn.execute(
+        "SELECT a.id, a.key, a.source, a.post_id, a.rule, a.what, a.kind, a.at, coalesce(p.url, ''), "
+        f"coalesce(substr(p.text, 1, 500), '') FROM alerts a LEFT JOIN posts p ON p.key = a.key WHERE {where}",
+        tuple(args)).fetchall()
+    return [AlertRow(r[0], r[1], r[2], r[3], r[4], r[5], AlertKind(r[6]), parse_utc_iso(r[7]), r[8], r[9])
+            for r in rows]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from deskapp import config as config_mod
 from deskapp.config import ConfigError, Settings
+from deskapp.core.model import fmt_utc
 from deskapp.logfile import LogFile
 from deskapp.paths import Paths, default_state, default_store, resolve_config
 
@@ -311,7 +312,7 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
               f"({ctx.settings.path or ctx.paths.config})")
         return 0
     for s in rows:
-        last = s.last_success.strftime("%Y-%m-%d %H:%M UTC") if s.last_success else "never"
+        last = fmt_utc(s.last_success) if s.last_success else "never"
         line = f"{s.name:<32} {s.state:<12} {s.posts:>8} posts  last ok {last}"
         if s.error_count:
             line += f"  errors {s.error_count}: {s.error_text}"
@@ -352,7 +353,7 @@ def cmd_search(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(p.to_json(), ensure_ascii=False))
         else:
-            when = p.published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            when = fmt_utc(p.published)
             text = " ".join(p.text.split())
             print(f"{when}  {p.url}  {text[:100]}")
     if not hits and not args.json:
@@ -497,7 +498,7 @@ def cmd_unpin(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_pins(ctx: Context, args: argparse.Namespace) -> int:
-    from deskapp.core.cite import fmt_utc, permalink
+    from deskapp.core.cite import permalink
     from deskapp.core.evidence import EvidenceLog
     from deskapp.core.model import age_text, utc_iso
 

@@ -37,12 +37,11 @@ from deskapp.core.cite import (
     CiteTemplates,
     Verification,
     excerpt,
-    fmt_utc,
     parse_post_ref,
     permalink,
     render,
 )
-from deskapp.core.model import ForwardedFrom, Post, StoredPost
+from deskapp.core.model import ForwardedFrom, Post, StoredPost, fmt_utc
 from tests.samples import TELEGRAM, needs_samples
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "cite"

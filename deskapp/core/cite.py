@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from deskapp.core.model import Post, StoredPost, utc_iso
+from deskapp.core.model import Post, StoredPost, as_utc, fmt_utc, utc_iso
 from deskapp.core.sanitize import clean_line, has_control, has_invisible_or_space, show_invisible, url_problem
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "parse_post_ref",
     "permalink",
     "Verification",
-    "fmt_utc",
     "excerpt",
     "unique_posts",
 ]
@@ -245,16 +244,6 @@ class Citation:
 
 
 # --------------------------------------------------------------------------- small public helpers
-
-
-def _utc(dt: datetime) -> datetime:
-    """`dt` in UTC; a naive datetime is taken as UTC already (the store keeps UTC)."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def fmt_utc(dt: datetime) -> str:
-    """'2026-06-30 18:02 UTC'. A naive datetime is taken as UTC already (the store keeps UTC)."""
-    return _utc(dt).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _kind(source: str) -> str:
@@ -596,13 +585,13 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver
         handle=handle,
         author=_cap(clean_line(post.author), _MAX_NAME),
         link=link,
-        published=_utc(post.published),
+        published=as_utc(post.published),
         excerpt=excerpt(post.text, opts.excerpt_chars),
         note=_cap(clean_line(sp.pin_note), _MAX_NOTE),
         views=clean_line(post.views),
-        views_seen=_utc(sp.views_seen or sp.last_seen) if post.views else None,
-        first_seen=_utc(sp.first_seen),
-        last_seen=_utc(sp.last_seen),
+        views_seen=as_utc(sp.views_seen or sp.last_seen) if post.views else None,
+        first_seen=as_utc(sp.first_seen),
+        last_seen=as_utc(sp.last_seen),
         edited_after_capture=sp.revisions > 0,
         edited_at_source=bool(post.edited),
         forward_name=forward_name,
@@ -874,7 +863,7 @@ _DATE_PARTS = re.compile(r"\[\n\s*\[\n\s*(\d+),\n\s*(\d+),\n\s*(\d+)\n\s*\]\n\s*
 
 
 def _date_parts(dt: datetime) -> dict[str, list[list[int]]]:
-    d = _utc(dt)
+    d = as_utc(dt)
     return {"date-parts": [[d.year, d.month, d.day]]}
 
 
@@ -942,7 +931,7 @@ def render(
     unique, dropped = unique_posts(posts)
     if opts.order == "chronological":
         # Ties (same second) fall back to source and id so the block is stable.
-        unique.sort(key=lambda sp: (_utc(sp.post.published), _post_key(sp)))
+        unique.sort(key=lambda sp: (as_utc(sp.post.published), _post_key(sp)))
     refused: list[Refusal] = []
     facts = verified or {}
     items = [_item(sp, n, opts, refused, facts.get((sp.post.source, sp.post.id), _NO_FACTS))

@@ -11,18 +11,32 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+# The one place each time form is written and read: `utc_iso` (stored, exchanged), `fmt_utc` (shown
+# to a person outside the desk's own columns) and `parse_utc_iso` (read back, and read from pages).
+
+
+def as_utc(ts: datetime) -> datetime:
+    """`ts` in UTC; a naive datetime is taken as UTC already (the model keeps UTC), never as local."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
 
 def utc_iso(ts: datetime) -> str:
-    """'YYYY-MM-DDTHH:MM:SSZ' for an aware datetime (converted to UTC)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """'YYYY-MM-DDTHH:MM:SSZ' (converted to UTC; naive taken as UTC)."""
+    return as_utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fmt_utc(ts: datetime) -> str:
+    """'2026-06-30 18:02 UTC' (converted to UTC; naive taken as UTC)."""
+    return as_utc(ts).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def parse_utc_iso(text: str) -> datetime:
-    """Inverse of `utc_iso`; also accepts '+00:00' offsets."""
-    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
+    """An ISO 8601 time as aware UTC: the inverse of `utc_iso`, and any offset ('+00:00', '+03:00');
+    a time without one is taken as UTC. ValueError when unreadable."""
+    ts = datetime.fromisoformat(text)  # 3.11 reads a trailing Z as UTC
+    if len(text) == 20 and text[-1] == "Z":
+        return ts  # the stored form (a hot path of feed reads): already UTC
+    return as_utc(ts)
 
 
 def age_text(then: datetime, now: datetime | None = None, *, short: bool = False) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deskapp.core.model import utc_iso
+from deskapp.core.model import fmt_utc, parse_utc_iso, utc_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,10 @@ class Holder:
     since: str  # UTC ISO time the lock was taken
 
     def describe(self) -> str:
-        when = self.since.replace("T", " ").replace("Z", " UTC")
+        try:
+            when = fmt_utc(parse_utc_iso(self.since))
+        except ValueError:  # a lock file written by hand or by another version
+            when = self.since
         return f"pid {self.pid} on {self.host} since {when}"
 
 

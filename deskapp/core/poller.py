@@ -29,7 +29,7 @@ import httpx
 
 from deskapp.core.attention import AttentionWorker
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
-from deskapp.core.model import Page, PageKind, SourceConfig
+from deskapp.core.model import Page, PageKind, SourceConfig, parse_utc_iso
 from deskapp.core.politeness import clamped
 from deskapp.core.poll_lock import PollLock
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
@@ -260,7 +260,7 @@ class Poller:
             delay = 0.0
             if nxt:
                 try:
-                    delay = max(0.0, (datetime.fromisoformat(nxt.replace("Z", "+00:00")) - now_wall).total_seconds())
+                    delay = max(0.0, (parse_utc_iso(nxt) - now_wall).total_seconds())
                 except ValueError:
                     delay = 0.0
             # Spread first polls a little so a restart does not fire every source at once.

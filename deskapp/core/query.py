@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from deskapp.core import grams
+from deskapp.core.model import parse_utc_iso
 from deskapp.core.sanitize import clean_text
 
 FILTERS = ("source", "since", "until")
@@ -151,10 +152,9 @@ def _when(value: str, *, end_of_day: bool, now: datetime) -> datetime:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = datetime.fromisoformat(value).replace(tzinfo=UTC)
             return day + timedelta(days=1) if end_of_day else day
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc_iso(value)
     except ValueError:
         raise QueryError(f"cannot read {value!r} as a date: use 2024-05-01, 2024-05-01T14:30 (UTC) or 6h / 2d") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def parse(text: str, *, prefix: bool = False, now: datetime | None = None) -> Query:

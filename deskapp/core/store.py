@@ -120,22 +120,11 @@ class StoreError(Exception):
 
 
 def _iso(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return utc_iso(ts)
-
-
-def _parse_iso(text: str) -> datetime:
-    """parse_utc_iso, fast for the stored 'YYYY-MM-DDTHH:MM:SSZ' form (3.11 reads the Z as UTC)."""
-    if len(text) == 20 and text[-1] == "Z":
-        return datetime.fromisoformat(text)
-    return parse_utc_iso(text)
+    return None if ts is None else utc_iso(ts)
 
 
 def _dt(text: str | None) -> datetime | None:
-    return _parse_iso(text) if text else None
+    return parse_utc_iso(text) if text else None
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -197,7 +186,7 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
         channel=channel or "",
         id=post_id,
         url=url or "",
-        published=_parse_iso(published),
+        published=parse_utc_iso(published),
         text=text or "",
         author=author,
         views=views,
@@ -213,8 +202,8 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
     return StoredPost(
         post=post,
         key=key,
-        first_seen=_parse_iso(first_seen),
-        last_seen=_parse_iso(last_seen),
+        first_seen=parse_utc_iso(first_seen),
+        last_seen=parse_utc_iso(last_seen),
         text_sha256=sha or "",
         views_seen=_dt(views_seen),
         revisions=revisions or 0,
@@ -226,7 +215,7 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
 def _feed_row(row: tuple[Any, ...]) -> FeedRow:
     key, source, post_id, channel, channel_title, url, published, snippet, pinned, service = row
     # Positional: a frozen dataclass built with keywords costs a third more, 100 times a page.
-    return FeedRow(key, source, post_id, channel or "", channel_title, url or "", _parse_iso(published),
+    return FeedRow(key, source, post_id, channel or "", channel_title, url or "", parse_utc_iso(published),
                    snippet or "", bool(pinned), bool(service))
 
 

@@ -52,7 +52,7 @@ class EvidenceSummary:
 
 
 def _warc_date(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(ts)  # WARC-Date is W3C-ISO8601 in UTC: the store's own form
 
 
 def _sha1_b32(data: bytes) -> str:

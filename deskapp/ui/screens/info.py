@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,7 +16,7 @@ from deskapp.core.model import SourceHealth
 from deskapp.keymap import KeySpec
 from deskapp.ui.keys import display_keys
 from deskapp.ui.screens.modals import dialog_css
-from deskapp.ui.text import one_line
+from deskapp.ui.text import fmt_time, one_line
 
 # Keys the desk has besides the keymap table (fixed by Textual or by a screen).
 EXTRA_KEYS = [
@@ -53,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
 
 
 def _when(ts: datetime | None) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if ts else "—"
+    return fmt_time(ts, "utc") if ts else "—"
 
 
 class SourcesScreen(ModalScreen[None]):

@@ -46,6 +46,7 @@ from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
 from deskapp.ui.terminal import PasteSafeDriver
 from deskapp.ui.text import one_line, watch_pattern
+from deskapp.ui.undo import UndoStack
 from deskapp.ui.verifying import PinChecks, finished_message
 from deskapp.ui.widgets.compose import ComposePane
 from deskapp.ui.widgets.feed import FeedView
@@ -56,7 +57,6 @@ from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
 _FAILED = object()  # what _store_call returns when the store raised
-UNDO_DEPTH = 50  # unpins and clears the undo key can take back
 REFRESH_GAP = 0.25  # seconds between two refreshes caused by store writes
 SOURCES_GAP = 2.0  # seconds between two reads of Store.sources() for the status bar
 
@@ -127,7 +127,7 @@ class DeskApp(App[None]):
         self._refresh_timer: Timer | None = None
         self._search_timer: Timer | None = None
         self._restart_poller = False  # a channel was added: start the poller again once it stopped
-        self._undo: list[list[Pin]] = []  # pins taken off by each unpin or clear, newest last
+        self._undo = UndoStack(None, "")  # replaced once the store is open (its path and desk)
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self.pin_checks = PinChecks(self, settings, paths.store)
         self._open_store()
@@ -162,6 +162,7 @@ class DeskApp(App[None]):
             self._apply_desk_prefs(self.store.desk_prefs())
             self._data_version = self.store.data_version()
             self._start_count = self.store.count_posts()
+            self._undo = UndoStack(self.paths.state / "undo.json", f"{self.paths.store.resolve()}|{self.store.desk}")
         except StoreError as exc:
             self.store_error = str(exc)
             self.store = None
@@ -598,19 +599,19 @@ class DeskApp(App[None]):
         self.notify(f"Unpinned {self._post_label(post)}. {self._undo_hint()}", markup=False, timeout=4)
 
     def _remember_for_undo(self, pins: list[Pin]) -> None:
-        self._undo.append(pins)
-        del self._undo[:-UNDO_DEPTH]
+        self._undo.push(pins)
 
     def _undo_hint(self) -> str:
         key = next((keyspec.display_keys(s.keys) for s in self.keys_in_force if s.id == "undo"), "u")
-        return f"{key} puts {'it' if len(self._undo[-1]) == 1 else 'them'} back."
+        last = self._undo.peek() or []
+        return f"{key} puts {'it' if len(last) == 1 else 'them'} back."
 
     def action_undo(self) -> None:
         """Put back the pins of the last unpin or clear, at their places with their notes."""
         if not self._undo:
             self.notify("Nothing to undo.", markup=False, timeout=3)
             return
-        pins = self._undo[-1]
+        pins = self._undo.peek() or []
         back = self._store_call("put the pins back", self.store.restore_pins, pins)
         if back is _FAILED:
             return  # kept: the next try may work

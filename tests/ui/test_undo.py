@@ -92,3 +92,41 @@ async def test_undo_is_in_help_and_follows_the_users_key(desk_paths):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert "Undo the last unpin or clear" in screen_text(app)
+
+
+async def test_undo_survives_quitting_the_desk(desk_paths, no_clipboard):
+    """X, y, q typed by mistake (or typed by a terminal without bracketed paste): the next desk on
+    the store still puts the pins back."""
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        before = await pinned_with_notes(app, pilot)
+        await pilot.press("X", "y", "q")
+    assert board(desk_paths.store) == []
+    app2 = make_app(desk_paths)
+    async with app2.run_test(size=SIZE) as pilot:
+        await pilot.press("u")
+        assert board(desk_paths.store) == before
+        await pilot.press("u")
+        assert notes(app2)[-1] == "Nothing to undo."
+    # A desk on another store does not see this store's undo.
+    other = desk_paths.__class__(config=desk_paths.config, store=desk_paths.store.with_name("other.db"),
+                                 state=desk_paths.state)
+    build_store(other.store, 3)
+    app3 = make_app(other)
+    async with app3.run_test(size=SIZE) as pilot:
+        await pilot.press("u")
+        assert notes(app3)[-1] == "Nothing to undo." and app3.pins == []
+
+
+def test_a_damaged_undo_file_costs_only_the_undo(tmp_path):
+    from deskapp.ui.undo import UndoStack
+
+    path = tmp_path / "undo.json"
+    path.write_text('{"k": [[{"source": "telegram:a"}], 7], "other": 1', encoding="utf-8")
+    assert len(UndoStack(path, "k")) == 0
+    path.write_text('{"k": [[{"source": "telegram:a"}], "x"]}', encoding="utf-8")
+    stack = UndoStack(path, "k")
+    assert len(stack) == 0 and stack.peek() is None
+    stack.pop()  # harmless
+    assert len(UndoStack(tmp_path / "missing" / "undo.json", "k")) == 0

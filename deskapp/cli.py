@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("files", nargs="+", type=Path)
     sp = add("poll", "poll the configured sources until interrupted")
     sp.add_argument("--once", action="store_true", help="poll each source once, print a summary line each, exit")
-    add("sources", "list the sources and their health")
+    sp = add("sources", "list the sources and their health")
+    sp.add_argument("--forget", metavar="NAME", help="remove a source that is no longer in the settings, "
+                                                      "with its stored posts (refused while any are pinned)")
     sp = add("check", "check the store file, its search index and counters; exit 1 if something is wrong")
     sp.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt from the posts")
     sp = add("search", "full-text search of stored posts, newest first: words, \"a phrase\", word*, "
@@ -301,9 +303,20 @@ def _now() -> str:
 
 
 def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
+    configured = {c.name for c in ctx.settings.sources}
     store = _open_store(ctx)
     try:
         store.sync_sources(ctx.settings.sources)
+        if args.forget:
+            name = _known_source(store, args.forget)
+            if name in configured:
+                raise CliError(f"{name} is in the settings ({ctx.settings.path}); remove it there first", EXIT_USAGE)
+            try:
+                gone = store.forget_source(name)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+            print(f"forgot {name} and its {gone:,} stored posts")
+            return 0
         rows = store.sources()
     finally:
         store.close()
@@ -313,11 +326,28 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     for s in rows:
         last = fmt_utc(s.last_success) if s.last_success else "never"
-        line = f"{s.name:<32} {s.state:<12} {s.posts:>8} posts  last ok {last}"
-        if s.error_count:
-            line += f"  errors {s.error_count}: {s.error_text}"
+        state = s.state if s.name in configured else "not in settings"
+        line = f"{s.name:<32} {state:<15} {s.posts:>8} posts  last ok {last}"
+        if s.reason:
+            line += f"  errors {s.error_count}: {s.reason}"
         print(line)
+    if any(s.name not in configured for s in rows):
+        print("(not in settings: removed from the settings file or only imported; "
+              "`desk sources --forget NAME` removes one and its posts)")
     return 0
+
+
+def _known_source(store, typed: str) -> str:
+    """A source name from a name, handle or label (as `source:` in a search), or a one-line error."""
+    from deskapp.core.query import QueryError
+
+    try:
+        names = store.resolve_sources([typed])
+    except QueryError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if len(names) > 1:
+        raise CliError(f"{typed!r} names several sources ({', '.join(names)}); give the full name", EXIT_USAGE)
+    return names[0]
 
 
 def cmd_check(ctx: Context, args: argparse.Namespace) -> int:

@@ -93,3 +93,17 @@ def test_upgrade_gives_old_pins_to_the_users_desk(tmp_path: Path, monkeypatch: p
     with Store.open(path) as mine:
         assert mine.desk == "olga"
         assert [(p.post_id, p.note) for p, _ in mine.pins()] == [(7, "kept note")]
+
+
+def test_forget_source_removes_its_posts_unless_pinned(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "desk.db", desk="anna") as store:
+        store.ingest_page("telegram:alpha", _posts(3), fetched_at=FETCHED)
+        other = [Post(source="telegram:beta", channel="beta", id=1, url="https://t.me/beta/1",
+                      published=datetime(2024, 5, 1, tzinfo=UTC), text="現場 beta")]
+        store.ingest_page("telegram:beta", other, fetched_at=FETCHED)
+        store.pin("telegram:alpha", 2)
+        with pytest.raises(ValueError, match="1 of its posts are pinned"):
+            store.forget_source("telegram:alpha")
+        assert store.forget_source("telegram:beta") == 1
+        assert [s.name for s in store.sources()] == ["telegram:alpha"] and store.count_posts() == 3
+        assert store.search("現場") == [] and store.search("beta") == []

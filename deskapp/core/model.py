@@ -178,6 +178,12 @@ class SourceHealth:
             return "ok" if self.last_success else "new"
         return "failing" if self.error_count >= 3 else "backing off"
 
+    @property
+    def reason(self) -> str | None:
+        """Why the source is not healthy: its last error while it is failing; None once a poll
+        succeeded again (the old error stays in error_text and last_error, as history)."""
+        return self.error_text if self.error_count else None
+
 
 @dataclass(slots=True)
 class Pin:

@@ -585,6 +585,24 @@ class Store(AttentionStore):
 
         self._write(run)
 
+    def forget_source(self, name: str) -> int:
+        """Remove a source and its stored posts (with their revisions) from the store; returns how
+        many posts went. Refused (ValueError) while any desk has one of its posts pinned: pins are
+        the editors' evidence. The settings file is the caller's: a configured source comes back."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            pinned = conn.execute("SELECT count(*) FROM pins WHERE source = ?", (name,)).fetchone()[0]
+            if pinned:
+                raise ValueError(f"{name}: {pinned} of its posts are pinned; unpin them first")
+            grams.unindex(conn, conn.execute("SELECT key, text FROM posts WHERE source = ? AND text GLOB ?",
+                                             (name, grams.GLOB)).fetchall())
+            gone = conn.execute("DELETE FROM posts WHERE source = ?", (name,)).rowcount
+            conn.execute("DELETE FROM revisions WHERE source = ?", (name,))
+            conn.execute("DELETE FROM sources WHERE name = ?", (name,))
+            return gone
+
+        return self._write(run)
+
     _SOURCE_COLS = (
         "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
         "next_poll, cursor, backfill_done"

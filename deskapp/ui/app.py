@@ -804,7 +804,18 @@ class DeskApp(App[None]):
     def action_sources(self) -> None:
         sources = self._store_call("read the sources", self.store.sources)
         if sources is not _FAILED:
-            self.push_screen(SourcesScreen(sources))
+            self.push_screen(SourcesScreen(sources, {c.name for c in self.settings.sources},
+                                           forget=self._forget_source, reread=self._reread_sources))
+
+    def _forget_source(self, name: str) -> None:
+        gone = self._store_call("forget the source", self.store.forget_source, name)
+        if gone is not _FAILED:
+            self.notify(f"Forgot {name} and its {gone:,} stored posts", markup=False, timeout=6)
+            self.store_changed()
+
+    def _reread_sources(self) -> list[Any] | None:
+        sources = self._store_call("read the sources", self.store.sources)
+        return None if sources is _FAILED else sources
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keys_in_force))

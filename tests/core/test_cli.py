@@ -259,3 +259,19 @@ def test_search_language_and_its_errors(home: Path, capsys: pytest.CaptureFixtur
     assert err.startswith("desk: search: cannot read 'someday' as a date") and err.count("\n") == 1
     assert main(["--db", str(db), "search", "source:nobody"]) == 2
     assert "no such source (sources: some_chan)" in capsys.readouterr().err
+
+
+def test_sources_marks_removed_channels_and_forgets_them(home: Path, capsys: pytest.CaptureFixture) -> None:
+    db = home / "f.db"
+    assert main(["--db", str(db), "import", str(page_file(home))]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "sources"]) == 0
+    out = capsys.readouterr().out
+    assert "telegram:some_chan" in out and "not in settings" in out and "--forget NAME" in out
+    cfg = home / "c.toml"
+    cfg.write_text('[telegram]\nchannels = ["Some_Chan"]\n')
+    assert main(["--config", str(cfg), "--db", str(db), "sources", "--forget", "some_chan"]) == 2
+    assert "is in the settings" in capsys.readouterr().err
+    assert main(["--db", str(db), "sources", "--forget", "Some_Chan"]) == 0
+    assert "forgot telegram:some_chan and its 3 stored posts" in capsys.readouterr().out
+    assert main(["--db", str(db), "sources", "--forget", "nobody"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from deskapp.core.model import SourceHealth
 from deskapp.keymap import KeySpec
 from deskapp.ui.keys import display_keys
-from deskapp.ui.screens.modals import dialog_css
+from deskapp.ui.screens.modals import ConfirmModal, dialog_css
 from deskapp.ui.text import fmt_time, one_line
 
 # Keys the desk has besides the keymap table (fixed by Textual or by a screen).
@@ -57,12 +58,26 @@ def _when(ts: datetime | None) -> str:
 
 
 class SourcesScreen(ModalScreen[None]):
-    DEFAULT_CSS = dialog_css("SourcesScreen", full=True)
-    BINDINGS = [Binding("escape,q,s", "close", "Back")]
+    """Every source with its health. A source no longer in the settings says so, and `d` forgets it
+    (through `forget(name)`, after a confirm; the table is then re-read through `reread()`)."""
 
-    def __init__(self, sources: list[SourceHealth]) -> None:
+    DEFAULT_CSS = dialog_css("SourcesScreen", full=True)
+    BINDINGS = [Binding("escape,q,s", "close", "Back"),
+                Binding("d,delete", "forget", "Forget a source not in the settings")]
+
+    def __init__(self, sources: list[SourceHealth], configured: set[str] | None = None,
+                 forget: Callable[[str], None] | None = None,
+                 reread: Callable[[], list[SourceHealth] | None] | None = None) -> None:
         super().__init__()
         self.sources = sources
+        self.configured = configured
+        self.forget = forget
+        self.reread = reread
+
+    def _state(self, s: SourceHealth) -> str:
+        if self.configured is not None and s.name not in self.configured:
+            return "not in settings"
+        return s.state
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -70,29 +85,68 @@ class SourcesScreen(ModalScreen[None]):
             table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="sources-table")
             for label in ("Source", "State", "Posts", "Last success", "Errors", "Last error", "Next poll", "Reason"):
                 table.add_column(Text(label), key=label.lower())
-            for s in self.sources:
-                table.add_row(
-                    Text(one_line(s.label or s.title or s.handle, 30)),
-                    Text(s.state),
-                    Text(f"{s.posts:,}"),
-                    Text(_when(s.last_success)),
-                    Text(str(s.error_count)),
-                    Text(_when(s.last_error)),
-                    Text(_when(s.next_poll)),
-                    Text(one_line(s.error_text, 500) or "—"),
-                    key=s.name,
-                )
             yield table
-            failing = [s for s in self.sources if s.error_text]
-            if failing:
-                yield Static(Content("Reasons in full"), classes="title")
-                for s in failing:
-                    yield Static(Content.assemble((s.name, "bold"), f" ({s.state}): ", one_line(s.error_text, 2000)),
-                                 classes="hint")
-            if not self.sources:
-                yield Static(Content("No sources yet: add channels to the [telegram] table of the settings."),
-                             classes="hint")
+            yield Vertical(id="reasons")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one("#sources-table", DataTable)
+        table.clear()
+        for s in self.sources:
+            table.add_row(
+                Text(one_line(s.label or s.title or s.handle, 30)),
+                Text(self._state(s)),
+                Text(f"{s.posts:,}"),
+                Text(_when(s.last_success)),
+                Text(str(s.error_count)),
+                Text(_when(s.last_error)),
+                Text(_when(s.next_poll)),
+                # A source polled fine since its last error is healthy: the old error is history.
+                Text(one_line(s.reason, 500) or "—"),
+                key=s.name,
+            )
+        self.query_one(".title", Static).update(Content(f"Sources ({len(self.sources)})"))
+        reasons = self.query_one("#reasons", Vertical)
+        reasons.remove_children()
+        failing = [s for s in self.sources if s.reason]
+        hints: list[Static] = []
+        if failing:
+            hints.append(Static(Content("Reasons in full"), classes="title"))
+            for s in failing:
+                hints.append(Static(Content.assemble((s.name, "bold"), f" ({s.state}): ", one_line(s.reason, 2000)),
+                                    classes="hint"))
+        if any(self._state(s) == "not in settings" for s in self.sources):
+            hints.append(Static(Content("Not in settings: removed from the settings file (or only imported). "
+                                        "d forgets the selected one and its stored posts."), classes="hint"))
+        if not self.sources:
+            hints.append(Static(Content("No sources yet: add channels to the [telegram] table of the settings "
+                                        "(or press a on the desk)."), classes="hint"))
+        reasons.mount_all(hints)
+
+    def action_forget(self) -> None:
+        table = self.query_one("#sources-table", DataTable)
+        if self.forget is None or not self.sources:
+            return
+        s = self.sources[min(table.cursor_row, len(self.sources) - 1)]
+        if self._state(s) != "not in settings":
+            self.notify(f"{s.name} is in the settings: remove it there first, then forget it here.",
+                        markup=False, timeout=6)
+            return
+        forget = self.forget
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            forget(s.name)
+            fresh = self.reread() if self.reread is not None else None
+            if fresh is not None:
+                self.sources = fresh
+                self._fill()
+
+        self.app.push_screen(ConfirmModal(f"Forget {s.name} and its {s.posts:,} stored posts?", yes="Forget"), done)
 
     def action_close(self) -> None:
         self.dismiss(None)

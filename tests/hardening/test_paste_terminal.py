@@ -9,6 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from deskapp.core.store import Store
 from tests.hardening.desk_term import (
     PINBOARD_TITLE,
@@ -62,7 +64,8 @@ def raw_paste(term, payload: bytes) -> None:
     term.tmux("send-keys", "-t", term.session, "-H", *[f"{b:02x}" for b in data])
 
 
-def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (140, 40)], ids=["80x24", "140x40"])
+def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path, size: tuple[int, int]) -> None:
     store = build_store(tmp_path / "desk.db", 20)
     with Store.open(store) as s:
         for i, n in enumerate((19, 17, 15)):
@@ -73,8 +76,8 @@ def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path) -> 
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[store]\npath = "{store}"\nstate = "{tmp_path / "state"}"\n', encoding="utf-8")
     raw_log = tmp_path / "raw.log"
-    with desk_terminal(tmp_path / "t", "--no-poll", "--config", cfg, record=raw_log, width=100,
-                       height=30) as (term, _):
+    with desk_terminal(tmp_path / "t", "--no-poll", "--config", cfg, record=raw_log, width=size[0],
+                       height=size[1]) as (term, _):
         wait_screen(term, lambda s: number(PINBOARD_TITLE, s) == 3, 60, "the desk with 3 pins")
         for where in ("search", "feed"):
             if where == "search":

@@ -117,7 +117,8 @@ def load(path: Path, *, must_exist: bool = False) -> Settings:
 
 def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     r = _Reader(path)
-    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify", "desk", "attention", "alert", "mute"}
+    known = {"telegram", "store", "poller", "ui", "keys", "cite", "verify", "desk", "attention", "alert", "mute",
+             *OTHER_KINDS}
     r.no_unknown(raw, known, "")
     s = Settings(path=path)
 
@@ -170,6 +171,8 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     default_interval = (r.number(tg, "interval", "telegram", minimum=interval_floor, why=where_host)
                         if "interval" in tg else None)
     s.sources = _channels(r, tg.get("channels", []), s.base_url, default_interval)
+    for kind_name in OTHER_KINDS:
+        s.sources += _other_sources(r, kind_name, r.table(raw, kind_name))
 
     ui = r.table(raw, "ui")
     r.no_unknown(ui, {"time", "watch"}, "ui")
@@ -285,6 +288,107 @@ def _channels(r: _Reader, value: Any, base_url: str, default_interval: float | N
         out.append(SourceConfig(name=name, kind="telegram", handle=handle, label=label,
                                 interval=interval, enabled=enabled, base_url=base_url))
     return out
+
+
+# [rss] feeds, [bluesky] accounts, [mastodon] accounts: the list key, the inline-table key naming
+# the entry, and the table's own keys.
+OTHER_KINDS: dict[str, tuple[str, str]] = {"rss": ("feeds", "url"), "bluesky": ("accounts", "name"),
+                                           "mastodon": ("accounts", "name")}
+_BSKY_HANDLE = re.compile(r"^(did:(plc|web):[A-Za-z0-9._:%-]{1,2048}|[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+)$")
+_MASTODON_HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+(:\d{1,5})?$")
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+")
+
+
+def _other_sources(r: _Reader, kind_name: str, table: dict[str, Any]) -> list[SourceConfig]:
+    """`[rss] feeds`, `[bluesky] accounts`, `[mastodon] accounts`: strings or inline tables with
+    label, interval, enabled and base_url (where it is fetched from: a mirror or a local server)."""
+    from deskapp.core.sources import KINDS
+
+    kind = KINDS[kind_name]
+    list_key, entry_key = OTHER_KINDS[kind_name]
+    r.no_unknown(table, {list_key, "interval", "base_url"}, kind_name)
+    default_base = ""
+    if "base_url" in table:
+        default_base = _base_url(r, table, "base_url", kind_name)
+    value = table.get(list_key, [])
+    if not isinstance(value, list):
+        raise ConfigError(r.path, f"{kind_name}.{list_key}", "must be a list of strings or inline tables")
+    out: list[SourceConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        where = f"{kind_name}.{list_key}[{i}]"
+        if isinstance(item, str):
+            opts: dict[str, Any] = {entry_key: item}
+        elif isinstance(item, dict):
+            opts = item
+            if entry_key not in opts:
+                raise ConfigError(r.path, where, f"an inline table needs {entry_key} = \"...\"")
+        else:
+            raise ConfigError(r.path, where, "must be a string or an inline table")
+        r.no_unknown(opts, {entry_key, "label", "interval", "enabled", "base_url"}, where)
+        handle = _other_handle(r, kind_name, where, r.string(opts, entry_key, where))
+        name = kind.source_name(handle)
+        if name in seen:
+            raise ConfigError(r.path, where, f"{handle!r} is listed twice")
+        seen.add(name)
+        base = _base_url(r, opts, "base_url", where) if "base_url" in opts else default_base
+        if not base:
+            base = _own_origin(kind_name, handle) or kind.default_base
+        why = "" if politeness.is_loopback(base) else f" for a real host ({base})"
+        floor = politeness.floor("channel_interval", base)
+        interval = None
+        if "interval" in opts:
+            interval = r.number(opts, "interval", where, minimum=floor, why=why)
+        elif "interval" in table:
+            interval = r.number(table, "interval", kind_name, minimum=floor, why=why)
+        enabled = opts.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(r.path, f"{where}.enabled", "must be true or false")
+        label = r.string(opts, "label", where) if "label" in opts else None
+        out.append(SourceConfig(name=name, kind=kind_name, handle=handle, label=label, interval=interval,
+                                enabled=enabled, base_url=base))
+    return out
+
+
+def _base_url(r: _Reader, table: dict[str, Any], key: str, where: str) -> str:
+    base = r.string(table, key, where).rstrip("/")
+    if not _HTTP_URL.match(base):
+        raise ConfigError(r.path, _join(where, key), f"must be an http(s) URL, got {_short(base)}")
+    return base
+
+
+def _own_origin(kind_name: str, handle: str) -> str:
+    """Where an entry is fetched from by default: a feed's own host, a Mastodon account's instance."""
+    if kind_name == "rss":
+        parts = urlsplit(handle)
+        return f"{parts.scheme}://{parts.netloc}"
+    if kind_name == "mastodon":
+        return f"https://{handle.rsplit('@', 1)[1]}"
+    return ""
+
+
+def _other_handle(r: _Reader, kind_name: str, where: str, entry: str) -> str:
+    text = entry.strip()
+    if kind_name == "rss":
+        if not _HTTP_URL.match(text) or any(c.isspace() for c in text):
+            raise ConfigError(r.path, where, f"{_short(entry)} is not an http(s) feed URL")
+        return text
+    if kind_name == "bluesky":
+        handle = text.removeprefix("@")
+        if handle.startswith("https://bsky.app/profile/"):
+            handle = handle.removeprefix("https://bsky.app/profile/").strip("/")
+        if not _BSKY_HANDLE.match(handle):
+            raise ConfigError(r.path, where, f"{_short(entry)} is not a Bluesky handle (name.bsky.social) or DID")
+        return handle
+    if "://" in text:  # https://instance/@user
+        parts = urlsplit(text)
+        segs = [seg for seg in parts.path.split("/") if seg]
+        if len(segs) == 1 and segs[0].startswith("@") and parts.hostname:
+            text = f"{segs[0]}@{parts.netloc.lower()}"
+    if not _MASTODON_HANDLE.match(text):
+        raise ConfigError(r.path, where, f"{_short(entry)} is not a Mastodon account (@user@instance)")
+    return "@" + text.lstrip("@")
 
 
 def _handle(r: _Reader, where: str, entry: str) -> str:

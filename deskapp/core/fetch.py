@@ -25,11 +25,13 @@ _STEP = 64 * 1024  # bytes a decoder may produce per call: memory stays bounded 
 class FetchError(Exception):
     """A failed fetch, with a reason an editor can read. `retry_after`: seconds the host asked for."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, host_wide: bool = False):
+    def __init__(self, reason: str, *, retry_after: float | None = None, host_wide: bool = False,
+                 status: int | None = None):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.host_wide = host_wide
+        self.status = status  # the HTTP status, when the server answered with an error
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class Fetched:
     final_url: str
     etag: str | None
     last_modified: str | None
+    link: str | None = None  # the Link header (Mastodon pages by it)
 
 
 class HostGate:
@@ -228,7 +231,8 @@ async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
                            resp.headers.get("Last-Modified"))
         if resp.status_code >= 400:
             retry = parse_retry_after(resp.headers.get("Retry-After")) if resp.status_code == 503 else None
-            raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}".rstrip(), retry_after=retry)
+            raise FetchError(f"HTTP {resp.status_code} {resp.reason_phrase}".rstrip(), retry_after=retry,
+                             status=resp.status_code)
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(f"response too large ({int(declared):,} bytes, cap {cap:,})")
@@ -242,7 +246,7 @@ async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
             chunks += decoder.feed(raw)
         chunks += decoder.finish()
         return Fetched(resp.status_code, b"".join(chunks), str(resp.url),
-                       resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+                       resp.headers.get("ETag"), resp.headers.get("Last-Modified"), resp.headers.get("Link"))
 
 
 def host_of(url: str) -> str:

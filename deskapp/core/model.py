@@ -147,6 +147,15 @@ class SourceConfig:
 
     @property
     def url(self) -> str:
+        """Telegram: the preview page polled. Other kinds: where a reader finds the source (the feed
+        URL, the profile page); what is polled is the kind's business (core/sources/)."""
+        if self.kind == "rss":
+            return self.handle
+        if self.kind == "bluesky":
+            return f"https://bsky.app/profile/{self.handle.lstrip('@')}"
+        if self.kind == "mastodon":
+            user, _, host = self.handle.lstrip("@").partition("@")
+            return f"https://{host}/@{user}" if host else self.handle
         return f"{self.base_url.rstrip('/')}/s/{self.handle}"
 
 

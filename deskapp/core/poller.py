@@ -29,11 +29,13 @@ import httpx
 
 from deskapp.core.attention import AttentionWorker
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
-from deskapp.core.model import Page, PageKind, SourceConfig, parse_utc_iso
+from deskapp.core.ingest import IngestResult
+from deskapp.core.model import ChannelInfo, Page, PageKind, SourceConfig, parse_utc_iso
 from deskapp.core.politeness import clamped
 from deskapp.core.poll_lock import PollLock
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
-from deskapp.core.sources import telegram
+from deskapp.core.sources import kind_of, telegram
+from deskapp.core.sources.base import Parsed, Request, Response, SourceKind
 from deskapp.core.store import Store
 
 log = logging.getLogger("desk.poller")
@@ -79,6 +81,7 @@ class _SourceRun:
     due: float = 0.0  # monotonic time of the next poll
     interval: float = 300.0
     summary: SourceSummary = field(default_factory=lambda: SourceSummary("", ok=True))
+    memo: dict[str, str] = field(default_factory=dict)  # what the kind remembers (Mastodon's account id)
 
 
 class Poller:
@@ -296,6 +299,10 @@ class Poller:
         row = self.store.source_row(cfg.name) or {}
         now = datetime.now(UTC)
         try:
+            if cfg.kind != "telegram":
+                await self._poll_kind(client, run, row, now)
+                self._emit(PollEvent("status", cfg.name))
+                return
             fetched = await self._fetch(client, cfg.url, etag=row.get("etag"),
                                         last_modified=row.get("last_modified"))
             summary.pages = 1
@@ -339,6 +346,107 @@ class Poller:
             except Exception as store_exc:  # a full disk must not kill the poller either
                 log.error("%s: could not record failure: %s", cfg.name, store_exc)
             self._emit(PollEvent("failed", cfg.name, message=reason))
+
+    # ---- other kinds (core/sources/base.py) -------------------------------------------------------
+
+    async def _poll_kind(self, client: httpx.AsyncClient, run: _SourceRun, row: dict, now: datetime) -> None:
+        """One poll of an RSS/Atom, Bluesky or Mastodon source through its kind's interface."""
+        assert self.store is not None
+        cfg, summary = run.config, run.summary
+        kind = kind_of(cfg.name)
+        parsed, fetched = await self._ask(client, run, kind, kind.first_request(cfg, None, run.memo), row)
+        summary.pages = 1
+        if parsed is None:  # 304
+            summary.message = "not modified"
+            self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=0),
+                                      etag=fetched.etag or row.get("etag"),
+                                      last_modified=fetched.last_modified or row.get("last_modified"))
+            return
+        page = parsed.page
+        self._check_page(page)
+        known_before = self.store.max_post_id(cfg.name)
+        res = self._store_posts(cfg.name, page, now, channel=page.channel)
+        summary.new, summary.changed = res.new, res.changed
+        await self._backfill_kind(client, run, kind, parsed, known_before, row)
+        self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=summary.new),
+                                  etag=fetched.etag, last_modified=fetched.last_modified, channel=page.channel)
+        if page.kind is PageKind.NO_POSTS:
+            summary.message = "no posts"
+
+    async def _ask(self, client: httpx.AsyncClient, run: _SourceRun, kind: SourceKind, request: Request,
+                   row: dict) -> tuple[Parsed | None, Fetched]:
+        """Fetch and parse `request`, following the kind's follow-up requests (at most 3 steps) and its
+        fallback on an HTTP error. (None, fetched) when the server answered 304 Not Modified."""
+        cfg = run.config
+        for _ in range(3):
+            conditional = request.conditional
+            try:
+                fetched = await self._fetch(client, request.url, accept=request.accept,
+                                            etag=row.get("etag") if conditional else None,
+                                            last_modified=row.get("last_modified") if conditional else None)
+            except FetchError as exc:
+                other = kind.fallback(cfg, request, exc.status) if exc.status is not None else None
+                if other is None:
+                    raise
+                log.info("%s: %s; trying %s", cfg.name, exc.reason, other.url)
+                request = other
+                continue
+            if fetched.status == 304:
+                return None, fetched
+            parsed = kind.parse(Response(fetched.body, url=request.url, final_url=fetched.final_url,
+                                         status=fetched.status, headers={"link": fetched.link or ""}), request)
+            run.memo.update(parsed.memo)
+            if parsed.follow is None:
+                for post in parsed.page.posts:
+                    post.source = cfg.name
+                return parsed, fetched
+            request = parsed.follow
+        raise FetchError("the source needed more than 3 requests for one page")
+
+    def _store_posts(self, source: str, page: Page, now: datetime, *,
+                     channel: ChannelInfo | None = None) -> IngestResult:
+        assert self.store is not None
+        res = self.store.ingest_page(source, page.posts, fetched_at=now, channel=channel)
+        self._emit(PollEvent("stored", source, res.new, res.changed, res.max_key))
+        return res
+
+    async def _backfill_kind(self, client: httpx.AsyncClient, run: _SourceRun, kind: SourceKind,
+                             parsed: Parsed, known: int | None, row: dict) -> None:
+        """Older pages by the kind's opaque cursor: on first sight to the configured depth, or when the
+        newest page holds only posts newer than any stored (a gap; ids are time-ordered for every kind
+        that pages). Stops at a cursor seen before, an empty page, or the depth."""
+        assert self.store is not None
+        cfg = run.config
+        page, cursor = parsed.page, parsed.cursor
+        depth = self.cfg.backfill_pages
+        first_sight = known is None or not row.get("backfill_done")
+        if depth <= 0 or page.kind is not PageKind.OK or not page.posts or cursor is None:
+            if first_sight:
+                self.store.set_backfill(cfg.name, cursor=None, done=True)
+            return
+        gap = known is not None and min(p.id for p in page.posts) > known
+        if not (first_sight or gap):
+            return
+        stop_at = known if gap else None
+        seen: set[str] = set()
+        pages = 0
+        while cursor is not None and pages < depth:
+            if (self._stop is not None and self._stop.is_set()) or cursor in seen:
+                break
+            seen.add(cursor)
+            older, _ = await self._ask(client, run, kind, kind.first_request(cfg, cursor, run.memo), {})
+            if older is None or older.page.kind is not PageKind.OK or not older.page.posts:
+                break
+            res = self._store_posts(cfg.name, older.page, datetime.now(UTC))
+            pages += 1
+            run.summary.pages += 1
+            run.summary.new += res.new
+            run.summary.changed += res.changed
+            if stop_at is not None and min(p.id for p in older.page.posts) <= stop_at:
+                break  # the gap is closed
+            cursor = older.cursor
+        if first_sight:
+            self.store.set_backfill(cfg.name, cursor=None, done=True)
 
     def _check_page(self, page: Page) -> None:
         if page.kind is PageKind.NO_PREVIEW:
@@ -404,8 +512,8 @@ class Poller:
         return datetime.now(UTC) + timedelta(seconds=delay)
 
     async def _fetch(self, client: httpx.AsyncClient, url: str, *, etag: str | None = None,
-                     last_modified: str | None = None) -> Fetched:
-        headers: dict[str, str] = {}
+                     last_modified: str | None = None, accept: str | None = None) -> Fetched:
+        headers: dict[str, str] = {"Accept": accept} if accept else {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

@@ -153,7 +153,7 @@ _POST_COLS = (
     "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, p.text, p.author, "
     "p.views, p.views_count, p.views_seen, p.edited, p.fwd_name, p.fwd_url, p.reply_to, p.album_ids, "
     "p.media, p.service, p.text_sha256, p.first_seen, p.last_seen, p.revisions, "
-    "pins.post_id IS NOT NULL, coalesce(pins.note, '')"
+    "pins.post_id IS NOT NULL, coalesce(pins.note, ''), p.native_id, p.reposted_by, p.quote_of"
 )
 
 
@@ -180,7 +180,7 @@ def _feed_cols(desk: str) -> str:
 def _stored_post(row: tuple[Any, ...]) -> StoredPost:
     (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
      views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, sha, first_seen,
-     last_seen, revisions, pinned, pin_note) = row  # fmt: skip
+     last_seen, revisions, pinned, pin_note, native_id, reposted_by, quote_of) = row  # fmt: skip
     post = Post(
         source=source,
         channel=channel or "",
@@ -198,6 +198,9 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
         media=json.loads(media) if media else [],
         service=bool(service),
         channel_title=channel_title,
+        native_id=native_id,
+        reposted_by=reposted_by,
+        quote_of=quote_of,
     )
     return StoredPost(
         post=post,
@@ -210,6 +213,20 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
         pinned=bool(pinned),
         pin_note=pin_note or "",
     )
+
+
+_SET_EXTRAS = "UPDATE posts SET native_id = ?, reposted_by = ?, quote_of = ? WHERE source = ? AND post_id = ?"
+
+
+def _set_extras(conn: sqlite3.Connection, source: str, posts: list[Post]) -> None:
+    """The fields only other kinds than Telegram have (schema v6), in the page's transaction.
+
+    A separate statement after the upsert rather than more columns in its staged rows: Telegram
+    pages, the bulk of ingest, skip it entirely."""
+    rows = [(p.native_id, clean_line(p.reposted_by) or None if p.reposted_by else None, p.quote_of, source, p.id)
+            for p in posts if p.native_id is not None or p.reposted_by is not None or p.quote_of is not None]
+    if rows:
+        conn.executemany(_SET_EXTRAS, rows)
 
 
 def _feed_row(row: tuple[Any, ...]) -> FeedRow:
@@ -713,6 +730,7 @@ class Store(AttentionStore):
             tx = IngestTx(conn, fetched)
             tx.add(source, posts)
             tx.finish()
+            _set_extras(conn, source, posts)
             self._channel_update(conn, source, channel)
             return tx.result
 

@@ -340,7 +340,16 @@ CREATE TABLE dup_groups (
 CREATE INDEX dup_groups_first ON dup_groups (first_key);
 """
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES]
+# Version 7: posts from kinds other than Telegram (core/sources/): the id as the platform writes it
+# (Bluesky rkey, Mastodon status id, RSS guid; `post_id` is the integer made from it), who reposted
+# or boosted a post shown as the original, and the permalink of a quoted post. NULL for Telegram.
+V7 = """
+ALTER TABLE posts ADD COLUMN native_id TEXT;
+ALTER TABLE posts ADD COLUMN reposted_by TEXT;
+ALTER TABLE posts ADD COLUMN quote_of TEXT;
+"""
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES, V7]
 
 
 def split_sql(script: str) -> list[str]:

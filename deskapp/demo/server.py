@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from deskapp.demo.others import Others
 from deskapp.demo.tme import FakeChannel, context_window, page_window, render_landing, render_page
 
 
@@ -77,6 +78,7 @@ class WireServer:
         self.hits: list[Hit] = []
         self.page_size = page_size
         self.archive: SavePageNow | None = None  # a Save Page Now stand-in under /save/ and /web/
+        self.others = Others()  # RSS feeds, Bluesky and Mastodon accounts (demo/others.py)
         self.lock = threading.RLock()
         server = self
 
@@ -139,6 +141,11 @@ class WireServer:
         with self.lock:
             self.hits.append(Hit(time.monotonic(), req.path, dict(req.headers.items())))
         segs = [s for s in parts.path.split("/") if s]
+        with self.lock:
+            other = self.others.answer(parts.path, parts.query, self.url)
+        if other is not None:
+            self._send_other(req, *other)
+            return
         if len(segs) == 2 and segs[0] == "s":
             handle = segs[1].lower()
             with self.lock:
@@ -258,13 +265,24 @@ class WireServer:
             return True
         return False
 
+    def _send_other(self, req: BaseHTTPRequestHandler, code: int, body: bytes, headers: dict[str, str]) -> None:
+        """An RSS/Bluesky/Mastodon answer, with an ETag over the body and 304 when it matches."""
+        if code == 200:
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            headers = {**headers, "ETag": etag}
+            if req.headers.get("If-None-Match") == etag:
+                self._send(req, 304, b"", {"ETag": etag})
+                return
+        self._send(req, code, body, headers)
+
     @staticmethod
     def _send(req: BaseHTTPRequestHandler, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         try:
+            headers = dict(headers or {})
             req.send_response(code)
-            req.send_header("Content-Type", "text/html; charset=utf-8")
+            req.send_header("Content-Type", headers.pop("Content-Type", "text/html; charset=utf-8"))
             req.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
+            for k, v in headers.items():
                 req.send_header(k, v)
             req.end_headers()
             if body:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,36 @@ def test_add_channel_keeps_the_file_and_refuses_bad_names(tmp_path):
     path.write_text('[telegram.channels.durov]\nlabel = "D"\n')
     add_channel(path, "other_one")
     assert [(s.handle, s.label) for s in load(path).sources] == [("durov", "D"), ("other_one", None)]
+
+
+def test_other_kinds_strings_and_tables() -> None:
+    s = config.parse({
+        "rss": {"feeds": ["https://feeds.example.org/news.xml",
+                          {"url": "https://cp.example.gov/a.xml", "label": "CP", "interval": 120,
+                           "base_url": "http://127.0.0.1:9"}]},
+        "bluesky": {"accounts": ["bsky.app", "@did:plc:abc123", {"name": "alerts.example.org", "enabled": False}]},
+        "mastodon": {"accounts": ["@fire@social.example", "https://town.example/@Mayor"]},
+    })
+    by_name = {c.name: c for c in s.sources}
+    rss = by_name["rss:https://cp.example.gov/a.xml"]
+    assert (rss.kind, rss.label, rss.interval, rss.base_url) == ("rss", "CP", 120.0, "http://127.0.0.1:9")
+    assert by_name["rss:https://feeds.example.org/news.xml"].base_url == "https://feeds.example.org"
+    assert by_name["bluesky:bsky.app"].base_url == "https://public.api.bsky.app"
+    assert "bluesky:did:plc:abc123" in by_name and not by_name["bluesky:alerts.example.org"].enabled
+    assert by_name["mastodon:fire@social.example"].base_url == "https://social.example"
+    assert by_name["mastodon:mayor@town.example"].handle == "@Mayor@town.example"
+    assert by_name["mastodon:fire@social.example"].url == "https://social.example/@fire"
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"rss": {"feeds": ["ftp://x"]}}, "rss.feeds[0]: 'ftp://x' is not an http(s) feed URL"),
+    ({"bluesky": {"accounts": ["not a handle"]}}, "is not a Bluesky handle"),
+    ({"mastodon": {"accounts": ["fire"]}}, "is not a Mastodon account (@user@instance)"),
+    ({"rss": {"feeds": [{"label": "x"}]}}, 'an inline table needs url = "..."'),
+    ({"rss": {"feeds": ["https://a.example/f"], "bogus": 1}}, "rss.bogus: unknown setting"),
+    ({"rss": {"feeds": [{"url": "https://a.example/f", "interval": 1}]}}, "must be at least 30 for a real host"),
+    ({"bluesky": {"accounts": ["a.example.org", "@A.example.org"]}}, "is listed twice"),
+])
+def test_other_kinds_errors(raw: dict, message: str) -> None:
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        config.parse(raw)

@@ -201,6 +201,12 @@ class Verifier:
         results: dict[tuple[str, int], Check] = {}
         groups: dict[str, list[Target]] = {}
         for t in _unique(targets):
+            source_kind = t.source.split(":", 1)[0] if ":" in t.source else "telegram"
+            if source_kind != "telegram":
+                # Only Telegram has a page of its own per post that this module knows how to read.
+                self._record(None, [(t, Check(t.source, t.post_id, kind, Result.UNCHECKED, datetime.now(UTC),
+                                              f"re-checking {source_kind} posts is not supported yet"))], results)
+                continue
             groups.setdefault(host_of(t.base_url), []).append(t)
         async with PostFetcher(self.limits, transport=self.transport) as fetcher:
             try:

@@ -161,3 +161,13 @@ def test_covers_needs_posts_on_both_sides(server: WireServer) -> None:
     ch = make_channel("c", 10)
     page = telegram.parse_page(render_page(ch, [p for p in ch.posts if p.id != 5]), url="https://t.me/s/c/4")
     assert covers(page, 4) and covers(page, 5) and covers(page, 10) and not covers(page, 11)
+
+
+def test_other_kinds_are_not_checked_and_say_so(tmp_path: Path) -> None:
+    from deskapp.core.verify import Target
+
+    with Store.open(tmp_path / "s.db") as store:
+        v = Verifier(store, FAST)
+        [check] = run(v.recheck([Target("rss:example", 7, "example", "http://127.0.0.1:9", "x")]))
+        assert check.result is Result.UNCHECKED and check.detail == "re-checking rss posts is not supported yet"
+        assert v.requests == 0 and EvidenceLog(store).latest()[("rss:example", 7)].fetch_id is None

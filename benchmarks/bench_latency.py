@@ -157,14 +157,15 @@ def _timed_method(name: str, method: Any) -> Any:
 
 
 def _marked_poller() -> Any:
-    from deskapp.core.poller import Poller, PollEvent
+    from deskapp.core.events import PollEvent, PollEventKind
+    from deskapp.core.poller import Poller
 
     clock = time.perf_counter
 
     class MarkedPoller(Poller):
         def __init__(self, store_path: Path, settings: Any, *, on_event: Any = None, **kw: Any) -> None:
             def on_event_marked(event: PollEvent) -> None:
-                if event.kind == "stored" and event.new:
+                if event.kind is PollEventKind.STORED and event.new:
                     url = next((s.url for s in settings.sources if s.name == event.source), "")
                     with MARKS.lock:
                         MARKS.stored.append((event.source, clock(), event.new, MARKS.fetched.get(url, 0.0)))

@@ -250,6 +250,7 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.events import PollEvent, PollEventKind
     from deskapp.core.poller import Poller, PollerBusy
 
     if not any(s.enabled for s in ctx.settings.sources):
@@ -266,12 +267,12 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
             print(s.line())
         return 0 if all(s.ok for s in summaries) else 1
 
-    def on_event(ev) -> None:
-        if ev.kind == "stored" and (ev.new or ev.changed):
+    def on_event(ev: PollEvent) -> None:
+        if ev.kind is PollEventKind.STORED and (ev.new or ev.changed):
             print(f"{_now()} {ev.source}: {ev.new} new, {ev.changed} edited", flush=True)
-        elif ev.kind == "failed":
+        elif ev.kind is PollEventKind.FAILED:
             print(f"{_now()} {ev.source}: {ev.message}", flush=True)
-        elif ev.kind in ("watching", "polling"):
+        elif ev.kind in (PollEventKind.WATCHING, PollEventKind.POLLING):
             print(f"{_now()} {ev.message}", flush=True)
 
     poller.on_event = on_event

@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from deskapp.core.attention import AttentionWorker
+from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
 from deskapp.core.ingest import IngestResult
 from deskapp.core.model import ChannelInfo, Page, PageKind, SourceConfig, parse_utc_iso
@@ -41,16 +42,6 @@ from deskapp.core.store import Store
 log = logging.getLogger("desk.poller")
 ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before reporting its sources unpolled
 
-
-
-@dataclass(frozen=True, slots=True)
-class PollEvent:
-    kind: str  # "stored" | "failed" | "status" | "stopped" | "watching" (another poller holds the store) | "polling" | "alerts" (new = how many rules matched)
-    source: str
-    new: int = 0
-    changed: int = 0
-    max_key: int = 0
-    message: str = ""
 
 
 class PollerBusy(Exception):
@@ -87,7 +78,9 @@ class _SourceRun:
 class Poller:
     def __init__(self, store_path: Path, settings: PollPlan, *,
                  on_event: Callable[[PollEvent], None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, store_cls: type[Store] = Store) -> None:
+        """`transport`: where requests go (tests: a fault-injecting one); `store_cls`: what opens the
+        store (tests: one that cannot write)."""
         self.store_path = Path(store_path)
         self.settings = settings
         # Floors for real hosts hold even for settings made in code (core/politeness.py).
@@ -99,7 +92,7 @@ class Poller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
         self.store: Store | None = None
-        self._store_cls: type[Store] = Store  # tests substitute a store that cannot write
+        self._store_cls = store_cls
         self.lock = PollLock(self.store_path)
         self.lock_retry = 2.0  # seconds between tries to take over while another poller holds the store
         # Alerts, mutes and duplicate groups for what this poller stores (core/attention.py).
@@ -143,7 +136,7 @@ class Poller:
 
     def _alerted(self, raised: list) -> None:
         """From the attention thread: rules matched new posts (the hooks have been started)."""
-        self._emit(PollEvent("alerts", "", new=len(raised), message="; ".join(a.rule for a in raised[:5])))
+        self._emit(PollEvent(PollEventKind.ALERTS, "", new=len(raised), message="; ".join(a.rule for a in raised[:5])))
 
     def _teardown(self, *, finish_attention: bool = False) -> None:
         if self.attention is not None:
@@ -162,7 +155,7 @@ class Poller:
             return True
         who = self.lock.describe_holder()
         log.info("%s is polling %s; watching it", who, self.store_path)
-        self._emit(PollEvent("watching", "", message=f"{who} is polling this store; watching it"))
+        self._emit(PollEvent(PollEventKind.WATCHING, "", message=f"{who} is polling this store; watching it"))
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.lock_retry)
@@ -171,7 +164,7 @@ class Poller:
                 pass
             if self.lock.try_acquire():
                 log.info("the other poller ended; polling %s now", self.store_path)
-                self._emit(PollEvent("polling", "", message="the other poller ended; polling now"))
+                self._emit(PollEvent(PollEventKind.POLLING, "", message="the other poller ended; polling now"))
                 return True
         return False
 
@@ -219,15 +212,15 @@ class Poller:
         when that one ends."""
         self._prepare_loop()
         if not await self._wait_for_lock():
-            self._emit(PollEvent("stopped", ""))
+            self._emit(PollEvent(PollEventKind.STOPPED, ""))
             return
         try:
             await self._setup()
         except Exception as exc:
             self._teardown()
             log.error("poller cannot start: %s", exc)
-            self._emit(PollEvent("failed", "", message=f"poller cannot start: {exc}"))
-            self._emit(PollEvent("stopped", ""))
+            self._emit(PollEvent(PollEventKind.FAILED, "", message=f"poller cannot start: {exc}"))
+            self._emit(PollEvent(PollEventKind.STOPPED, ""))
             return
         assert self._stop is not None
         try:
@@ -246,7 +239,7 @@ class Poller:
                     await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             self._teardown()
-            self._emit(PollEvent("stopped", ""))
+            self._emit(PollEvent(PollEventKind.STOPPED, ""))
 
     def _new_run(self, cfg: SourceConfig) -> _SourceRun:
         interval = cfg.interval or self.cfg.interval
@@ -317,7 +310,7 @@ class Poller:
                 known_before = self.store.max_post_id(cfg.name)
                 res = self.store.ingest_page(cfg.name, page.posts, fetched_at=now, channel=page.channel)
                 summary.new, summary.changed = res.new, res.changed
-                self._emit(PollEvent("stored", cfg.name, res.new, res.changed, res.max_key))
+                self._emit(PollEvent(PollEventKind.STORED, cfg.name, res.new, res.changed, res.max_key))
                 await self._backfill(client, run, page, known_before, row)
                 self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=summary.new),
                                           etag=fetched.etag, last_modified=fetched.last_modified,
@@ -326,7 +319,7 @@ class Poller:
                     summary.message = "channel has no posts"
                 if self.attention is not None and (summary.new or summary.changed):
                     self.attention.kick()
-            self._emit(PollEvent("status", cfg.name))
+            self._emit(PollEvent(PollEventKind.STATUS, cfg.name))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one failing source never stops the others
@@ -345,7 +338,7 @@ class Poller:
                                           next_poll=now + timedelta(seconds=delay))
             except Exception as store_exc:  # a full disk must not kill the poller either
                 log.error("%s: could not record failure: %s", cfg.name, store_exc)
-            self._emit(PollEvent("failed", cfg.name, message=reason))
+            self._emit(PollEvent(PollEventKind.FAILED, cfg.name, message=reason))
 
     # ---- other kinds (core/sources/base.py) -------------------------------------------------------
 
@@ -490,7 +483,7 @@ class Poller:
             run.summary.pages += 1
             run.summary.new += res.new
             run.summary.changed += res.changed
-            self._emit(PollEvent("stored", cfg.name, res.new, res.changed, res.max_key))
+            self._emit(PollEvent(PollEventKind.STORED, cfg.name, res.new, res.changed, res.max_key))
             nxt = older.before
             if nxt is not None and nxt >= cursor:
                 break  # a cursor that does not move back would loop forever

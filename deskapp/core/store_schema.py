@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
-# Version 1: everything STORE_API.md describes, plus a few helper columns:
+# Version 1: sources, posts, revisions, pins and the full-text index, plus a few helper columns:
 #   sources.subscribers_count, sources.base_url
 #   posts.text_seen      when the current text was first captured (a revision's `captured`)
 # Times are 'YYYY-MM-DDTHH:MM:SSZ' text so sqlite-utils and Datasette show them readably.

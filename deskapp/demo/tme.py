@@ -1,8 +1,8 @@
 """Render Telegram channel-preview pages (the t.me/s/<channel> format) from our own post data.
 
 Used by the demo wire, the tests' local servers and the benchmarks. The markup follows the real
-format field by field (see ../shared/docs/TME_FORMAT.md) so that the normal parser reads it; the
-content is entirely ours.
+format field by field (see TME_FORMAT.md in the team's shared docs) so that the normal parser reads
+it; the content is entirely ours.
 """
 
 from __future__ import annotations

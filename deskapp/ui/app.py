@@ -16,7 +16,7 @@ import webbrowser
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -32,7 +32,8 @@ from textual.worker import Worker, WorkerState
 
 from deskapp.config import Settings, add_channel
 from deskapp.core.desks import default_desk, desk_name
-from deskapp.core.model import Pin, SourceConfig, StoredPost
+from deskapp.core.events import PollEvent, PollEventKind
+from deskapp.core.model import Pin, SourceConfig, SourceHealth, StoredPost
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
@@ -53,6 +54,9 @@ from deskapp.ui.widgets.feed import FeedView
 from deskapp.ui.widgets.field import TextField
 from deskapp.ui.widgets.pinboard import Pinboard
 from deskapp.ui.widgets.status import StatusBar, source_label, status_content
+
+if TYPE_CHECKING:
+    from deskapp.core.poller import Poller
 
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
@@ -113,14 +117,14 @@ class DeskApp(App[None]):
         self.query_text = ""
         self.source_filter: list[str] | None = None
         self.pins: list[tuple[Pin, StoredPost]] = []
-        self.poller: Any = None
+        self.poller: Poller | None = None
         self.poller_state = "not polling" if not poll else "starting poller"
         self.store_error: str | None = None
-        self.store: Any = None
+        self.store: Store | None = None
         self._data_version = 0
         self._start_count = 0
         self._stored = 0
-        self._sources: list[Any] | None = None
+        self._sources: list[SourceHealth] | None = None
         self._sources_at = 0.0
         self._sources_timer: Timer | None = None
         self._last_refresh = 0.0
@@ -229,7 +233,7 @@ class DeskApp(App[None]):
         self.pinboard.time_mode = self.time_mode
         self.refresh_pins()
         self._update_titles()
-        # After the first paint: Store.sources() counts every source's posts (~0.1 s at 10^6).
+        # After the first paint: what the first frame does not need (the sources' health).
         self.call_after_refresh(self._after_first_paint)
         self.feed.focus()
         self.set_interval(self.watch_interval, self._check_data_version, name="data_version")
@@ -292,32 +296,32 @@ class DeskApp(App[None]):
                         exit_on_error=False)
         self.refresh_status(reread=False)
 
-    def _on_poll_event(self, event: Any) -> None:
+    def _on_poll_event(self, event: PollEvent) -> None:
         """Called on the poller's thread: only post a message (thread-safe), never touch widgets."""
         self.post_message(PollerEvent(event))
 
     def on_poller_event(self, message: PollerEvent) -> None:
         event = message.event
-        kind = getattr(event, "kind", "")
-        if kind == "stored" and (getattr(event, "new", 0) or getattr(event, "changed", 0)):
+        kind = event.kind
+        if kind is PollEventKind.STORED and (event.new or event.changed):
             self.store_changed()
-        elif kind == "stopped":
+        elif kind is PollEventKind.STOPPED:
             if not self.poller_state.startswith("poller stopped"):
                 self.poller_state = "poller stopped"
             self.refresh_status(reread=False)
-        elif kind == "watching":  # another process polls this store: this desk only watches it
-            self.poller_state = one_line(getattr(event, "message", ""), 200)
+        elif kind is PollEventKind.WATCHING:  # another process polls this store: this desk only watches it
+            self.poller_state = one_line(event.message, 200)
             self.refresh_status(reread=False)
-        elif kind == "polling":  # ... and took over when that one ended
+        elif kind is PollEventKind.POLLING:  # ... and took over when that one ended
             self.poller_state = "polling"
             self.refresh_status(reread=False)
-        elif kind == "failed" and not getattr(event, "source", ""):
+        elif kind is PollEventKind.FAILED and not event.source:
             # The poller itself could not run (e.g. the store is read-only or the disk is full).
-            reason = one_line(getattr(event, "message", ""), 300)
+            reason = one_line(event.message, 300)
             self.poller_state = "poller stopped: " + reason
             self.notify(reason, title="The poller stopped", severity="error", markup=False, timeout=15)
             self.refresh_status(reread=False)
-        elif kind in ("failed", "status"):
+        elif kind in (PollEventKind.FAILED, PollEventKind.STATUS):
             self.refresh_status(sources=True)  # a source changed state: show it now
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -453,8 +457,8 @@ class DeskApp(App[None]):
 
     def refresh_status(self, *, reread: bool = True, sources: bool = False) -> None:
         """The status bar. `reread`: count the posts again. The source list is read again when
-        `sources`, or when it is older than SOURCES_GAP (Store.sources() counts every source's posts,
-        ~0.1 s at 10^6 posts, too slow for every poller page); a skipped read is done later."""
+        `sources`, or when it is older than SOURCES_GAP (every source's row is read: not worth doing
+        for every poller page); a skipped read is done later."""
         if self.store is None or self._panes_gone():
             return
         try:

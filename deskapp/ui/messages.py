@@ -3,15 +3,19 @@ UI loop own all state and widgets."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from deskapp.core.events import PollEvent
+    from deskapp.core.evidence import Check
+
 
 class PollerEvent(Message):
-    """Something the poller committed or noticed (wraps deskapp.core.poller.PollEvent)."""
+    """Something the poller committed or noticed."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: PollEvent) -> None:
         super().__init__()
         self.event = event
 
@@ -45,9 +49,9 @@ class CursorMoved(Message):
 
 
 class PinChecked(Message):
-    """A capture or re-check of one pin was recorded (wraps deskapp.core.evidence.Check)."""
+    """A capture or re-check of one pin was recorded."""
 
-    def __init__(self, check: Any) -> None:
+    def __init__(self, check: Check) -> None:
         super().__init__()
         self.check = check
 
@@ -55,7 +59,7 @@ class PinChecked(Message):
 class VerifyFinished(Message):
     """A capture or re-check run ended: `kind` "capture" | "recheck", its checks, or why it failed."""
 
-    def __init__(self, kind: str, checks: list[Any], error: str = "") -> None:
+    def __init__(self, kind: str, checks: list[Check], error: str = "") -> None:
         super().__init__()
         self.kind = kind
         self.checks = checks

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.fetch import backoff_delay, parse_retry_after
-from deskapp.core.poller import Poller, PollEvent, run_in_thread
+from deskapp.core.poller import Poller, run_in_thread
 from deskapp.core.store import Store
 from deskapp.demo.server import Fault, WireServer
 from tests.wire import make_channel, settings_for
@@ -200,7 +201,7 @@ def test_run_and_stop_from_another_thread(server: WireServer, tmp_path: Path) ->
     th.start()
     try:
         deadline = time.monotonic() + 5
-        while not any(e.kind == "stored" and e.new for e in events) and time.monotonic() < deadline:
+        while not any(e.kind is PollEventKind.STORED and e.new for e in events) and time.monotonic() < deadline:
             time.sleep(0.05)
         ch.posts.append(make_channel("live", 1, start_id=4).posts[0])
         while stored_ids(db, "telegram:live") != [1, 2, 3, 4] and time.monotonic() < deadline:
@@ -210,8 +211,8 @@ def test_run_and_stop_from_another_thread(server: WireServer, tmp_path: Path) ->
         poller.stop()
         th.join(timeout=5)
     assert not th.is_alive()
-    assert events[-1].kind == "stopped"
-    stored = [e for e in events if e.kind == "stored"]
+    assert events[-1].kind is PollEventKind.STOPPED
+    stored = [e for e in events if e.kind is PollEventKind.STORED]
     assert sum(e.new for e in stored) == 4 and all(e.max_key > 0 for e in stored if e.new)
 
 

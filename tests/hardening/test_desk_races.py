@@ -96,7 +96,7 @@ async def test_feed_title_counts_posts_another_process_wrote(paths: Paths) -> No
 async def test_store_changes_while_the_desk_closes_are_ignored(paths: Paths) -> None:
     """Poller messages and the store watch outlive the panes while the desk closes (q while posts
     arrive): they must not end the desk with a traceback."""
-    from deskapp.core.poller import PollEvent
+    from deskapp.core.events import PollEvent, PollEventKind
     from deskapp.ui.messages import PollerEvent
     from deskapp.ui.widgets.feed import FeedView
 
@@ -106,7 +106,7 @@ async def test_store_changes_while_the_desk_closes_are_ignored(paths: Paths) -> 
         await pilot.pause()
         await app.screen.remove_children()  # what closing does to the panes
         app.post_message(FeedView.Unseen(3))
-        for kind in ("stored", "status", "failed", "stopped"):
+        for kind in (PollEventKind.STORED, PollEventKind.STATUS, PollEventKind.FAILED, PollEventKind.STOPPED):
             app.post_message(PollerEvent(PollEvent(kind, "telegram:alpha_news", new=1, message="x")))
         add_posts(paths.store, [make_post(20)])  # the store watch notices and refreshes
         app.call_later(app.store_changed)

@@ -468,7 +468,7 @@ async def test_data_version_timer_notices_another_process(desk_paths):
 async def test_in_process_poller_thread_posts_messages(desk_paths):
     """A fake poller on the real thread-worker path: its own Store, its own loop, messages only."""
     build_store(desk_paths.store, 20)
-    from deskapp.core.poller import PollEvent
+    from deskapp.core.events import PollEvent, PollEventKind
 
     threads: list[str] = []
 
@@ -482,10 +482,10 @@ async def test_in_process_poller_thread_posts_messages(desk_paths):
             with Store.open(self.store_path) as store:
                 result = store.ingest_page("telegram:alpha_news", [make_post(21, channel="alpha_news")],
                                            fetched_at=FETCHED)
-            self.on_event(PollEvent("stored", "telegram:alpha_news", new=result.new, max_key=result.max_key))
+            self.on_event(PollEvent(PollEventKind.STORED, "telegram:alpha_news", new=result.new, max_key=result.max_key))
             while not self.stopped.is_set():
                 await asyncio.sleep(0.01)
-            self.on_event(PollEvent("stopped", ""))
+            self.on_event(PollEvent(PollEventKind.STOPPED, ""))
 
         def stop(self):
             self.stopped.set()
@@ -541,10 +541,9 @@ async def test_poller_that_cannot_start_says_why(desk_paths, tmp_path):
     real_open = Store.open.__func__
 
     def read_only_poller(path, settings, on_event=None):
-        poller = Poller(path, settings, on_event=on_event)
-        poller_open = classmethod(lambda cls, p, readonly=False: real_open(cls, p, readonly=True))
-        poller._store_cls = type("ReadOnlyStore", (Store,), {"open": poller_open})
-        return poller
+        poller_open = classmethod(lambda cls, p, readonly=False, **kw: real_open(cls, p, readonly=True, **kw))
+        return Poller(path, settings, on_event=on_event,
+                      store_cls=type("ReadOnlyStore", (Store,), {"open": poller_open}))
 
     app = make_app(desk_paths, watch_interval=30)
     app.poll = True

@@ -1,7 +1,7 @@
 """Parse Telegram's public channel preview (`t.me/s/<channel>`) into posts, channel info and a cursor.
 
-The field guide is ../shared/docs/TME_FORMAT.md; the traps it lists (its section 13) are handled
-here and pinned by tests/test_telegram_traps.py. In short:
+The field guide is TME_FORMAT.md in the team's shared docs (not in this repository); the traps it
+lists (its section 13) are handled here and pinned by tests/test_telegram_traps.py. In short:
 
 * body text is `.js-message_text` only: the reply quote carries `tgme_widget_message_text` too;
 * the time is `time[datetime]` inside the date link (UTC), never the localised HH:MM text;

@@ -28,26 +28,6 @@ class PollerStopped(Message):
         self.error = error
 
 
-class StoreChanged(Message):
-    """Rows up to `max_key` may exist now (from the in-process poller or another process)."""
-
-    def __init__(self, max_key: int = 0) -> None:
-        super().__init__()
-        self.max_key = max_key
-
-
-class PinsChanged(Message):
-    """The pins in the store changed; every pane re-reads them from the store."""
-
-
-class CursorMoved(Message):
-    """The feed's cursor is on another post (for panes that follow it)."""
-
-    def __init__(self, key: int | None) -> None:
-        super().__init__()
-        self.key = key
-
-
 class PinChecked(Message):
     """A capture or re-check of one pin was recorded."""
 

@@ -498,11 +498,6 @@ class FeedView(ScrollView, can_focus=True):
             self._cache.clear()
             self.refresh()
 
-    def set_watch(self, pattern: re.Pattern[str] | None) -> None:
-        self.watch_re = pattern
-        self._cache.clear()
-        self.refresh()
-
     def watch_time_mode(self) -> None:
         self._cache.clear()
         self.refresh()

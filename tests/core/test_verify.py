@@ -14,6 +14,7 @@ from deskapp.core.store import Store
 from deskapp.core.verify import Verifier, base_resolver, covers, post_view_url, targets_for, word_diff
 from deskapp.demo.server import Fault, WireServer
 from deskapp.demo.tme import context_window
+from tests.samples import needs_samples, sample
 from tests.wire import make_channel, settings_for
 
 FAST = FetchLimits(min_gap=0.0, gap_jitter=0.0, timeout=2.0, backoff_base=60.0)
@@ -171,3 +172,37 @@ def test_other_kinds_are_not_checked_and_say_so(tmp_path: Path) -> None:
         [check] = run(v.recheck([Target("rss:example", 7, "example", "http://127.0.0.1:9", "x")]))
         assert check.result is Result.UNCHECKED and check.detail == "re-checking rss posts is not supported yet"
         assert v.requests == 0 and EvidenceLog(store).latest()[("rss:example", 7)].fetch_id is None
+
+
+@pytest.mark.samples
+@needs_samples
+def test_real_pages_classify_as_the_context_page_would() -> None:
+    """The real /s/ captures stand in for context-page answers: the same parser, the same decisions."""
+    from datetime import UTC, datetime
+
+    from deskapp.core.sources import telegram
+    from deskapp.core.verify import Target, classify
+
+    body = sample("durov_sherlock.html").read_bytes()
+    page = telegram.parse_page(body, url="https://t.me/s/durov/519", final_url="https://t.me/s/durov/519")
+    when = datetime(2026, 8, 9, 12, 10, tzinfo=UTC)
+    post = next(p for p in page.posts if p.id == 525)
+
+    def target(i: int, text: str = "") -> Target:
+        return Target("telegram:durov", i, "durov", "https://t.me", text)
+
+    captured = classify(page, "", target(525), None, kind="capture", checked=when, url="u")
+    assert captured.result is Result.CAPTURED and captured.text and captured.text.split()[:3] == post.text.split()[:3]
+    same = classify(page, "", target(525), captured.text, kind="recheck", checked=when, url="u")
+    assert same.result is Result.UNCHANGED
+    edited = classify(page, "", target(525), captured.text + " (since removed)", kind="recheck", checked=when, url="u")
+    assert edited.result is Result.EDITED and edited.detail.endswith("[-(since removed)-]")
+    # 530 is missing between 529 and 531 on the real page: deleted or hidden.
+    assert covers(page, 530)
+    gone = classify(page, "", target(530), "x", kind="recheck", checked=when, url="u")
+    assert gone.result is Result.DELETED
+    # A landing card instead of the preview: the channel is gone.
+    card = sample("durov_tmepage_channel_sherlock.html").read_bytes()
+    landing = telegram.parse_page(card, url="https://t.me/s/durov/519", final_url="https://t.me/durov")
+    assert classify(landing, "", target(519), "x", kind="recheck", checked=when,
+                    url="u").result is Result.CHANNEL_GONE

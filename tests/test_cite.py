@@ -436,8 +436,8 @@ def test_render_rejects_what_is_not_a_stored_post() -> None:
 def test_other_kinds_cite_their_own_item_url_and_time() -> None:
     c = render([wire_posts()[1]], now=NOW)
     assert (
-        "- BBC News - In Pictures, https://www.bbc.co.uk/news/in-pictures-70123, 2026-06-30 19:15 UTC"
-        in c.text
+        "- BBC News - In Pictures (RSS feed bbc_photo), https://www.bbc.co.uk/news/in-pictures-70123, "
+        "2026-06-30 19:15 UTC" in c.text
     )
     assert "@" not in c.text.splitlines()[-1]
 
@@ -704,7 +704,7 @@ def test_markdown_injection_is_inert() -> None:
     assert out.count("<ul>") == 1 and out.count("<li>") == len(hostile_posts())
     assert "[Official News](javascript:alert(document.cookie))" in out  # shown, as text
     assert "<li>1. # not a heading (@evil_lines)" in out  # no nested list, no heading, no stray backslash
-    assert "<li>- Evil feed, [refused: " in out
+    assert "<li>- Evil feed (RSS feed evil), [refused: " in out
 
 
 def test_html_injection_is_inert() -> None:

@@ -84,6 +84,7 @@ LINE_FIELDS: dict[str, str] = {
     "channel": "the channel as the source writes it, e.g. durov",
     "source": 'the store\'s source name, e.g. "telegram:durov"',
     "kind": 'the kind of source, e.g. "telegram"',
+    "platform": 'the platform as a reader names it, e.g. "Telegram", "Bluesky", "RSS"',
     "id": "the post id",
     "url": "the canonical permalink (or [refused: reason])",
     "time": 'the publication time, "2026-06-30 18:02 UTC"',
@@ -95,6 +96,8 @@ LINE_FIELDS: dict[str, str] = {
     "edited": 'option edited: "edited after capture" or "edited at source"',
     "forward": "option forwards: the forward origin, with its link",
     "reply": "option replies: the replied-to post's link",
+    "repost": 'a repost or boost shown as the original: "reposted by @x on Bluesky"',
+    "quote": "option replies: the quoted post's link",
     "archive": "option archive: the archived copy Save Page Now named (`desk archive`), or \"none yet\"",
     "checked": 'option checked: "checked 2026-08-09 12:09 UTC", and what the last re-check found',
     "sha256": "option sha256: the SHA-256 of the captured text",
@@ -118,7 +121,7 @@ _TG_HOSTS = ("t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Kinds whose channels are @handles.
 _AT_KINDS = ("telegram", "bluesky", "mastodon")
-_KIND_LABEL = {"telegram": "Telegram", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+_KIND_LABEL = {"telegram": "Telegram", "bluesky": "Bluesky", "mastodon": "Mastodon", "rss": "RSS"}
 # Longest name/note kept on a line: a hostile 200 KB channel title must not swamp the block.
 _MAX_NAME = 200
 _MAX_NOTE = 1000
@@ -462,6 +465,8 @@ class _Item:
     forward: _Link | None  # None: not forwarded, or forwarded from a hidden origin
     reply: _Link | None
     archive: _Link | None  # None: no snapshot recorded yet
+    reposted_by: str  # who reposted/boosted a post shown as the original ("" if not a repost)
+    quote: _Link | None
     sha256: str
     verification: Verification
 
@@ -470,8 +475,20 @@ class _Item:
         return f"{self.source}/{self.sp.post.id}"
 
     @property
+    def platform(self) -> str:
+        return _KIND_LABEL.get(self.kind, self.kind)
+
+    @property
     def who(self) -> str:
-        return f"{self.name} ({self.handle})" if self.handle and self.handle != self.name else self.name
+        """Name and handle; for kinds other than Telegram also the platform, as a reader looks the
+        account up ("Fire Service (@fire@social.example on Mastodon)", "Alerts (RSS feed <url>)")."""
+        if self.kind == "telegram":
+            return f"{self.name} ({self.handle})" if self.handle and self.handle != self.name else self.name
+        if self.kind == "rss":
+            return f"{self.name} (RSS feed {self.channel})" if self.channel and self.channel != self.name \
+                else f"{self.name} (RSS feed)"
+        where = f"{self.handle} on {self.platform}" if self.handle else self.platform
+        return f"{self.name} ({where})"
 
 
 def _cap(text: str, limit: int) -> str:
@@ -565,6 +582,7 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver
             forward = _check_link(_canonical_tme(post.forwarded_from.url), "forward", ref, refused)
 
     reply = _check_link(_canonical_tme(post.reply_to), "reply", ref, refused) if post.reply_to else None
+    quote = _check_link(post.quote_of, "quote", ref, refused) if post.quote_of else None
 
     archive = None
     if link.url is not None and ver.snapshot:
@@ -598,6 +616,8 @@ def _item(sp: StoredPost, n: int, opts: CiteOptions, refused: list[Refusal], ver
         forward=forward,
         reply=reply,
         archive=archive,
+        reposted_by=_cap(clean_line(post.reposted_by), _MAX_NAME),
+        quote=quote,
         sha256=sha,
         verification=ver,
     )
@@ -636,8 +656,13 @@ def _parts(it: _Item, opts: CiteOptions) -> dict[str, list[_Seg]]:
             parts["forward"] = [("text", f"forwarded from {it.forward_name} (link not public)")]
         else:
             parts["forward"] = [("text", f"forwarded from {it.forward_name}, "), *_link_segs(it.forward)]
+    if it.reposted_by:
+        by = it.reposted_by if it.kind == "rss" else "@" + it.reposted_by.lstrip("@")
+        parts["repost"] = [("text", f"reposted by {by} on {it.platform}")]
     if opts.replies and it.reply is not None:
         parts["reply"] = [("text", "in reply to "), *_link_segs(it.reply)]
+    if opts.replies and it.quote is not None:
+        parts["quote"] = [("text", "quoting "), *_link_segs(it.quote)]
     if opts.checked:
         parts["checked"] = [("text", _checked_phrase(it))]
     if opts.archive and it.archive is not None:
@@ -675,7 +700,8 @@ def _media_summary(media: list[str]) -> str:
     return ", ".join(k if n == 1 else f"{k} ×{n}" for k, n in counts.items())
 
 
-_EXTRAS_ORDER = ("author", "excerpt", "note", "views", "edited", "checked", "forward", "reply", "archive", "sha256")
+_EXTRAS_ORDER = ("repost", "author", "excerpt", "note", "views", "edited", "checked", "forward", "reply", "quote",
+                 "archive", "sha256")
 
 # Markdown: characters that can start markup anywhere in a line. Parentheses only matter after
 # "]" and "[" is escaped, so names keep their parentheses readable.
@@ -736,6 +762,7 @@ def _line_values(it: _Item, opts: CiteOptions, fmt: str) -> dict[str, str]:
         "channel": it.channel,
         "source": it.source,
         "kind": it.kind,
+        "platform": it.platform,
         "id": str(it.sp.post.id),
         "time": fmt_utc(it.published),
         "published": utc_iso(it.published),
@@ -743,7 +770,8 @@ def _line_values(it: _Item, opts: CiteOptions, fmt: str) -> dict[str, str]:
     }
     values = {k: _escape(v, fmt) for k, v in plain.items()}
     values["url"] = _render_segs(_link_segs(it.link), fmt)
-    for key in ("excerpt", "note", "views", "edited", "checked", "forward", "reply", "archive", "sha256"):
+    for key in ("excerpt", "note", "views", "edited", "checked", "forward", "reply", "repost", "quote", "archive",
+                "sha256"):
         values[key] = rendered.get(key, "")
     values["extras"] = extras
     return values
@@ -854,7 +882,17 @@ def _json_item(it: _Item) -> dict[str, Any]:
         "last_seen": utc_iso(it.last_seen),
         "media": [clean_line(m) for m in post.media],
         "service": post.service,
+        **_other_kind_json(it),
     }
+
+
+def _other_kind_json(it: _Item) -> dict[str, Any]:
+    """Keys only kinds other than Telegram carry (Telegram's JSON stays as it was)."""
+    if it.kind == "telegram":
+        return {}
+    post = it.sp.post
+    return {"platform": it.platform, "native_id": clean_line(post.native_id) or None,
+            "reposted_by": it.reposted_by or None, "quote_of": _link_json(it.quote)}
 
 
 # An indented [[Y, M, D]] spreads over eight lines; put it back on one. Every gap matched holds a
@@ -903,6 +941,7 @@ def _csl_item(it: _Item) -> dict[str, Any]:
         "forwarded_from": fwd,
         "reply_to": _link_json(it.reply),
         "url_refused": it.link.refused,
+        **_other_kind_json(it),
     }
     return item
 

@@ -18,14 +18,15 @@ from pathlib import Path
 
 from deskapp.demo.server import WireServer
 from deskapp.demo.tme import FakePost
-from tests.e2e.tmux import DESK, Term
-from tests.hardening.desk_term import (
+from tests.e2e.tmux import (
+    DESK,
     FEED_TITLE,
     NEVER_ON_SCREEN,
     STORED,
+    Term,
     assert_clean_screen,
     desk_terminal,
-    needs_terminal,
+    needs_tmux,
     number,
     quiet_server,
     store_facts,
@@ -33,7 +34,7 @@ from tests.hardening.desk_term import (
 )
 from tests.wire import T0, config_toml, make_channel
 
-pytestmark = needs_terminal
+pytestmark = needs_tmux
 
 SEED = 4242
 DURATION = 20.0  # seconds of everything at once

@@ -23,15 +23,16 @@ import pytest
 
 from deskapp.demo.server import WireServer
 from deskapp.demo.tme import FakePost
-from tests.e2e.tmux import DESK, Term
-from tests.hardening.desk_term import (
+from tests.e2e.tmux import (
+    DESK,
     FEED_TITLE,
     PINBOARD_TITLE,
     STORED,
+    Term,
     assert_clean_screen,
     desk_terminal,
     kill9,
-    needs_terminal,
+    needs_tmux,
     number,
     quiet_server,
     read_pid,
@@ -41,7 +42,7 @@ from tests.hardening.desk_term import (
 )
 from tests.wire import T0, config_toml, make_channel
 
-pytestmark = needs_terminal
+pytestmark = needs_tmux
 
 SEED = 20260630
 ROUNDS = ["desk", "poll"] * 4  # 8 kills in all

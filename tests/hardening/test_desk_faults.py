@@ -18,8 +18,7 @@ from deskapp.core.model import SourceConfig
 from deskapp.core.store import Store
 from deskapp.demo.server import Fault, WireServer
 from deskapp.paths import Paths
-from tests.e2e.tmux import DESK, TMUX, terminal
-from tests.hardening.desk_term import wait_screen
+from tests.e2e.tmux import DESK, TMUX, terminal, wait_screen
 from tests.ui.screen_text import screen_text
 from tests.wire import fast_poller, make_channel
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from deskapp.demo.tme import FakeChannel, FakePost
-from tests.hardening.desk_term import (
+from tests.e2e.tmux import (
     STORED,
     CachedWireServer,
     assert_clean_screen,
@@ -24,7 +24,7 @@ from tests.hardening.desk_term import (
     desk_terminal,
     key_latency,
     needs_script,
-    needs_terminal,
+    needs_tmux,
     number,
     osc52_payloads,
     osc_sequences,
@@ -36,7 +36,7 @@ from tests.hardening.desk_term import (
 from tests.hostile import hostile_channel, is_terminal_safe
 from tests.wire import T0, config_toml, make_channel
 
-pytestmark = [*needs_terminal, needs_script]
+pytestmark = [*needs_tmux, needs_script]
 
 MANY = 10_000
 # Pieces of the hostile content that only a sequence from a post could put in the output.

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from deskapp.core.store import Store
-from tests.hardening.desk_term import (
+from tests.e2e.tmux import (
     PINBOARD_TITLE,
     desk_terminal,
     needs_script,
-    needs_terminal,
+    needs_tmux,
     number,
     script_body,
     stable_screen,
@@ -24,7 +24,7 @@ from tests.hardening.desk_term import (
 )
 from tests.ui.conftest import build_store, make_post
 
-pytestmark = [*needs_terminal, needs_script]
+pytestmark = [*needs_tmux, needs_script]
 
 START, END = b"\x1b[200~", b"\x1b[201~"
 # Shift+Tab and Tab to leave the field, X (clear all) and y (confirm), q, Ctrl+C, Ctrl+Q, a second

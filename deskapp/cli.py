@@ -53,6 +53,10 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="log to stderr too")
 
 
+# The source kinds (core/sources/), for --kind; named here so that --help needs no import of them.
+_KIND_NAMES = ("telegram", "rss", "bluesky", "mastodon")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="desk",
@@ -70,11 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     add("locate", "print every path desk uses")
-    sp = add("parse", "print the posts of a saved Telegram preview page as JSON lines")
+    sp = add("parse", "print the posts of a saved response (Telegram page, RSS/Atom feed, Bluesky author "
+                      "feed, Mastodon statuses) as JSON lines")
     sp.add_argument("file", type=Path)
-    sp.add_argument("--url", help="the URL the page was fetched from (for the availability check)")
-    sp = add("import", "store saved preview pages as if they had been fetched")
+    sp.add_argument("--url", help="the URL it was fetched from (names a feed; the availability check)")
+    sp.add_argument("--kind", choices=_KIND_NAMES, help="the kind of response (default: recognised from it)")
+    sp = add("import", "store saved responses (any kind) as if they had been fetched")
     sp.add_argument("files", nargs="+", type=Path)
+    sp.add_argument("--kind", choices=_KIND_NAMES, help="the kind of every file (default: recognised per file)")
     sp = add("poll", "poll the configured sources until interrupted")
     sp.add_argument("--once", action="store_true", help="poll each source once, print a summary line each, exit")
     sp = add("sources", "list the sources and their health")
@@ -204,19 +211,22 @@ def text_arg(name: str, value: str, *, max_chars: int = 10_000) -> str:
     return value
 
 
-def _read_page(path: Path, cap: int, url: str | None = None):
+def _read_page(path: Path, cap: int, url: str | None = None, kind: str | None = None):
     from deskapp.core.parse_pool import ParseJobError, read_saved_page
-    from deskapp.core.sources import telegram
+    from deskapp.core.sources import parse_saved
 
     try:
         data = read_saved_page(path, cap)
     except ParseJobError as exc:
         raise CliError(str(exc)) from None
-    return telegram.parse_page(data, url=url, final_url=url)
+    try:
+        return parse_saved(data, kind=kind, url=url)[1]
+    except ValueError as exc:
+        raise CliError(f"{path}: {exc}") from None
 
 
 def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
-    page = _read_page(args.file, ctx.settings.poller.max_body, args.url)
+    page = _read_page(args.file, ctx.settings.poller.max_body, args.url, args.kind)
     for post in sorted(page.posts, key=lambda p: p.id):
         print(json.dumps(post.to_json(), ensure_ascii=False))
     if not page.posts and page.reason:
@@ -237,7 +247,8 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
 
     store = _open_store(ctx)
     try:
-        res = import_files(store, args.files, max_bytes=ctx.settings.poller.max_body, on_file=on_file)
+        res = import_files(store, args.files, max_bytes=ctx.settings.poller.max_body, on_file=on_file,
+                           kind=args.kind)
     except ParseJobError as exc:
         raise CliError(f"{exc} (the files before it are stored)") from None
     except ImportStopped as exc:  # a full disk: say so, and what was kept
@@ -458,7 +469,12 @@ def _named_posts(ctx: Context, store, args: argparse.Namespace, *, pins: bool | 
         try:
             source, post_id = cite.parse_post_ref(ref)
         except ValueError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
+            # A permalink of another kind (RSS, Bluesky, Mastodon) names its post by the link itself.
+            sp = store.get_by_url(ref.strip()) if ref.strip().lower().startswith(("https://", "http://")) else None
+            if sp is None:
+                raise CliError(str(exc), EXIT_USAGE) from None
+            posts.append(sp)
+            continue
         sp = store.get(source, post_id)
         if sp is None:
             raise CliError(f"{ref}: not in the store ({ctx.paths.store}); poll or import it first")

@@ -335,7 +335,8 @@ def parse_post_ref(ref: str) -> tuple[str, int]:
         raise ValueError(f"{shown!r} contains spaces, control or invisible characters; {_REF_HELP}")
 
     # The store's own form: kind:handle/id (no "//", so it is not a URL).
-    m = re.fullmatch(r"([a-z][a-z0-9_-]*):([^/]+)/(\d{1,12})", raw, flags=re.IGNORECASE)
+    # Ids of other kinds than Telegram take up to 19 digits (63 bits, core/sources/base.py).
+    m = re.fullmatch(r"([a-z][a-z0-9_-]*):([^/]+)/(\d{1,19})", raw, flags=re.IGNORECASE)
     if m and not raw.lower().startswith(("http:", "https:")):
         kind, handle, num = m.group(1).lower(), m.group(2), int(m.group(3))
         if kind == "telegram" and not _TG_NAME.fullmatch(handle):

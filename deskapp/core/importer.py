@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deskapp.core import sources
 from deskapp.core.ingest import IngestResult
-from deskapp.core.model import ChannelInfo, Page, Post
+from deskapp.core.model import ChannelInfo, Page, PageKind, Post
 from deskapp.core.parse_pool import DEFAULT_MAX_BYTES, ParseJobError, ParsePool, read_saved_page
-from deskapp.core.sources import telegram
+from deskapp.core.sources import parse_saved
 from deskapp.core.store import Store, StoreError
 
 # Below this many files the pages are parsed in this process (a worker takes ~0.3 s to start).
@@ -34,14 +35,35 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None = None) -> Iterator[tuple[Path, Page]]:
-    """(path, page) per file, in order; ParseJobError for a file that cannot be read (read_saved_page)."""
-    if len(paths) < POOL_MIN_FILES:
+def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None = None,
+                 kind: str | None = None) -> Iterator[tuple[Path, Page]]:
+    """(path, page) per file, in order; ParseJobError for a file that cannot be read (read_saved_page).
+
+    Telegram pages go to the parser pool; responses of other kinds (named by `kind`, or recognised
+    by their first bytes) are parsed here, in order with the rest."""
+    if len(paths) < POOL_MIN_FILES or (kind not in (None, "telegram")) or any(map(_other_kind, paths)):
         for path in paths:
-            yield path, telegram.parse_page(read_saved_page(path, max_bytes))
+            yield path, _parse_one(read_saved_page(path, max_bytes), kind)
         return
     with ParsePool(workers or default_workers()) as pool:
         yield from pool.map_files(paths, max_bytes=max_bytes)
+
+
+def _parse_one(data: bytes, kind: str | None) -> Page:
+    try:
+        return parse_saved(data, kind=kind)[1]
+    except ValueError as exc:  # no kind recognised: nothing to import, with the reason
+        return Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=str(exc))
+
+
+def _other_kind(path: Path) -> bool:
+    """Whether a file starts like a response of a kind other than Telegram (JSON or a feed)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return False  # read_saved_page reports it
+    return any(sources.KINDS[k].sniff(head) for k in ("rss", "bluesky", "mastodon"))
 
 
 class ImportStopped(Exception):
@@ -54,13 +76,14 @@ class ImportStopped(Exception):
 
 def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
                  workers: int | None = None, on_file: Callable[[Path, Page], None] | None = None,
-                 fetched_at: datetime | None = None) -> IngestResult:
+                 fetched_at: datetime | None = None, kind: str | None = None) -> IngestResult:
     """Store the posts of saved pages; `on_file` hears of each page as it is parsed (progress).
 
     Raises ParseJobError for a file that cannot be read, after storing every page before it, and
     ImportStopped when the store refuses a write, after storing every page that fits before it."""
     fetched = fetched_at or datetime.now(UTC)
-    pages = iter(parsed_files(paths, max_bytes=max_bytes, workers=workers))
+    pages = iter(parsed_files(paths, max_bytes=max_bytes, workers=workers, kind=kind))
+    extras: list[tuple[str, list[Post]]] = []  # posts of other kinds: native id, repost, quote
     channels: dict[str, ChannelInfo] = {}
     held: list[tuple[Path, Page]] = []  # a page that starts the next run
     failure: list[ParseJobError] = []
@@ -99,6 +122,8 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
             seen.update(keys)
             for source, posts in _by_source(page.posts, page.channel, channels):
                 pending.append((path, source, posts, page.channel))
+                if any(p.native_id is not None for p in posts):
+                    extras.append((source, posts))
                 yield source, posts
 
     while not ended or held:
@@ -114,6 +139,8 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
                 except StoreError as exc:
                     raise ImportStopped(path, exc.problem, kept) from None
     store.update_channels(channels)
+    if extras:
+        store.set_extras(extras)
     if failure:
         raise failure[0]
     return kept

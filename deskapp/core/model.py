@@ -103,7 +103,16 @@ class Post:
             "album_ids": list(self.album_ids),
             "media": list(self.media),
             "service": self.service,
+            **self._other_kind_json(),
         }
+
+    def _other_kind_json(self) -> dict[str, Any]:
+        """Keys only posts of other kinds than Telegram carry (Telegram's lines stay as they were)."""
+        kind = self.source.split(":", 1)[0] if ":" in self.source else "telegram"
+        if kind == "telegram":
+            return {}
+        return {"kind": kind, "native_id": self.native_id, "reposted_by": self.reposted_by,
+                "quote_of": self.quote_of}
 
 
 @dataclass(slots=True)

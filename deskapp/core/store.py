@@ -736,6 +736,15 @@ class Store(AttentionStore):
 
         return self._write(run)
 
+    def set_extras(self, batches: Iterable[tuple[str, list[Post]]]) -> None:
+        """Native id, reposter and quoted link of posts already stored (bulk import of other kinds)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for source, posts in batches:
+                _set_extras(conn, source, posts)
+
+        self._write(run)
+
     def ingest_many(self, batches: Iterable[tuple[str, list[Post]]], *, fetched_at: datetime,
                     commit_every: int = 50_000,
                     on_commit: Callable[[int, IngestResult], None] | None = None) -> IngestResult:
@@ -782,6 +791,14 @@ class Store(AttentionStore):
         row = self._read(lambda c: c.execute(
             f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.source = ? AND p.post_id = ?",
             (source, post_id)).fetchone())
+        return _stored_post(row) if row else None
+
+    def get_by_url(self, url: str) -> StoredPost | None:
+        """The newest post whose permalink is `url` (a post of another kind named by its link on the
+        command line). A scan of the posts table: for commands, not for the desk."""
+        row = self._read(lambda c: c.execute(
+            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.url = ? ORDER BY p.key DESC LIMIT 1",
+            (url,)).fetchone())
         return _stored_post(row) if row else None
 
     def get_by_key(self, key: int) -> StoredPost | None:

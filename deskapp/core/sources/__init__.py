@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from deskapp.core.model import Page
     from deskapp.core.sources.base import SourceKind
 
 # Most specific first: a Mastodon account's RSS is also RSS.
@@ -49,3 +50,27 @@ def sniff(body: bytes) -> SourceKind | None:
         if _kinds()[name].sniff(body):
             return _kinds()[name]
     return None
+
+
+def parse_saved(data: bytes, *, kind: str | None = None, url: str | None = None) -> tuple[SourceKind, Page]:
+    """A saved response of any kind (sniffed unless `kind` names it) as (kind, page).
+
+    `url` is where it was fetched from, when known: it names the source for a feed, and the account
+    for a Bluesky feed or Mastodon statuses (their contents name it too). ValueError for an unknown
+    `kind` or a response no kind recognises."""
+    from deskapp.core.sources import telegram
+    from deskapp.core.sources.base import Response
+
+    kinds = _kinds()
+    if kind is not None:
+        if kind not in kinds:
+            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(kinds)})")
+        found = kinds[kind]
+    else:
+        found = sniff(data)
+        if found is None:
+            raise ValueError("not a response desk knows (a Telegram preview page, an RSS/Atom feed, a "
+                             "Bluesky author feed or Mastodon statuses); name the kind with --kind")
+    if found.name == "telegram":
+        return found, telegram.parse_page(data, url=url, final_url=url)
+    return found, found.parse(Response(data, url=url or ""), None).page

@@ -189,6 +189,11 @@ def parse_rss(body: bytes, *, url: str = "", source: str | None = None) -> Parse
     user, host = split_handle(url.removesuffix(".rss")) if url else ("", "")
     acct = f"{user}@{host}".lower() if user and host else ""
     page = feed.parse_feed(body, url=url, source=source or f"mastodon:{acct or 'unknown'}")
+    if not acct and page.posts:  # a saved feed without its URL: the status links name the account
+        user, host = split_handle(page.posts[0].url.rsplit("/", 1)[0])
+        acct = f"{user}@{host}".lower() if user and host else ""
+        for post in page.posts:
+            post.source = source or f"mastodon:{acct or 'unknown'}"
     kept: list[Post] = []
     for post in page.posts:
         tail = post.url.rstrip("/").rsplit("/", 1)[-1]

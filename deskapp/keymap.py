@@ -16,6 +16,7 @@ class KeySpec:
     keys: str  # comma-separated Textual key names
     description: str
     show: bool = True  # shown in the footer
+    dialog: bool = False  # a key of a dialog or screen over the desk, not of the desk itself
 
 
 DEFAULT_KEYS: tuple[KeySpec, ...] = (
@@ -49,6 +50,15 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
     KeySpec("help", "question_mark", "Show every key"),
     KeySpec("quit", "q", "Quit"),
+    # In the dialogs and screens over the desk.
+    KeySpec("dialog_cancel", "escape", "Cancel", dialog=True),
+    KeySpec("confirm_yes", "y", "Yes", dialog=True),
+    KeySpec("confirm_no", "escape,n", "Cancel", dialog=True),
+    KeySpec("details_back", "escape,q", "Back", dialog=True),
+    KeySpec("details_open", "o", "Open permalink", dialog=True),
+    KeySpec("help_back", "escape,q,question_mark", "Back", dialog=True),
+    KeySpec("sources_back", "escape,q,s", "Back", dialog=True),
+    KeySpec("forget_source", "d,delete", "Forget a source not in the settings", dialog=True),
 )
 
 KEY_IDS = frozenset(spec.id for spec in DEFAULT_KEYS)
@@ -60,5 +70,5 @@ def resolve(overrides: dict[str, str] | None = None) -> dict[str, KeySpec]:
     out: dict[str, KeySpec] = {}
     for spec in DEFAULT_KEYS:
         keys = overrides.get(spec.id, spec.keys)
-        out[spec.id] = KeySpec(spec.id, keys, spec.description, spec.show)
+        out[spec.id] = KeySpec(spec.id, keys, spec.description, spec.show, spec.dialog)
     return out

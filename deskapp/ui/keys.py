@@ -86,5 +86,6 @@ def display_keys(keys: str) -> str:
 
 
 def table(overrides: dict[str, str] | None) -> list[KeySpec]:
-    """Every binding with the keys in force, in the keymap's order (for help and the palette)."""
+    """Every binding with the keys in force, in the keymap's order (for help and the palette; the
+    palette leaves out the dialogs' keys, which only work inside a dialog)."""
     return list(resolve(overrides).values())

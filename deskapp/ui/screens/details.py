@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -14,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from deskapp.core.model import StoredPost, utc_iso
 from deskapp.core.sanitize import url_problem
+from deskapp.ui.keys import bindings
 from deskapp.ui.text import (
     DETAIL_TEXT_CAP,
     capped,
@@ -49,10 +49,7 @@ class DetailsScreen(ModalScreen[None]):
     DetailsScreen .warn { height: auto; color: $warning; }
     """
 
-    BINDINGS = [
-        Binding("escape,q", "close", "Back"),
-        Binding("o", "open", "Open permalink"),
-    ]
+    BINDINGS = bindings({"details_back": "close", "details_open": "open"})
 
     class Request(Message):
         def __init__(self, what: str, post: StoredPost) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -14,6 +13,7 @@ from textual.widgets import Input, Label
 
 from deskapp.config import MINIMAL_EXAMPLE, ConfigError
 from deskapp.core.model import SourceConfig
+from deskapp.ui.keys import bindings
 from deskapp.ui.screens.modals import dialog_css
 from deskapp.ui.widgets.field import TextField
 
@@ -33,7 +33,7 @@ AddChannelModal > Vertical { width: 90%; max-width: 110; }
 AddChannelModal #problem { color: $error; }
 AddChannelModal #intro { margin-bottom: 1; }
 """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings({"dialog_cancel": "cancel"})
 
     def __init__(self, add: Callable[[str], SourceConfig], config: Path, *, intro: str = "") -> None:
         super().__init__()

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -15,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from deskapp.core.model import SourceHealth
 from deskapp.keymap import KeySpec
-from deskapp.ui.keys import display_keys
+from deskapp.ui.keys import bindings, display_keys
 from deskapp.ui.screens.modals import ConfirmModal, dialog_css
 from deskapp.ui.text import fmt_time, one_line
 
@@ -29,7 +28,7 @@ EXTRA_KEYS = [
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = dialog_css("HelpScreen", full=True)
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Back")]
+    BINDINGS = bindings({"help_back": "close"})
 
     def __init__(self, keys: list[KeySpec]) -> None:
         super().__init__()
@@ -62,8 +61,7 @@ class SourcesScreen(ModalScreen[None]):
     (through `forget(name)`, after a confirm; the table is then re-read through `reread()`)."""
 
     DEFAULT_CSS = dialog_css("SourcesScreen", full=True)
-    BINDINGS = [Binding("escape,q,s", "close", "Back"),
-                Binding("d,delete", "forget", "Forget a source not in the settings")]
+    BINDINGS = bindings({"sources_back": "close", "forget_source": "forget"})
 
     def __init__(self, sources: list[SourceHealth], configured: set[str] | None = None,
                  forget: Callable[[str], None] | None = None,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from deskapp.ui.keys import bindings
 from deskapp.ui.widgets.field import TextField
 
 
@@ -40,10 +40,7 @@ class ConfirmModal(ModalScreen[bool]):
     """Yes / no. `y` or Enter on Yes confirms; `n` or Esc cancels."""
 
     DEFAULT_CSS = dialog_css("ConfirmModal")
-    BINDINGS = [
-        Binding("escape,n", "cancel", "Cancel"),
-        Binding("y", "confirm", "Yes"),
-    ]
+    BINDINGS = bindings({"confirm_no": "cancel", "confirm_yes": "confirm"})
 
     def __init__(self, question: str, *, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__()
@@ -74,7 +71,7 @@ class TextModal(ModalScreen[str | None]):
     """One line of text (a pin note, the heading). Enter keeps it; Esc cancels (None)."""
 
     DEFAULT_CSS = dialog_css("TextModal")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings({"dialog_cancel": "cancel"})
 
     def __init__(self, title: str, value: str = "", *, placeholder: str = "", max_length: int = 1000) -> None:
         super().__init__()
@@ -104,7 +101,7 @@ class SourcePicker(ModalScreen[list[str] | None]):
     """Pick one source to show, or all. Returns [] for all, [name] for one, None when cancelled."""
 
     DEFAULT_CSS = dialog_css("SourcePicker")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings({"dialog_cancel": "cancel"})
 
     def __init__(self, sources: list[tuple[str, str, int]], current: list[str] | None) -> None:
         """`sources`: (name, label, posts)."""

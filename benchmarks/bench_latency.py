@@ -13,6 +13,8 @@ of generated posts is built.
   Latency = from sending the key to the first feed line drawn after the cursor moved. Keys are sent
   to the driver directly, 20 ms apart (key auto-repeat pace), not through Pilot.press (whose
   idle-waits would dominate). p50/p95/max, and how many store reloads the desk did meanwhile.
+  The same keys again with the cursor half-way down the feed (`quiet_far`, `arriving_far`): there
+  a reload must find the post under the cursor among hundreds of thousands of newer ones.
 
 * `screen`: the desk polls (poll=True, the real Poller in its worker thread) a local WireServer
   running in another process, every source on a fixed `interval` (min_gap 0). A post is added on
@@ -264,13 +266,13 @@ async def _keys(store: Path, keys: int) -> dict[str, Any]:
         out["posts"] = feed.windows.total
         sequence = ["j"] * keys + ["pagedown"] * (keys // 4) + ["k"] * (keys // 2)
 
-        async def phase() -> tuple[list[float], int]:
+        async def phase(start: int = 0) -> tuple[list[float], int]:
             lat: list[float] = []
             waits.clear()
             draws.clear()
             gc_pauses.clear()
             missed = 0
-            feed.move_to(0)
+            feed.move_to(start)
             await asyncio.sleep(0.05)
             for key in sequence:
                 n_moved = len(MARKS.moved)
@@ -311,16 +313,21 @@ async def _keys(store: Path, keys: int) -> dict[str, Any]:
         split("quiet")
         out["quiet"] = _pct_ms(quiet)
         out["quiet_reloads"] = len(MARKS.reloads) - reloads_before
+        far = feed.windows.total // 2  # the editor reading far down: the anchor's index is large
+        quiet_far, missed_far = await phase(far)
+        out["quiet_far"] = _pct_ms(quiet_far)
         writer = Writer(store)
         writer.start()
         await asyncio.sleep(0.6)
         reloads_before = len(MARKS.reloads)
         t_start = time.perf_counter()
         busy, missed_busy = await phase()
+        split("arriving")
+        busy_far, missed_busy_far = await phase(far)
+        out["arriving_far"] = _pct_ms(busy_far)
         spent = time.perf_counter() - t_start
         writer.halt.set()
         writer.join(10)
-        split("arriving")
         gc.callbacks.remove(on_gc)
         out["arriving"] = _pct_ms(busy)
         reloads = MARKS.reloads[reloads_before:]
@@ -328,7 +335,7 @@ async def _keys(store: Path, keys: int) -> dict[str, Any]:
         out["reload_ms"] = _pct_ms([b - a for a, b in reloads])
         out["arriving_posts"] = writer.posts
         out["arriving_posts_per_s"] = round(writer.posts / spent, 1) if spent else 0
-        out["missed_keys"] = missed_quiet + missed_busy
+        out["missed_keys"] = missed_quiet + missed_busy + missed_far + missed_busy_far
         await asyncio.sleep(0.6)  # let the last store change be handled before shutting down
         out["handlers"] = {k: _pct_ms(v) for k, v in MARKS.handlers.items()}
     out["exit_races"] = MARKS.exit_races
@@ -495,8 +502,10 @@ def _build_small(path: Path, n: int) -> None:
 def _print(res: dict[str, Any]) -> None:
     k = res["keys"]
     print(f"== desk latency over {res['store_posts_copy']} ({k['posts']:,} posts)")
-    for phase in ("quiet", "arriving"):
-        p = k[phase]
+    for phase in ("quiet", "arriving", "quiet_far", "arriving_far"):
+        p = k.get(phase)
+        if not p:
+            continue
         print(f"  key-to-repaint, {phase:<9} n={p['n']:<4} p50 {p['p50_ms']:7.2f} ms  p95 {p['p95_ms']:7.2f} ms  "
               f"max {p['max_ms']:7.2f} ms")
     print(f"    while {k['arriving_posts']} posts arrived ({k['arriving_posts_per_s']}/s): {k['arriving_reloads']} "

@@ -14,7 +14,7 @@ import os
 import time
 import webbrowser
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +46,7 @@ from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
 from deskapp.ui.terminal import PasteSafeDriver
-from deskapp.ui.text import one_line, watch_pattern
+from deskapp.ui.text import one_line, watch_pattern, zone_label
 from deskapp.ui.undo import UndoStack
 from deskapp.ui.verifying import PinChecks, finished_message
 from deskapp.ui.widgets.compose import ComposePane
@@ -112,6 +112,7 @@ class DeskApp(App[None]):
         self.time_mode = settings.ui.time if settings.ui.time in ("utc", "local") else "utc"
         self.watch_re = watch_pattern(settings.ui.watch)
         self.citer = Citer(settings, now=now)
+        self.clock: Callable[[], datetime] = now or (lambda: datetime.now(UTC))  # which year is "this year"
         self.clipboard_sink = Clipboard(paths.last_citation, self.copy_to_clipboard)
         self.keys_in_force = keyspec.table(settings.keys)
         self.query_text = ""
@@ -231,6 +232,7 @@ class DeskApp(App[None]):
             self._store_call("record the configured sources", self.store.sync_sources, self.settings.sources)
         self.query_one("#feed-pane").border_title = Content("Live feed")
         self.pinboard.time_mode = self.time_mode
+        self.feed.clock = self.pinboard.clock = self.clock
         self.refresh_pins()
         self._update_titles()
         # After the first paint: what the first frame does not need (the sources' health).
@@ -425,10 +427,14 @@ class DeskApp(App[None]):
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
         checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
         self.pinboard.show(self.pins, select=select, checks=None if checks is _FAILED else checks)
+        self._pins_title()
+        self.refresh_compose()
+
+    def _pins_title(self) -> None:
         # Another desk's board says whose it is; the editor's own desk needs no reminder.
         whose = "" if self.desk == default_desk() else f" · desk {self.desk}"
-        self.query_one("#pins-pane").border_title = Content(f"Pinboard ({len(self.pins)}){whose}")
-        self.refresh_compose()
+        self.query_one("#pins-pane").border_title = Content.assemble(
+            f"Pinboard ({len(self.pins)}){whose}", (f" · times {zone_label(self.time_mode)}", "dim"))
 
     def _pin_keys(self) -> list[tuple[str, int]]:
         return [(pin.source, pin.post_id) for pin, _ in self.pins]
@@ -452,7 +458,9 @@ class DeskApp(App[None]):
         keys = {spec.id: keyspec.display_keys(spec.keys) for spec in self.keys_in_force}
         self.query_one(ComposePane).show(rendered, self.citer.heading_text, keys,
                                          checks=self.pin_checks.summary(self._pin_keys()))
-        self.query_one("#compose-pane").border_title = Content(f"Citation ({rendered.fmt})")
+        # Citations always name UTC times, whatever the panes show.
+        self.query_one("#compose-pane").border_title = Content.assemble(
+            f"Citation ({rendered.fmt})", (" · times UTC", "dim"))
         self.rendered = rendered
 
     def refresh_status(self, *, reread: bool = True, sources: bool = False) -> None:
@@ -498,7 +506,8 @@ class DeskApp(App[None]):
             return
         feed = self.feed
         total = feed.windows.total
-        parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}"]
+        parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}",
+                                              (f" · times {zone_label(self.time_mode)}", "dim")]
         if self.query_text or self.source_filter is not None:
             parts.append(f" · filter: {self._filter_text()}")
         if feed.unseen > 0:
@@ -803,7 +812,12 @@ class DeskApp(App[None]):
         self.feed.time_mode = self.time_mode
         self.pinboard.time_mode = self.time_mode
         self.pinboard.show(self.pins)
+        self._pins_title()
+        self._update_titles()
         self.refresh_status(reread=False)
+        zone = zone_label(self.time_mode)
+        self.notify(f"Times now in {zone}" + ("; citations stay in UTC." if self.time_mode == "local" else "."),
+                    markup=False, timeout=4)
 
     def action_sources(self) -> None:
         sources = self._store_call("read the sources", self.store.sources)

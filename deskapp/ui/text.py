@@ -114,9 +114,32 @@ def fmt_time(ts: datetime, mode: str, *, with_date: bool = True, seconds: bool =
     return when.strftime(fmt) + ("" if local else "Z")
 
 
-def feed_time(ts: datetime, mode: str) -> str:
-    """Compact feed column: 'MM-DD HH:MM' (UTC or local; the status bar says which)."""
-    return _shown(ts, mode)[0].strftime("%m-%d %H:%M")
+# Month names spelled out (never the locale's, never a number): "02-12" is 2 December to one reader
+# and 12 February to another; "2 Dec" is the same to both.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FEED_TIME_WIDTH = 12
+
+
+def feed_time(ts: datetime, mode: str, *, now: datetime | None = None) -> str:
+    """Compact time column, FEED_TIME_WIDTH cells: ' 2 Dec 14:05' this year, '2025-12-02' (ISO date)
+    for another year, so no date is read with the wrong year or with day and month swapped. The
+    zone is not repeated on every line: each pane names it (`zone_label`)."""
+    when, _ = _shown(ts, mode)
+    this_year = _shown(now or datetime.now(UTC), mode)[0].year
+    if when.year != this_year:
+        return f"{when.year:04d}-{when.month:02d}-{when.day:02d}".ljust(FEED_TIME_WIDTH)
+    return f"{when.day:2d} {MONTHS[when.month - 1]} {when.hour:02d}:{when.minute:02d}"
+
+
+def zone_label(mode: str) -> str:
+    """What the times on screen are in: 'UTC', or 'local time (CET, UTC+01:00)'."""
+    if mode != "local":
+        return "UTC"
+    now = datetime.now().astimezone()
+    offset = now.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    name = now.tzname() or ""
+    return f"local time ({name}, {offset})" if name and not name.startswith(("+", "-")) else f"local time ({offset})"
 
 
 def links_in(text: str) -> list[str]:

@@ -675,13 +675,20 @@ async def test_toggle_time(desk_paths, monkeypatch):
         build_store(desk_paths.store, 3)
         app = make_app(desk_paths)
         async with app.run_test(size=SIZE) as pilot:
-            assert "03-01 12:02 Alpha" not in screen_text(app)  # post 2 is gamma
-            assert "03-01 12:02 Gamma Osint" in screen_text(app)
+            assert " 1 Mar 12:02 Alpha" not in screen_text(app)  # post 2 is gamma
+            assert " 1 Mar 12:02 Gamma Osint" in screen_text(app)
+            await pilot.press("p", "t")
+            text = screen_text(app)
+            assert " 1 Mar 17:32 Gamma Osint" in text and "local time" in text
+            # t says what it switched to, and every pane says what its times are.
+            assert "Times now in local time (IST, UTC+05:30); citations stay in UTC." in notes(app)[-1]
+            assert "Live feed · 3 posts · times local time (IST, UTC+05:30)" in text
+            assert "Pinboard (1) · times local time (IST, UTC+05:30)" in text
+            assert "Citation (text) · times UTC" in text and "2026-03-01 12:02 UTC" in app.rendered.text
             await pilot.press("t")
             text = screen_text(app)
-            assert "03-01 17:32 Gamma Osint" in text and "local time" in text
-            await pilot.press("t")
-            assert "03-01 12:02 Gamma Osint" in screen_text(app) and "UTC" in screen_text(app)
+            assert " 1 Mar 12:02 Gamma Osint" in text and "Times now in UTC." in notes(app)[-1]
+            assert "times UTC" in text and "local time" not in text
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

@@ -26,6 +26,8 @@ def keys(*names: str):
         await pilot.press(*names)
         pilot.app.clear_notifications()
         await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # a dialog's focus and fade settle first
+        await pilot.pause()
 
     return run
 

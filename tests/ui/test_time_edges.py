@@ -36,7 +36,7 @@ def test_times_without_a_local_equivalent_are_shown_in_utc(zone: str) -> None:
     assert local_time(edge) is None
     assert fmt_time(edge, "local") == edge.strftime(f"{edge.year:04d}-%m-%d %H:%MZ")
     assert fmt_time(edge, "local", seconds=True, with_date=False) == "00:30:00Z" if edge is FIRST else "23:30:00Z"
-    assert feed_time(edge, "local") == edge.strftime("%m-%d %H:%M")
+    assert feed_time(edge, "local") == f"{edge.year:04d}-{edge.month:02d}-{edge.day:02d}  "  # another year
     assert "no local time" in _when(edge, "local") and _when(edge, "utc") == _when(edge, "utc").strip()
     # The other edge has a local time, shown without Z.
     assert local_time(other) is not None and not fmt_time(other, "local").endswith("Z")
@@ -57,7 +57,7 @@ async def test_the_desk_shows_edge_times_in_local_time(desk_paths, zone: str, no
         await pilot.press("g", "p")  # the 9999 post is the newest: pin it
         await pilot.press("t")
         assert app.time_mode == "local" and "local time" in screen_text(app)
-        assert "12-31 23:30" in screen_text(app) or zone == "America/New_York"
+        assert "9999-12-31" in screen_text(app) or zone == "America/New_York"
         await pilot.press("enter")
         assert isinstance(app.screen, DetailsScreen)
         await pilot.pause()
@@ -65,3 +65,18 @@ async def test_the_desk_shows_edge_times_in_local_time(desk_paths, zone: str, no
         await pilot.press("t", "t", "c")
         assert app.is_running
         assert "9999-12-31 23:30 UTC" in desk_paths.last_citation.read_text(encoding="utf-8")
+
+
+def test_feed_times_cannot_be_misread() -> None:
+    """Day and month are never both numbers; another year is written out (as an ISO date)."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+    assert feed_time(datetime(2026, 12, 2, 14, 5, tzinfo=UTC), "utc", now=now) == " 2 Dec 14:05"
+    assert feed_time(datetime(2026, 2, 12, 14, 5, tzinfo=UTC), "utc", now=now) == "12 Feb 14:05"
+    assert feed_time(datetime(2025, 12, 2, 14, 5, tzinfo=UTC), "utc", now=now) == "2025-12-02  "
+    # Just past New Year in UTC, still last year where the editor is: the year of the zone shown.
+    new_year = datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
+    assert feed_time(datetime(2026, 12, 31, 23, 50, tzinfo=UTC), "utc", now=new_year) == "2026-12-31  "
+    assert len({len(feed_time(datetime(y, m, 9, tzinfo=UTC), "utc", now=now)) for y in (2025, 2026)
+                for m in (1, 12)}) == 1  # one column width

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -287,6 +288,7 @@ class FeedView(ScrollView, can_focus=True):
         self._fill_due = False
         self._fill_failed = False  # the last read for the viewport failed: the lines say why
         self.after_anchor: AnchorHook | None = None  # tests: see read_state
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # which year is "this year"
         self.watch_re = watch
         self.pinned: set[tuple[str, int]] = set(pinned or ())
         self.empty_text = "No posts yet."
@@ -696,7 +698,7 @@ class FeedView(ScrollView, can_focus=True):
             channel = set_cell_size(channel, CHANNEL_WIDTH - 1) + "…"
         segments = [
             Segment("★ " if pinned else "  ", pin_style),
-            Segment(feed_time(row.published, self.time_mode), time_style),
+            Segment(feed_time(row.published, self.time_mode, now=self.clock()), time_style),
             Segment(" ", base),
             Segment(set_cell_size(channel, CHANNEL_WIDTH), chan_style),
             Segment(" ", base),

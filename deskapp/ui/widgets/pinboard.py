@@ -7,6 +7,7 @@ that on a `PinRequest`), then the board is refilled from the store.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -56,9 +57,10 @@ class Pinboard(DataTable):
         self.on_request = on_request
         self.items: list[tuple[Pin, StoredPost]] = []
         self.time_mode = "utc"
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # which year is "this year"
         self.checks: dict[tuple[str, int], Any] = {}  # (source, id) -> its last evidence.Check
 
-    _FIXED = (("#", 2), ("Time", 11), ("Channel", 11), ("Checked", 11), ("Note", 10))
+    _FIXED = (("#", 2), ("Time", 12), ("Channel", 11), ("Checked", 11), ("Note", 10))
 
     def _add_columns(self) -> None:
         # Labels are Text, never markup strings. The text column takes what is left of the width,
@@ -88,7 +90,7 @@ class Pinboard(DataTable):
             post = sp.post
             self.add_row(
                 Text(str(n)),
-                Text(feed_time(post.published, self.time_mode)),
+                Text(feed_time(post.published, self.time_mode, now=self.clock())),
                 Text(one_line(post.channel_title or post.channel, 64), overflow="ellipsis", no_wrap=True),
                 check_cell(self.checks.get((pin.source, pin.post_id))),
                 Text(one_line(pin.note, 200), overflow="ellipsis", no_wrap=True),

@@ -1,7 +1,7 @@
 """`desk --demo`: a replay wire served from 127.0.0.1, with its own throwaway store.
 
-Nothing is faked past the HTTP boundary: the demo server speaks Telegram's page format and the desk
-reads it through the normal poller and parser. This package only provides the wire; `desk` (cli.py)
+Nothing is faked past the HTTP boundary: the demo server speaks Telegram's page format (and RSS,
+Bluesky's and Mastodon's, demo/others.py) and the desk reads it through the normal poller and parsers. This package only provides the wire; `desk` (cli.py)
 starts the desk on it.
 """
 
@@ -31,10 +31,14 @@ class DemoRun:
 
 def demo_settings(base: Settings, server_url: str) -> Settings:
     """The user's UI, keys and citation settings, with the demo's channels and a brisk poller."""
-    from deskapp.demo.wire import CHANNELS, NO_PREVIEW
+    from deskapp.core.sources import KINDS
+    from deskapp.demo.wire import CHANNELS, NO_PREVIEW, demo_sources
 
     sources = [SourceConfig(name=f"telegram:{h}", kind="telegram", handle=h, label=t, interval=3.0,
                             base_url=server_url) for h, t, _ in [*CHANNELS, NO_PREVIEW]]
+    # An RSS feed, a Bluesky and a Mastodon account, served by the same loopback server.
+    sources += [SourceConfig(name=KINDS[kind].source_name(handle), kind=kind, handle=handle, label=label,
+                             interval=3.0, base_url=server_url) for kind, handle, label in demo_sources()]
     poller = PollerSettings(interval=3.0, min_interval=2.0, max_interval=10.0, min_gap=0.2, gap_jitter=0.2,
                             timeout=5.0, backoff_base=2.0, backoff_max=15.0, backfill_pages=1)
     # `desk archive` in the demo asks the wire's own Save Page Now stand-in, never the real archive.

@@ -10,6 +10,7 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
+from deskapp.demo.others import Item, demo_accounts
 from deskapp.demo.server import Fault, WireServer
 from deskapp.demo.tme import FakeChannel, FakePost
 
@@ -83,6 +84,8 @@ class DemoWire:
                 ch.posts.append(self._make(ch, i, min(when, now - timedelta(seconds=backlog - i + 1))))
             ch.posts[0] = FakePost(1, start - timedelta(days=30), "Channel created", service=True, views=None)
             server.add(ch)
+        # One invented account of every other kind (demo/others.py), on the same server.
+        self.others = [server.others.add(acc) for acc in demo_accounts(now)]
         closed = FakeChannel(*NO_PREVIEW)
         server.add(closed)
         server.no_preview.add(closed.handle.lower())
@@ -151,6 +154,8 @@ class DemoWire:
             changed = self._due_change(now)
             if changed:
                 return changed
+            if self.ticks % 5 == 0:
+                self._other_post(now)  # no random draws: Telegram's story stays as it was
             handles = [h for h, *_ in CHANNELS]
             ch = self.server.channels[rng.choice(handles)]
             roll = rng.random()
@@ -167,6 +172,30 @@ class DemoWire:
                 self.server.fault(ch.handle, Fault("slow", seconds=2.5))
             p = self._append(ch, now, _sentence(rng))
             return f"new {ch.handle}/{p.id}"
+
+
+    def _other_post(self, now: datetime) -> str:
+        """A new post on the next account of another kind, in turn."""
+        acc = self.others[(self.ticks // 5) % len(self.others)]
+        last = max(it.id for it in acc.items)
+        n = len(acc.items) + 1
+        acc.items.append(Item(last + 1, now, f"Update {n}: the situation is being monitored.",
+                              title=f"Alert {n}: update"))
+        return f"new {acc.kind}:{acc.handle}/{last + 1}"
+
+
+def demo_sources() -> list[tuple[str, str, str]]:
+    """(kind, handle as configured, label) of the demo's accounts of other kinds."""
+    out = []
+    for acc in demo_accounts(datetime.now(UTC)):
+        if acc.kind == "rss":
+            handle = f"https://{acc.handle}.example.gov/feeds/{acc.handle}.xml"
+        elif acc.kind == "mastodon":
+            handle = f"@{acc.handle}"
+        else:
+            handle = acc.handle
+        out.append((acc.kind, handle, acc.title))
+    return out
 
 
 class Ticker:

@@ -92,3 +92,23 @@ def test_demo_deletes_one_post_and_edits_another_and_the_recheck_flags_them(tmp_
             assert [c.result for c in checks] == [Result.DELETED, Result.EDITED]
             assert "{+5+}" in checks[1].detail and "[-3-]" in checks[1].detail
     assert settings.verify.archive == server.url  # `desk archive` in the demo asks the stand-in
+
+
+def test_demo_serves_every_kind_through_the_poller(tmp_path: Path) -> None:
+    with WireServer() as server:
+        wire = DemoWire(server, seed=1, now=NOW)
+        settings = demo_settings(Settings(), server.url)
+        kinds = {s.kind for s in settings.sources}
+        assert kinds == {"telegram", "rss", "bluesky", "mastodon"}
+        others = [s for s in settings.sources if s.kind != "telegram"]
+        settings.sources = others
+        summaries = asyncio.run(Poller(tmp_path / "d.db", settings).run_once())
+        assert all(s.ok and s.new > 0 for s in summaries), [s.line() for s in summaries]
+        for _ in range(15):
+            wire.tick(NOW)
+        again = asyncio.run(Poller(tmp_path / "d.db", settings).run_once())
+        assert sum(s.new for s in again) == 3  # ticks 5, 10, 15: one new post each, in turn
+        with Store.open(tmp_path / "d.db") as store:
+            sources = {s.name for s in store.sources()}
+        assert {"bluesky:citydesk.example.org", "mastodon:fire@social.example"} <= sources
+        assert any(n.startswith("rss:https://civilprotection.example.gov/") for n in sources)

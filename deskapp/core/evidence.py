@@ -34,6 +34,7 @@ from deskapp.core.fetch import (
     ACCEPT_ENCODING,
     BoundedDecoder,
     FetchError,
+    HostClocks,
     HostGate,
     describe_error,
     host_of,
@@ -147,9 +148,12 @@ class FetchLimits:
 class PostFetcher:
     """Polite single-page fetches that record every hop. Use inside one event loop (`async with`)."""
 
-    def __init__(self, limits: FetchLimits, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, limits: FetchLimits, *, transport: httpx.AsyncBaseTransport | None = None,
+                 clocks: HostClocks | None = None) -> None:
+        """`clocks`: per-host turns shared with the poller of this process (see fetch.HostClock)."""
         self.limits = limits
         self._transport = transport
+        self._clocks = clocks
         self._gates: dict[str, HostGate] = {}
         self._client: httpx.AsyncClient | None = None
         self.requests = 0  # how many requests went out (benchmarks and tests read it)
@@ -174,12 +178,15 @@ class PostFetcher:
         host = host_of(url)
         gate = self._gates.get(host)
         if gate is None:
-            gate = self._gates[host] = HostGate(self.limits.min_gap, self.limits.gap_jitter)
+            gate = self._gates[host] = HostGate(self.limits.min_gap, self.limits.gap_jitter,
+                                                self._clocks.get(host) if self._clocks else None)
         return gate
 
     def paused_for(self, url: str) -> float:
         """Seconds the host of `url` asked us to stay away (0 when it did not)."""
-        return max(0.0, self.gate(url).paused_until - time.monotonic())
+        gate = self.gate(url)
+        shared = gate.clock.paused_until if gate.clock is not None else 0.0
+        return max(0.0, max(gate.paused_until, shared) - time.monotonic())
 
     async def get(self, url: str, *, follow: bool = True) -> list[Exchange]:
         """GET `url`, following redirects hop by hop (unless not `follow`); every hop is returned, the answer last."""

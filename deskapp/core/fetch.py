@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -44,19 +45,72 @@ class Fetched:
     link: str | None = None  # the Link header (Mastodon pages by it)
 
 
-class HostGate:
-    """One request at a time per host, a jittered gap between requests, a shared pause after 429."""
+class HostClock:
+    """One host's turn, gap and 429 pause, shared by gates in other threads and event loops: the desk's
+    poller and its re-checks of pins each run their own loop, and must still take turns at t.me."""
 
-    def __init__(self, min_gap: float, jitter: float):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.busy = False
+        self.last = 0.0  # monotonic time the last request (of any gate on this clock) finished
+        self.paused_until = 0.0
+
+    def try_acquire(self, gap: float) -> float:
+        """0.0 when the caller may send now (it then holds the host until `release`), else seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            wait = max(self.paused_until - now, self.last + gap - now)
+            if self.busy:
+                return max(wait, 0.02)
+            if wait > 0:
+                return wait
+            self.busy = True
+            return 0.0
+
+    def release(self) -> None:
+        with self._lock:
+            self.busy = False
+            self.last = time.monotonic()
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+
+class HostClocks:
+    """The HostClock of each host, for everything in one process that should share them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clocks: dict[str, HostClock] = {}
+
+    def get(self, host: str) -> HostClock:
+        with self._lock:
+            return self._clocks.setdefault(host, HostClock())
+
+
+class HostGate:
+    """One request at a time per host, a jittered gap between requests, a shared pause after 429.
+
+    With a `clock` (HostClocks.get), the turn, the gap and the pause are shared with every other gate
+    on that clock, whatever thread or event loop it runs in."""
+
+    def __init__(self, min_gap: float, jitter: float, clock: HostClock | None = None):
         self.lock = asyncio.Lock()
         self.min_gap = min_gap
         self.jitter = jitter
         self.last = 0.0  # monotonic time the last request finished
         self.paused_until = 0.0
+        self.clock = clock
 
     async def __aenter__(self) -> HostGate:
         await self.lock.acquire()
         try:
+            if self.clock is not None:
+                gap = self.min_gap + random.uniform(0, self.jitter)
+                while (wait := self.clock.try_acquire(gap)) > 0:
+                    await asyncio.sleep(wait)
+                return self
             while True:
                 now = time.monotonic()
                 wait = max(self.paused_until - now,
@@ -70,11 +124,15 @@ class HostGate:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.clock is not None:
+            self.clock.release()
         self.last = time.monotonic()
         self.lock.release()
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        if self.clock is not None:
+            self.clock.pause(seconds)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -29,7 +29,16 @@ import httpx
 
 from deskapp.core.attention import AttentionWorker
 from deskapp.core.events import PollEvent, PollEventKind
-from deskapp.core.fetch import Fetched, FetchError, HostGate, backoff_delay, describe_error, get, host_of
+from deskapp.core.fetch import (
+    Fetched,
+    FetchError,
+    HostClocks,
+    HostGate,
+    backoff_delay,
+    describe_error,
+    get,
+    host_of,
+)
 from deskapp.core.ingest import IngestResult
 from deskapp.core.model import ChannelInfo, Page, PageKind, SourceConfig, parse_utc_iso
 from deskapp.core.politeness import clamped
@@ -78,9 +87,11 @@ class _SourceRun:
 class Poller:
     def __init__(self, store_path: Path, settings: PollPlan, *,
                  on_event: Callable[[PollEvent], None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, store_cls: type[Store] = Store) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, store_cls: type[Store] = Store,
+                 clocks: HostClocks | None = None) -> None:
         """`transport`: where requests go (tests: a fault-injecting one); `store_cls`: what opens the
-        store (tests: one that cannot write)."""
+        store (tests: one that cannot write); `clocks`: per-host turns shared with other requesters in
+        this process (the desk's re-checks of pins)."""
         self.store_path = Path(store_path)
         self.settings = settings
         # Floors for real hosts hold even for settings made in code (core/politeness.py).
@@ -88,6 +99,7 @@ class Poller:
         self.on_event = on_event
         self._transport = transport
         self._gates: dict[str, HostGate] = {}
+        self._clocks = clocks
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
@@ -281,7 +293,8 @@ class Poller:
         host = host_of(base_url)
         gate = self._gates.get(host)
         if gate is None:
-            gate = self._gates[host] = HostGate(self.cfg.min_gap, self.cfg.gap_jitter)
+            gate = self._gates[host] = HostGate(self.cfg.min_gap, self.cfg.gap_jitter,
+                                                self._clocks.get(host) if self._clocks else None)
         return gate
 
     async def _poll(self, client: httpx.AsyncClient, run: _SourceRun) -> None:

@@ -42,7 +42,7 @@ from deskapp.core.evidence import (
     decoded_body,
     text_sha256,
 )
-from deskapp.core.fetch import host_of
+from deskapp.core.fetch import HostClocks, host_of
 from deskapp.core.model import Page, PageKind, Post, SourceConfig, StoredPost
 from deskapp.core.sanitize import clean_text_fast
 from deskapp.core.sources import telegram
@@ -177,7 +177,7 @@ class Verifier:
 
     def __init__(self, store: Store, limits: FetchLimits, *, transport: httpx.AsyncBaseTransport | None = None,
                  on_check: Callable[[Check], None] | None = None, max_wait: float = MAX_WAIT,
-                 group: bool = True) -> None:
+                 group: bool = True, clocks: HostClocks | None = None) -> None:
         """`group`: let one context page decide the neighbouring pins of a re-check (False: one request a
         pin, the benchmark's baseline)."""
         self.store = store
@@ -187,6 +187,7 @@ class Verifier:
         self.on_check = on_check
         self.max_wait = max_wait
         self.group = group
+        self.clocks = clocks
         self.requests = 0
 
     async def capture(self, targets: Sequence[Target]) -> list[Check]:
@@ -208,7 +209,7 @@ class Verifier:
                                               f"re-checking {source_kind} posts is not supported yet"))], results)
                 continue
             groups.setdefault(host_of(t.base_url), []).append(t)
-        async with PostFetcher(self.limits, transport=self.transport) as fetcher:
+        async with PostFetcher(self.limits, transport=self.transport, clocks=self.clocks) as fetcher:
             try:
                 await asyncio.gather(*(self._host(fetcher, items, kind, results) for items in groups.values()))
             finally:

@@ -286,7 +286,8 @@ class DeskApp(App[None]):
                 self.poller_state = f"poller unavailable ({exc})"
                 self.refresh_status(reread=False)
                 return
-            factory = Poller
+            # The poller and the re-checks of pins take turns at each host (fetch.HostClock).
+            factory = partial(Poller, clocks=self.pin_checks.shared_clocks())
         try:
             self.poller = factory(self.paths.store, self.settings, on_event=self._on_poll_event)
         except Exception as exc:

@@ -49,6 +49,15 @@ class PinChecks:
         self.answered: dict[Key, Any] = {}  # the newest check that got an answer
         self.running: _Run | None = None
         self.queue: list[_Run] = []
+        self.clocks: Any = None  # fetch.HostClocks shared with this desk's poller, made on first use
+
+    def shared_clocks(self) -> Any:
+        """The per-host turns this desk's poller and its re-checks share (imported late: httpx)."""
+        if self.clocks is None:
+            from deskapp.core.fetch import HostClocks
+
+            self.clocks = HostClocks()
+        return self.clocks
 
     # ---- reading ---------------------------------------------------------------------------------
 
@@ -129,7 +138,8 @@ class PinChecks:
         if self.running is not None or not self.queue:
             return
         self.running = run = self.queue.pop(0)
-        self.app.run_worker(partial(_worker, self.app, self.store_path, self.settings, run), name="verify",
+        self.app.run_worker(partial(_worker, self.app, self.store_path, self.settings, run, self.shared_clocks()),
+                            name="verify",
                             group="verify", thread=True, exit_on_error=False)
 
     def finished(self) -> None:
@@ -143,7 +153,7 @@ _WORDS = {"captured": "ok", "unchanged": "ok", "edited": "EDITED", "deleted": "D
 _ORDER = {"DELETED": 0, "CHANNEL GONE": 1, "EDITED": 2, "not checked": 3, "never checked": 4, "ok": 5}
 
 
-def _worker(app: App, store_path: Path, settings: Settings, run: _Run) -> None:
+def _worker(app: App, store_path: Path, settings: Settings, run: _Run, clocks: Any) -> None:
     """Thread worker: its own Store and event loop; tells the app only through messages."""
     from deskapp.core.evidence import FetchLimits
     from deskapp.core.store import Store
@@ -155,7 +165,7 @@ def _worker(app: App, store_path: Path, settings: Settings, run: _Run) -> None:
         store = Store.open(store_path)
         targets = targets_for(run.posts, base_resolver(store, settings.sources, settings.base_url))
         limits = FetchLimits.of(settings.poller, [t.base_url for t in targets])
-        verifier = Verifier(store, limits, on_check=lambda c: app.post_message(PinChecked(c)))
+        verifier = Verifier(store, limits, on_check=lambda c: app.post_message(PinChecked(c)), clocks=clocks)
         go = verifier.capture if run.kind == "capture" else verifier.recheck
         checks = asyncio.run(go(targets))
     except Exception as exc:  # a store or settings failure: said once, never a traceback

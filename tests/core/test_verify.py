@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deskapp.core.evidence import EvidenceLog, FetchLimits, Result
+from deskapp.core.evidence import EvidenceLog, FetchLimits, PostFetcher, Result
 from deskapp.core.poller import Poller
 from deskapp.core.store import Store
 from deskapp.core.verify import Verifier, base_resolver, covers, post_view_url, targets_for, word_diff
@@ -206,3 +206,48 @@ def test_real_pages_classify_as_the_context_page_would() -> None:
     landing = telegram.parse_page(card, url="https://t.me/s/durov/519", final_url="https://t.me/durov")
     assert classify(landing, "", target(519), "x", kind="recheck", checked=when,
                     url="u").result is Result.CHANNEL_GONE
+
+
+def test_gates_on_one_clock_take_turns_across_threads_and_loops() -> None:
+    """The desk's poller and its re-checks run in different threads and loops: one clock per host
+    gives one request at a time and the gap between any two of them (a forced interleaving)."""
+    import threading
+    import time
+
+    from deskapp.core.fetch import HostClocks, HostGate
+
+    clocks = HostClocks()
+    clock = clocks.get("http://127.0.0.1:1")
+    a_inside, a_release, b_done = threading.Event(), threading.Event(), threading.Event()
+    log: list[tuple[str, float]] = []
+
+    async def first() -> None:
+        async with HostGate(0.2, 0.0, clock):
+            log.append(("a-in", time.monotonic()))
+            a_inside.set()
+            await asyncio.to_thread(a_release.wait, 5)
+            log.append(("a-out", time.monotonic()))
+
+    async def second() -> None:
+        async with HostGate(0.2, 0.0, clock):
+            log.append(("b-in", time.monotonic()))
+        b_done.set()
+
+    ta = threading.Thread(target=asyncio.run, args=(first(),))
+    ta.start()
+    assert a_inside.wait(5)
+    tb = threading.Thread(target=asyncio.run, args=(second(),))
+    tb.start()
+    assert clock.try_acquire(0.0) > 0  # the host is held: nobody else may send
+    a_release.set()
+    assert b_done.wait(5)
+    ta.join(5)
+    tb.join(5)
+    names = [n for n, _ in log]
+    assert names == ["a-in", "a-out", "b-in"]
+    assert log[2][1] - log[1][1] >= 0.19  # the gap after the other thread's request
+
+    # A 429 seen through one gate pauses the host for every gate on the clock.
+    HostGate(0.0, 0.0, clock).pause(60)
+    assert PostFetcher(FAST).paused_for("http://127.0.0.1:1/x") == 0  # not on the clock: not told
+    assert PostFetcher(FAST, clocks=clocks).paused_for("http://127.0.0.1:1/x") > 50

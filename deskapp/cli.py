@@ -57,12 +57,22 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 _KIND_NAMES = ("telegram", "rss", "bluesky", "mastodon")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deskapp")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="desk",
         description="A terminal desk for live wire monitoring. Without a command, the desk starts.",
     )
     _common(p, top=True)
+    p.add_argument("--version", action="version", version=f"desk {_version()}")
     p.add_argument("--no-poll", action="store_true", help="only watch the store (another process polls)")
     p.add_argument("--demo", action="store_true",
                    help="start on the built-in demo wire (a local replay server, its own throwaway store)")
@@ -164,11 +174,11 @@ def _desk(cli_value: str | None, settings: Settings) -> str:
         raise CliError(f"--desk: {exc}", EXIT_USAGE) from None
 
 
-def _setup_logging(paths: Paths, verbose: bool) -> None:
+def _setup_logging(paths: Paths, verbose: bool, *, log: Path | None = None) -> None:
     handlers: list[logging.Handler] = []
     try:
         paths.state.mkdir(parents=True, exist_ok=True)
-        handlers.append(LogFile(paths.log))
+        handlers.append(LogFile(log or paths.log))
     except OSError:
         pass  # a read-only state folder must not stop the desk
     if verbose:
@@ -291,6 +301,8 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # `nohup desk poll`: a hangup was meant to be ignored, and stays ignored
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, poller.stop)
         await poller.run()
@@ -644,8 +656,13 @@ def cmd_archive(ctx: Context, args: argparse.Namespace) -> int:
 
 def cite_settings(settings: Settings, args: argparse.Namespace):
     """The settings' citation options with the command line's overrides applied."""
+    from deskapp.core.cite import FORMATS
+
     over: dict[str, object] = {}
     if args.fmt:
+        if args.fmt not in FORMATS:
+            # The command line's mistake: name the option, not the settings file.
+            raise CliError(f"--format: unknown format {args.fmt!r}; known: {', '.join(FORMATS)}", EXIT_USAGE)
         over["fmt"] = args.fmt
     for name in ("excerpt", "views", "archive", "sha256", "checked"):
         if getattr(args, name, None):
@@ -657,23 +674,28 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
     try:
         return config_mod.cite_objects(settings, over)
     except ConfigError as exc:
-        # A wrong --format is the command line's fault, not the file's: same one line, exit 2.
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def cmd_desk(ctx: Context, args: argparse.Namespace) -> int:
     if args.demo:
+        _need_terminal()
         from deskapp.demo import demo_wire
 
+        _setup_logging(ctx.paths, args.verbose, log=ctx.paths.demo_log)
         with demo_wire(ctx.settings, ctx.paths, db=Path(args.db).expanduser() if args.db else None) as demo:
             _start_desk(demo.settings, demo.paths, poll=not args.no_poll, desk=ctx.desk, banner=demo.banner)
-        print(f"Demo files kept in {demo.workdir} (store, last citation); delete them freely.", file=sys.stderr)
+        print(f"Demo over: its temporary folder is removed; its log is {ctx.paths.demo_log}", file=sys.stderr)
         return 0
     _check_store(ctx)
-    if not sys.stdout.isatty() and not os.environ.get("DESK_FORCE_UI"):
-        raise CliError("the desk needs a terminal; for headless use see `desk poll`, `desk search`, `desk cite`")
+    _need_terminal()
     _start_desk(ctx.settings, ctx.paths, poll=not args.no_poll, desk=ctx.desk)
     return 0
+
+
+def _need_terminal() -> None:
+    if not sys.stdout.isatty() and not os.environ.get("DESK_FORCE_UI"):
+        raise CliError("the desk needs a terminal; for headless use see `desk poll`, `desk search`, `desk cite`")
 
 
 def _start_desk(settings: Settings, paths: Paths, *, poll: bool, desk: str, banner: str | None = None) -> None:

@@ -21,6 +21,7 @@ from deskapp.core.desks import DeskNameError, desk_name
 from deskapp.core.model import SourceConfig
 from deskapp.core.settings import AttentionSettings, PollerSettings
 from deskapp.keymap import KEY_IDS
+from deskapp.keymap import resolve as resolve_keys
 
 # Telegram usernames: a letter, then letters, digits and _, up to 32 (new ones need 5+; short old
 # ones and test channels exist, so 2+).
@@ -193,6 +194,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(path, f"keys.{key_id}", "must be a non-empty string of comma-separated keys")
         s.keys[key_id] = ",".join(k.strip() for k in value.split(",") if k.strip())
+    _key_conflicts(s.keys, path)
 
     cite = r.table(raw, "cite")
     for name in ("format", "heading", "intro", "line"):
@@ -213,6 +215,20 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     if "archive_gap" in v:
         s.verify.archive_gap = r.number(v, "archive_gap", "verify", minimum=0.0)
     return s
+
+
+def _key_conflicts(overrides: dict[str, str], path: Path | None) -> None:
+    """One key for two actions would do only one of them: name both (the remapped one first)."""
+    owner: dict[str, str] = {}
+    specs = resolve_keys(overrides)
+    # The editor's own bindings are checked first, so the message names the line they wrote.
+    for key_id in [*overrides, *(k for k in specs if k not in overrides)]:
+        for key in specs[key_id].keys.split(","):
+            other = owner.setdefault(key, key_id)
+            if other != key_id:
+                mine, theirs = (key_id, other) if key_id in overrides else (other, key_id)
+                raise ConfigError(path, f"keys.{mine}", f"{key!r} is also the key of {theirs} "
+                                  f"({specs[theirs].description}); give each key one action")
 
 
 def cite_objects(settings: Settings, overrides: dict[str, Any] | None = None):

@@ -25,6 +25,11 @@ class Paths:
     def log(self) -> Path:
         return self.state / "desk.log"
 
+    @property
+    def demo_log(self) -> Path:
+        """`desk --demo` logs here, apart from the desk's own log (its other files are thrown away)."""
+        return self.state / "demo.log"
+
     def as_rows(self) -> list[tuple[str, Path]]:
         return [
             ("config", self.config),
@@ -32,6 +37,7 @@ class Paths:
             ("state", self.state),
             ("last citation", self.last_citation),
             ("log", self.log),
+            ("demo log", self.demo_log),
         ]
 
 

@@ -7,6 +7,7 @@ starts the desk on it.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ class DemoRun:
     settings: Settings
     paths: Paths
     banner: str
-    workdir: Path  # the throwaway folder (store, last citation); kept after the run
+    workdir: Path  # the throwaway folder (store, last citation); removed when the demo ends
 
 
 def demo_settings(base: Settings, server_url: str) -> Settings:
@@ -48,13 +49,15 @@ def demo_settings(base: Settings, server_url: str) -> Settings:
 
 @contextmanager
 def demo_wire(base: Settings, paths: Paths, *, db: Path | None = None) -> Iterator[DemoRun]:
-    """Serve the demo wire (with its ticker posting news) until the block ends."""
+    """Serve the demo wire (with its ticker posting news) until the block ends, then remove the
+    throwaway folder (a `db` the editor named is theirs and stays). The editor's own state folder
+    (last citation, desk.log) is never used: the demo keeps to its folder (its log: cli.py)."""
     from deskapp.demo.server import SavePageNow, WireServer
     from deskapp.demo.wire import CHANGE_HINT, DemoWire, Ticker
 
     workdir = Path(tempfile.mkdtemp(prefix="desk-demo-"))
     store = db or workdir / "demo.db"
-    run_paths = Paths(config=paths.config, store=store, state=base.state or workdir)
+    run_paths = Paths(config=paths.config, store=store, state=workdir)
     server = WireServer().start()
     SavePageNow(server)
     try:
@@ -67,3 +70,4 @@ def demo_wire(base: Settings, paths: Paths, *, db: Path | None = None) -> Iterat
             ticker.stop()
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

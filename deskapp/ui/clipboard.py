@@ -84,7 +84,8 @@ class Clipboard:
             self._osc52(text)
             osc52 = True
         try:
-            write_atomic(self.last_citation, text)
+            # A text file ends with a newline (`cat` then leaves the prompt on a line of its own).
+            write_atomic(self.last_citation, text if text.endswith("\n") else text + "\n")
             return CopyResult(system, osc52, self.last_citation)
         except OSError as exc:
             return CopyResult(system, osc52, None, exc.strerror or str(exc))

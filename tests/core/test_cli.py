@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -195,24 +197,66 @@ def test_sigkill_while_polling_loses_nothing_reported(home: Path) -> None:
             assert reported, f"round {round_}: nothing was reported before the kill"
 
 
+@contextlib.contextmanager
+def poll_process(cfg: Path, *, ignore_hup: bool = False) -> Iterator[subprocess.Popen[str]]:
+    """`desk poll` in its own process group, with SIGINT at its default whatever the test runner's
+    own is (a background job's children start with SIGINT ignored); killed with its group on exit."""
+
+    def child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN if ignore_hup else signal.SIG_DFL)  # as `nohup` does
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "deskapp.cli", "--config", str(cfg), "poll"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                            start_new_session=True, preexec_fn=child)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+
+
+def wait_line(proc: subprocess.Popen[str], text: str, timeout: float = 15) -> None:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if text in line:
+            return
+        assert line, f"desk poll ended before printing {text!r}"
+    raise AssertionError(f"no {text!r} from desk poll within {timeout} s")
+
+
 def test_poll_ctrl_c_stops_cleanly(home: Path) -> None:
     with WireServer() as server:
         server.add(make_channel("calm", 5))
-        db = home / "s.db"
         cfg = home / "c.toml"
-        cfg.write_text(config_toml(server, ["calm"], db, home / "state"))
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "deskapp.cli", "--config", str(cfg), "poll"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if "5 new" in proc.stdout.readline():
-                break
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        cfg.write_text(config_toml(server, ["calm"], home / "s.db", home / "state"))
+        with poll_process(cfg) as proc:
+            wait_line(proc, "5 new")
+            os.kill(proc.pid, signal.SIGINT)  # to the process itself: no terminal involved
+            out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_poll_under_nohup_keeps_ignoring_sighup(home: Path) -> None:
+    with WireServer() as server:
+        ch = make_channel("calm", 5)
+        server.add(ch)
+        cfg = home / "c.toml"
+        cfg.write_text(config_toml(server, ["calm"], home / "s.db", home / "state"))
+        with poll_process(cfg, ignore_hup=True) as proc:
+            wait_line(proc, "5 new")
+            os.kill(proc.pid, signal.SIGHUP)
+            ch.posts.append(make_channel("calm", 1, start_id=6).posts[0])
+            wait_line(proc, "1 new")  # still polling after the hangup
+            assert proc.poll() is None
+            os.kill(proc.pid, signal.SIGTERM)
+            out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "stopped" in out, err
 
 
 def test_demo_page_renders_service_post(tmp_path: Path) -> None:
@@ -275,3 +319,23 @@ def test_sources_marks_removed_channels_and_forgets_them(home: Path, capsys: pyt
     assert main(["--db", str(db), "sources", "--forget", "Some_Chan"]) == 0
     assert "forgot telegram:some_chan and its 3 stored posts" in capsys.readouterr().out
     assert main(["--db", str(db), "sources", "--forget", "nobody"]) == 2
+
+
+def test_small_things_on_the_command_line(home: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("desk ")
+    # The demo needs a terminal like the desk (the test's stdout is not one).
+    assert main(["--demo"]) == 1
+    assert "the desk needs a terminal" in capsys.readouterr().err
+    assert not list((home / "xdg_state_home").glob("**/demo.log"))  # refused before anything started
+    # A wrong --format is the command line's mistake, not the settings file's.
+    cfg = home / "c.toml"
+    cfg.write_text('[cite]\nformat = "markdown"\n')
+    assert main(["--config", str(cfg), "--db", str(home / "d.db"), "cite", "--pins", "--format", "xyz"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("desk: --format: unknown format 'xyz'") and str(cfg) not in err
+    # Two actions on one key are reported, naming the line the editor wrote.
+    cfg.write_text('[keys]\npin = "p,q"\n')
+    assert main(["--config", str(cfg), "locate"]) == 2
+    assert "keys.pin: 'q' is also the key of quit (Quit)" in capsys.readouterr().err

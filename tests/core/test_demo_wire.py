@@ -112,3 +112,15 @@ def test_demo_serves_every_kind_through_the_poller(tmp_path: Path) -> None:
             sources = {s.name for s in store.sources()}
         assert {"bluesky:citydesk.example.org", "mastodon:fire@social.example"} <= sources
         assert any(n.startswith("rss:https://civilprotection.example.gov/") for n in sources)
+
+
+def test_demo_keeps_to_its_own_folder_and_removes_it(tmp_path: Path) -> None:
+    from deskapp.demo import demo_wire
+    from deskapp.paths import Paths
+
+    mine = Paths(config=tmp_path / "config.toml", store=tmp_path / "desk.db", state=tmp_path / "state")
+    with demo_wire(Settings(state=mine.state), mine) as demo:
+        assert demo.paths.state == demo.workdir and demo.paths.store.parent == demo.workdir
+        demo.paths.last_citation.write_text("a citation\n")
+    assert not demo.workdir.exists()  # store, citation and all
+    assert not mine.state.exists() and not mine.store.exists()  # the editor's own files untouched

@@ -30,8 +30,13 @@ def test_demo_pin_three_and_copy(tmp_path: Path) -> None:
         found = [m.groups() for m in map(PERMALINK_LINE.match, text.splitlines()) if m]
         assert len(found) == 3, text
         assert len({url for url, _ in found}) == 3, text
-        assert text.startswith("Wire provenance\n")
+        assert text.startswith("Wire provenance\n") and text.endswith("\n")
         term.keys("q")
         out = term.wait_for(lambda s: "DESK-EXITED" in s, 15, "the desk to exit")
         assert "DESK-EXITED 0" in out
         assert "Traceback" not in out
+        # The demo cleans up after itself; its log is kept apart from the desk's own.
+        assert "its temporary folder is removed" in out  # (the log's path may wrap on screen)
+        assert not workdir.exists()
+        logs = list(tmp_path.rglob("demo.log"))
+        assert len(logs) == 1 and logs[0].stat().st_size > 0 and not list(tmp_path.rglob("desk.log"))

@@ -220,9 +220,10 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
 def _key_conflicts(overrides: dict[str, str], path: Path | None) -> None:
     """One key for two actions would do only one of them: name both (the remapped one first)."""
     owner: dict[str, str] = {}
-    specs = resolve_keys(overrides)
+    # The desk's own keys share one screen; a dialog's keys live on that dialog only (Esc is in several).
+    specs = {k: spec for k, spec in resolve_keys(overrides).items() if not spec.dialog}
     # The editor's own bindings are checked first, so the message names the line they wrote.
-    for key_id in [*overrides, *(k for k in specs if k not in overrides)]:
+    for key_id in [*(k for k in overrides if k in specs), *(k for k in specs if k not in overrides)]:
         for key in specs[key_id].keys.split(","):
             other = owner.setdefault(key, key_id)
             if other != key_id:

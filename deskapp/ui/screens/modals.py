@@ -97,6 +97,11 @@ class TextModal(ModalScreen[str | None]):
 ALL_SOURCES = "__all__"
 
 
+# Rows that pick every source of one kind ("All of Bluesky"); source names never start with a space.
+KIND_PREFIX = " kind:"
+KIND_LABEL = {"telegram": "Telegram", "rss": "RSS", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
 class SourcePicker(ModalScreen[list[str] | None]):
     """Pick one source to show, or all. Returns [] for all, [name] for one, None when cancelled."""
 
@@ -109,8 +114,19 @@ class SourcePicker(ModalScreen[list[str] | None]):
         self.sources = sources
         self.current = current
 
+    def _kinds(self) -> dict[str, list[str]]:
+        """Source names by kind, when the desk watches more than one kind (else no kind rows)."""
+        kinds: dict[str, list[str]] = {}
+        for name, _, _ in self.sources:
+            kinds.setdefault(name.split(":", 1)[0] if ":" in name else "telegram", []).append(name)
+        return kinds if len(kinds) > 1 else {}
+
     def compose(self) -> ComposeResult:
         options = [Option(Content("All sources"), id=ALL_SOURCES)]
+        for kind, names in self._kinds().items():
+            options.append(Option(Content.assemble(f"All of {KIND_LABEL.get(kind, kind)}",
+                                                   (f"  {len(names)} source{'s' if len(names) != 1 else ''}", "dim")),
+                                  id=f"{KIND_PREFIX}{kind}"))
         for name, label, posts in self.sources:
             options.append(Option(Content.assemble(label, (f"  {name} · {posts:,} posts", "dim")), id=name))
         with Vertical():
@@ -119,16 +135,23 @@ class SourcePicker(ModalScreen[list[str] | None]):
 
     def on_mount(self) -> None:
         olist = self.query_one(OptionList)
+        kinds = self._kinds()
+        olist.highlighted = 0
         if self.current and len(self.current) == 1:
-            for i, (name, _, _) in enumerate(self.sources, start=1):
+            for i, (name, _, _) in enumerate(self.sources, start=1 + len(kinds)):
                 if name == self.current[0]:
                     olist.highlighted = i
-        else:
-            olist.highlighted = 0
+        elif self.current:
+            for i, names in enumerate(kinds.values(), start=1):
+                if sorted(names) == sorted(self.current):
+                    olist.highlighted = i
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         picked = event.option.id
+        if picked is not None and picked.startswith(KIND_PREFIX):
+            self.dismiss(self._kinds().get(picked[len(KIND_PREFIX):], []))
+            return
         self.dismiss([] if picked == ALL_SOURCES or picked is None else [picked])
 
     def action_cancel(self) -> None:

@@ -50,6 +50,8 @@ WINDOW = 200  # rows fetched per store query
 # garbage collector's full passes, which show up as key-to-repaint spikes.
 KEEP_WINDOWS = 12
 CHANNEL_WIDTH = 16
+# The mark before the name of a post of another kind than Telegram (the feed names the platform).
+KIND_TAG = {"rss": "[rss]", "bluesky": "[bsky]", "mastodon": "[mstdn]"}
 
 
 @dataclass(slots=True)
@@ -694,6 +696,9 @@ class FeedView(ScrollView, can_focus=True):
 
         pinned = (row.source, row.post_id) in self.pinned
         channel = one_line(row.channel_title or row.channel, 64)
+        kind = row.source.split(":", 1)[0] if ":" in row.source else "telegram"
+        if kind != "telegram":  # other kinds are marked; Telegram rows stay as they always were
+            channel = f"{KIND_TAG.get(kind, kind)} {channel}"
         if cell_len(channel) > CHANNEL_WIDTH:
             channel = set_cell_size(channel, CHANNEL_WIDTH - 1) + "…"
         segments = [

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 CONSOLE_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh"}
 
 _FAILED = object()  # what _store_call returns when the store raised
+SEARCH_CAP = 500  # characters of a search: a pasted article as a query kept the store busy for minutes
 REFRESH_GAP = 0.25  # seconds between two refreshes caused by store writes
 SOURCES_GAP = 2.0  # seconds between two reads of Store.sources() for the status bar
 
@@ -192,7 +193,7 @@ class DeskApp(App[None]):
         with Vertical(id="main"):
             with Vertical(id="feed-pane"):
                 yield TextField(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
-                            id="search")
+                                max_length=SEARCH_CAP, id="search")
                 yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re,
                                on_request=self.on_feed_view_row_request, id="feed")
             with Horizontal(id="bottom"):

@@ -107,3 +107,28 @@ def test_every_text_input_of_the_desk_is_a_text_field() -> None:
                 if name in ("Input", "TextArea", "MaskedInput"):
                     bare.append(f"{path.name}:{node.lineno} {name}(...)")
     assert bare == [], "use deskapp.ui.widgets.field.TextField: " + ", ".join(bare)
+
+
+async def test_a_long_paste_keeps_what_fits(desk_paths, no_clipboard):
+    """A pasted article in the search box is cut to the box's cap (as a query it kept the store busy
+    for 34 s at 10^5 characters over 2,000 posts); a long note keeps its first 1,000 characters
+    instead of being refused whole."""
+    from deskapp.ui.app import SEARCH_CAP
+
+    build_store(desk_paths.store, 20)
+    app = make_app(desk_paths)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        search = app.query_one("#search", TextField)
+        await paste(pilot, "harbour report " * 70_000)
+        assert len(search.value) == SEARCH_CAP and search.value.startswith("harbour report harbour")
+        await pilot.press("enter")
+        assert app.query_text == search.value.strip()
+        search.value = "x" * 5_000  # set in code: capped too
+        assert len(search.value) == SEARCH_CAP
+        await pilot.press("escape", "p", "tab", "e")
+        note = app.screen.query_one("#text", TextField)
+        note.value = "abc"
+        note.cursor_position = 1
+        await paste(pilot, "n" * 5_000)
+        assert note.value == "a" + "n" * 997 + "bc" and note.cursor_position == 998

@@ -50,9 +50,9 @@ from deskapp.ui.text import one_line, watch_pattern, zone_label
 from deskapp.ui.undo import UndoStack
 from deskapp.ui.verifying import PinChecks, finished_message
 from deskapp.ui.widgets.compose import ComposePane
-from deskapp.ui.widgets.feed import FeedView
+from deskapp.ui.widgets.feed import FeedView, RowAction
 from deskapp.ui.widgets.field import TextField
-from deskapp.ui.widgets.pinboard import Pinboard
+from deskapp.ui.widgets.pinboard import PinAction, Pinboard
 from deskapp.ui.widgets.status import StatusBar, source_label, status_content
 
 if TYPE_CHECKING:
@@ -532,29 +532,29 @@ class DeskApp(App[None]):
 
     def on_feed_view_row_request(self, message: FeedView.RowRequest) -> None:
         row = message.row
-        if message.what == "pin":
+        if message.what is RowAction.PIN:
             self.toggle_pin(row.source, row.post_id)
-        elif message.what == "open":
+        elif message.what is RowAction.OPEN:
             self.open_url(row.url)
-        elif message.what == "details":
+        elif message.what is RowAction.DETAILS:
             self.show_details(row.source, row.post_id)
 
     def on_pinboard_pin_request(self, message: Pinboard.PinRequest) -> None:
         pin, post = message.pin, message.post
         ident = (pin.source, pin.post_id)
-        if message.what == "unpin":
+        if message.what is PinAction.UNPIN:
             self.unpin(pin, post)
-        elif message.what in ("up", "down"):
-            delta = -1 if message.what == "up" else 1
+        elif message.what in (PinAction.UP, PinAction.DOWN):
+            delta = -1 if message.what is PinAction.UP else 1
             if self._store_call("move the pin", self.store.move_pin, *ident, delta) is not _FAILED:
                 self.refresh_pins(select=ident)
-        elif message.what == "note":
+        elif message.what is PinAction.NOTE:
             self.edit_note(pin, post)
-        elif message.what == "open":
+        elif message.what is PinAction.OPEN:
             self.open_url(post.post.url)
-        elif message.what == "details":
+        elif message.what is PinAction.DETAILS:
             self.show_details(*ident)
-        elif message.what == "verify":
+        elif message.what is PinAction.VERIFY:
             self.recheck_pins()
 
     def recheck_pins(self) -> None:
@@ -579,7 +579,7 @@ class DeskApp(App[None]):
             self.notify(text, severity=severity, markup=False, timeout=8)
 
     def on_details_screen_request(self, message: DetailsScreen.Request) -> None:
-        if message.what == "open":
+        if message.what is RowAction.OPEN:
             self.open_url(message.post.post.url)
 
     # ------------------------------------------------------------------ pins

@@ -23,6 +23,7 @@ from deskapp.ui.text import (
     local_time,
     one_line,
 )
+from deskapp.ui.widgets.feed import RowAction
 
 REVISION_CAP = 20_000  # characters shown of each earlier text
 
@@ -52,7 +53,9 @@ class DetailsScreen(ModalScreen[None]):
     BINDINGS = bindings({"details_back": "close", "details_open": "open"})
 
     class Request(Message):
-        def __init__(self, what: str, post: StoredPost) -> None:
+        """The editor asked for something about the post shown (today: open its permalink)."""
+
+        def __init__(self, what: RowAction, post: StoredPost) -> None:
             super().__init__()
             self.what = what
             self.post = post
@@ -122,4 +125,4 @@ class DetailsScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_open(self) -> None:
-        self.app.post_message(self.Request("open", self.post))
+        self.app.post_message(self.Request(RowAction.OPEN, self.post))

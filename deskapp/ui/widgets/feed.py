@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -217,6 +218,14 @@ class FeedWindows:
     count_newer = index_of
 
 
+class RowAction(StrEnum):
+    """What the editor asked for about the post under the feed's cursor."""
+
+    PIN = "pin"
+    OPEN = "open"
+    DETAILS = "details"
+
+
 class FeedView(ScrollView, can_focus=True):
     """The live feed. One line a post: pin mark, time, channel, text."""
 
@@ -249,9 +258,9 @@ class FeedView(ScrollView, can_focus=True):
     """
 
     class RowRequest(Message):
-        """The editor asked for something about a post: 'pin', 'open' or 'details'."""
+        """The editor asked for something about a post (pin it, open it, show it whole)."""
 
-        def __init__(self, feed: FeedView, what: str, row: FeedRow) -> None:
+        def __init__(self, feed: FeedView, what: RowAction, row: FeedRow) -> None:
             super().__init__()
             self.feed = feed
             self.what = what
@@ -579,7 +588,7 @@ class FeedView(ScrollView, can_focus=True):
             self.seen_key = max(self.seen_key, top.key)
         self._set_unseen(0)
 
-    def _request(self, what: str) -> None:
+    def _request(self, what: RowAction) -> None:
         row = self.current
         if row is None:
             return
@@ -592,13 +601,13 @@ class FeedView(ScrollView, can_focus=True):
             self._emit(request)
 
     def action_toggle_pin(self) -> None:
-        self._request("pin")
+        self._request(RowAction.PIN)
 
     def action_open_post(self) -> None:
-        self._request("open")
+        self._request(RowAction.OPEN)
 
     def action_details(self) -> None:
-        self._request("details")
+        self._request(RowAction.DETAILS)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -606,7 +615,7 @@ class FeedView(ScrollView, can_focus=True):
             return
         self.move_to(round(self.scroll_y) + offset.y)
         if event.chain >= 2:
-            self._request("details")
+            self._request(RowAction.DETAILS)
 
     # ------------------------------------------------------------------ drawing
 

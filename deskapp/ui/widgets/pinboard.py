@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from rich.text import Text
@@ -33,6 +34,18 @@ def check_cell(check: Any) -> Text:
                 overflow="ellipsis", no_wrap=True)
 
 
+class PinAction(StrEnum):
+    """What the editor asked to do to the pin under the pinboard's cursor ('verify': every pin)."""
+
+    UNPIN = "unpin"
+    UP = "up"
+    DOWN = "down"
+    NOTE = "note"
+    OPEN = "open"
+    DETAILS = "details"
+    VERIFY = "verify"
+
+
 class Pinboard(DataTable):
     BINDINGS = bindings(PIN_ACTIONS)
 
@@ -44,7 +57,7 @@ class Pinboard(DataTable):
         """The editor asked to do `what` ('unpin', 'up', 'down', 'note', 'open', 'details', 'verify')
         to a pin ('verify' re-checks the whole board)."""
 
-        def __init__(self, what: str, pin: Pin, post: StoredPost) -> None:
+        def __init__(self, what: PinAction, pin: Pin, post: StoredPost) -> None:
             super().__init__()
             self.what = what
             self.pin = pin
@@ -114,7 +127,7 @@ class Pinboard(DataTable):
         row = self.cursor_row
         return self.items[row] if 0 <= row < len(self.items) else None
 
-    def _request(self, what: str) -> None:
+    def _request(self, what: PinAction) -> None:
         item = self.current
         if item is None:
             return
@@ -134,22 +147,22 @@ class Pinboard(DataTable):
             self.move_cursor(row=len(self.items) - 1, animate=False)
 
     def action_unpin(self) -> None:
-        self._request("unpin")
+        self._request(PinAction.UNPIN)
 
     def action_move_up(self) -> None:
-        self._request("up")
+        self._request(PinAction.UP)
 
     def action_move_down(self) -> None:
-        self._request("down")
+        self._request(PinAction.DOWN)
 
     def action_note(self) -> None:
-        self._request("note")
+        self._request(PinAction.NOTE)
 
     def action_open_post(self) -> None:
-        self._request("open")
+        self._request(PinAction.OPEN)
 
     def action_details(self) -> None:
-        self._request("details")
+        self._request(PinAction.DETAILS)
 
     def action_verify(self) -> None:
-        self._request("verify")
+        self._request(PinAction.VERIFY)

@@ -151,3 +151,48 @@ def test_pin_says_when_the_capture_failed(wire: WireServer, capsys: pytest.Captu
     assert "could not check" in out and "HTTP 503" in out and "pins are kept" in err
     assert main(["pins", "--json"]) == 0
     assert json.loads(out_of(capsys)[0])["last_check"]["result"] == "unchecked"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_replay_tool_opens_the_evidence_file(wire: WireServer, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """pywb (Webrecorder's replay tools) indexes the file and replays the captured page from it."""
+    import time
+    import urllib.request
+
+    bin_dir = Path(sys.executable).parent
+    assert main(["pin", "alpha/7"]) == 0
+    warc = tmp_path / "ev.warc.gz"
+    assert main(["evidence", "alpha/7", "-o", str(warc)]) == 0
+    out_of(capsys)
+    coll = tmp_path / "replay"
+    coll.mkdir()
+    for args in (["init", "ev"], ["add", "ev", str(warc)]):
+        proc = subprocess.run([str(bin_dir / "wb-manager"), *args], cwd=coll, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    port = _free_port()
+    server = subprocess.Popen([str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=coll,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/ev/2id_/{wire.url}/s/alpha/7"  # id_: the page as captured
+        body = b""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    body = resp.read()
+                    break
+            except OSError:
+                time.sleep(0.2)  # the replay server is still starting
+        assert b"alpha post number 7" in body
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -24,7 +24,6 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.driver import Driver
-from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
@@ -45,7 +44,6 @@ from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
-from deskapp.ui.terminal import PasteSafeDriver
 from deskapp.ui.text import one_line, watch_pattern, zone_label
 from deskapp.ui.undo import UndoStack
 from deskapp.ui.verifying import PinChecks, finished_message
@@ -155,6 +153,12 @@ class DeskApp(App[None]):
     def get_driver_class(self) -> type[Driver]:
         """Textual's terminal driver, reading input through the paste-safe parser (see ui.terminal)."""
         driver = super().get_driver_class()
+        try:
+            from textual.drivers.linux_driver import LinuxDriver
+
+            from deskapp.ui.terminal import PasteSafeDriver
+        except ImportError:  # no termios (Windows): Textual's own driver, without the paste guard
+            return driver
         return PasteSafeDriver if driver is LinuxDriver else driver
 
     # ------------------------------------------------------------------ store

@@ -276,7 +276,8 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
 
     if not any(s.enabled for s in ctx.settings.sources):
         where = ctx.settings.path or ctx.paths.config
-        raise CliError(f"no channels to poll: add [telegram] channels = [...] to {where}", EXIT_USAGE)
+        raise CliError(f"no sources to poll: add [telegram] channels, [rss] feeds, [bluesky] or [mastodon] "
+                       f"accounts = [...] to {where}", EXIT_USAGE)
     poller = Poller(ctx.paths.store, ctx.settings)
     _check_store(ctx)
     if args.once:
@@ -345,7 +346,7 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
     finally:
         store.close()
     if not rows:
-        print("no sources: add [telegram] channels = [...] to the settings "
+        print("no sources: add [telegram] channels, [rss] feeds, [bluesky] or [mastodon] accounts to the settings "
               f"({ctx.settings.path or ctx.paths.config})")
         return 0
     for s in rows:

@@ -152,3 +152,18 @@ def test_real_nytimes_feed():
     assert first.published == datetime(2023, 11, 24, 13, 14, 28, tzinfo=UTC)
     assert first.text.startswith("Can the Palestinian Authority Really Govern Gaza After the War?\n\nConsidered")
     assert any(p.media == ["photo"] for p in page.posts)
+
+
+BOMB = (b'<?xml version="1.0"?><!DOCTYPE z [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
+        + b']><rss version="2.0"><channel><title>&i;</title><item><title>x</title><guid>g</guid></item></channel></rss>')
+EXTERNAL = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss version="2.0">'
+            b"<channel><title>&x;</title><item><title>t &x;</title><guid>a</guid></item></channel></rss>")
+
+
+def test_entity_expansion_and_external_entities_are_not_followed():
+    page = feed.parse_feed(BOMB, url="https://x.example/f")  # 10^9 characters if expanded
+    assert len(page.channel.title or "") < 1000 and len(page.posts) == 1
+    page = feed.parse_feed(EXTERNAL, url="https://x.example/f")
+    assert all("root:" not in p.text for p in page.posts)
+    assert "root:" not in (page.channel.title or "")

@@ -68,3 +68,18 @@ async def test_compose_cites_every_kind(desk_paths, no_clipboard):
         assert "Fire Service (@fire@social.example on Mastodon)" in text
         assert "reposted by @citydesk.example.org on Bluesky" in text
         assert "Civil Protection (RSS feed" in text
+
+
+async def test_details_of_a_repost(desk_paths, no_clipboard):
+    build(desk_paths.store)
+    app = make_app(desk_paths)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "enter")  # the Bluesky repost, second newest
+        from deskapp.ui.screens.details import DetailsScreen
+
+        assert isinstance(app.screen, DetailsScreen)
+        text = screen_text(app)
+        for needle in ("Platform", "Bluesky", "Native id", "3l7sv5eol7m22", "Reposted by", "citydesk.example.org",
+                       "https://bsky.app/profile/weather.example.net/post/3l7sv5eol7m22", "(@weather.example.net)"):
+            assert needle in text, needle

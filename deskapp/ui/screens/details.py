@@ -28,6 +28,9 @@ from deskapp.ui.widgets.feed import RowAction
 REVISION_CAP = 20_000  # characters shown of each earlier text
 
 
+_PLATFORM = {"rss": "RSS/Atom feed", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
 def _when(ts: datetime | None, mode: str) -> str:
     if ts is None:
         return "—"
@@ -70,8 +73,10 @@ class DetailsScreen(ModalScreen[None]):
 
     def _fields(self) -> list[tuple[str, str]]:
         sp, p, mode = self.post, self.post.post, self.time_mode
+        kind = p.source.split(":", 1)[0] if ":" in p.source else "telegram"
+        handle = one_line(p.channel, 100) if kind == "rss" else f"@{one_line(p.channel, 100)}"
         rows: list[tuple[str, str]] = [
-            ("Channel", f"{one_line(p.channel_title or '', 200)} (@{one_line(p.channel, 100)})".strip()),
+            ("Channel", f"{one_line(p.channel_title or '', 200)} ({handle})".strip()),
             ("Source", p.source),
             ("Post id", str(p.id)),
             ("Permalink", p.url + ("" if url_problem(p.url) is None else f"  [refused: {url_problem(p.url)}]")),
@@ -92,6 +97,9 @@ class DetailsScreen(ModalScreen[None]):
             ("Pinned", ("yes" + (f", note: {one_line(sp.pin_note, 1000)}" if sp.pin_note else "")) if sp.pinned else "no"),
             ("Store key", str(sp.key)),
         ]
+        if kind != "telegram":  # what only other kinds have, after the post id (core/sources/)
+            rows[3:3] = [("Platform", _PLATFORM.get(kind, kind)), ("Native id", one_line(p.native_id, 300) or "—"),
+                         ("Reposted by", one_line(p.reposted_by, 200) or "—"), ("Quote of", p.quote_of or "—")]
         return rows
 
     def compose(self) -> ComposeResult:

@@ -239,6 +239,8 @@ def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
     page = _read_page(args.file, ctx.settings.poller.max_body, args.url, args.kind)
     for post in sorted(page.posts, key=lambda p: p.id):
         print(json.dumps(post.to_json(), ensure_ascii=False))
+    for note in page.refused:
+        print(f"desk: {args.file}: refused {note}", file=sys.stderr)
     if not page.posts and page.reason:
         print(f"desk: {args.file}: {page.kind.value}: {page.reason}", file=sys.stderr)
     return 0
@@ -249,6 +251,8 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core.parse_pool import ParseJobError
 
     def on_file(path: Path, page) -> None:
+        for note in page.refused:
+            print(f"{path}: refused {note}")
         if page.posts:
             sources = ", ".join(sorted({p.source for p in page.posts}))
             print(f"{path}: {len(page.posts)} posts ({sources})")
@@ -355,6 +359,9 @@ def cmd_sources(ctx: Context, args: argparse.Namespace) -> int:
         line = f"{s.name:<32} {state:<15} {s.posts:>8} posts  last ok {last}"
         if s.reason:
             line += f"  errors {s.error_count}: {s.reason}"
+        if s.warning:
+            when = fmt_utc(s.warning_at) if s.warning_at else "?"
+            line += f"  warning ({when}): {s.warning}"
         print(line)
     if any(s.name not in configured for s in rows):
         print("(not in settings: removed from the settings file or only imported; "

@@ -7,9 +7,9 @@ placed in the message body as they are (character references, nested markup, lin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from deskapp.demo.tme import FakeChannel, FakePost
+from deskapp.demo.tme import FakeChannel, FakePost, render_page, render_post
 from tests.wire import T0
 
 ESC = "\x1b"
@@ -50,10 +50,57 @@ def hostile_channel(handle: str = "hostile_chan") -> FakeChannel:
         i += 1
         ch.posts.append(FakePost(i, T0 + timedelta(minutes=i), "", raw_text_html=snippet))
     i += 1
+    # A forward link that carries a whole OSC 52 clipboard write, a bidi override and a zero-width
+    # space: stored percent-encoded, so the details screen shows the link and the terminal obeys nothing.
+    esc_fwd = FakePost(i, T0 + timedelta(minutes=i), "forwarded with an escape in the link",
+                       views=f"1{ESC}[31m.2K\u202e")
+    esc_fwd.forwarded = (f"Origin {ESC}]0;t\x07", f"https://t.me/or{ESC}]52;c;Zm9yd2FyZA==\x07ig\u202e\u200bin/5")
+    ch.posts.append(esc_fwd)
+    i += 1
     fwd = FakePost(i, T0 + timedelta(minutes=i), "forwarded from a javascript: link")
     fwd.forwarded = ("[@click=app.quit]Origin", "javascript:alert(1)")
-    ch.posts.append(fwd)
+    ch.posts.append(fwd)  # last: the hardening tests cite it as posts[-1]
     return ch
+
+
+def page_mixing(asked: FakeChannel, foreign: list[tuple[FakeChannel, FakePost]]) -> str:
+    """The preview page of `asked` with message blocks of other channels slipped in among its own."""
+    extra = "".join(render_post(ch, p) for ch, p in foreign)
+    return render_page(asked, asked.posts).replace("</section>", extra + "</section>", 1)
+
+
+EDGE_T = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+# Post id -> what is wrong with it on `edge_values_page`; ids not listed are sound.
+EDGE_REFUSED = {102: "year 1 at +05:00", 103: "9999-12-31 at -05:00", 106: "id 0", 107: "id 2^64",
+                109: "year 9999 at +00:00", 110: "year 1 at +00:00"}
+EDGE_KEPT = {101: "sound", 104: "views past int64", 105: "views of 400 digits (infinity)", 108: "sound"}
+EDGE_HANDLE = "edgy"
+
+
+def edge_values_page(handle: str = EDGE_HANDLE) -> str:
+    """One page with every edge value: times at year 1 and 9999 (with offsets that leave datetime's
+    range, and without), view counts past int64 and of 400 digits, ids of 0 and 2^64, and cursors of
+    10^30 in both rel=prev and data-before. Its sound posts are EDGE_KEPT."""
+    ch = FakeChannel(handle, "Edgy")
+    for i in range(101, 111):
+        ch.posts.append(FakePost(i, EDGE_T + timedelta(minutes=i), f"edge post {i}", views="5"))
+    ch.posts[3].views = "9" * 25
+    ch.posts[4].views = "9" * 400
+    html = render_page(ch, ch.posts)
+
+    def retime(pid: int, value: str) -> None:
+        nonlocal html
+        old = (EDGE_T + timedelta(minutes=pid)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        html = html.replace(f'datetime="{old}"', f'datetime="{value}"')
+
+    retime(102, "0001-01-01T00:00:00+05:00")
+    retime(103, "9999-12-31T23:59:59-05:00")
+    retime(109, "9999-12-31T23:59:59+00:00")
+    retime(110, "0001-01-01T00:00:00+00:00")
+    html = html.replace(f'data-post="{handle}/106"', f'data-post="{handle}/0"')
+    html = html.replace(f'data-post="{handle}/107"', f'data-post="{handle}/{2**64}"')
+    big = str(10**30)
+    return html.replace("?before=101", f"?before={big}").replace('data-before="101"', f'data-before="{big}"')
 
 
 def is_terminal_safe(text: str) -> bool:

@@ -125,9 +125,20 @@ def test_posts_come_back_in_ascending_id_and_blocks_without_data_post_are_ignore
 
 
 def test_a_duplicated_block_counts_once() -> None:
-    html = page(block("wirechan/5", text="first"), block("wirechan/5", text="again"))
+    html = page(block("wirechan/5", text="same"), block("wirechan/5", text="same"), block("wirechan/6", text="x"))
     pg = parse_page(html)
-    assert [(p.id, p.text) for p in pg.posts] == [(5, "first")]
+    assert [(p.id, p.text) for p in pg.posts] == [(5, "same"), (6, "x")]
+    assert pg.refused == []
+
+
+def test_an_id_twice_with_different_content_keeps_neither_and_says_why() -> None:
+    # Either copy could be the forgery: storing the first (or the last) would let the page's order
+    # decide what the channel said. The rest of the page stands.
+    html = page(block("wirechan/5", text="first"), block("wirechan/6", text="x"), block("wirechan/5", text="again"),
+                block("wirechan/5", text="third"))
+    pg = parse_page(html)
+    assert [(p.id, p.text) for p in pg.posts] == [(6, "x")]
+    assert len(pg.refused) == 1 and "wirechan/5 appears twice" in pg.refused[0]
 
 
 def test_str_and_bytes_input_agree_and_parse_file_reads_bytes(tmp_path) -> None:

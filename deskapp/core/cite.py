@@ -883,6 +883,7 @@ def _json_item(it: _Item) -> dict[str, Any]:
         "last_seen": utc_iso(it.last_seen),
         "media": [clean_line(m) for m in post.media],
         "service": post.service,
+        "captured": _capture_json(it.sp),
         **_other_kind_json(it),
     }
 
@@ -894,6 +895,12 @@ def _other_kind_json(it: _Item) -> dict[str, Any]:
     post = it.sp.post
     return {"platform": it.platform, "native_id": clean_line(post.native_id) or None,
             "reposted_by": it.reposted_by or None, "quote_of": _link_json(it.quote)}
+
+
+def _capture_json(sp: StoredPost) -> dict[str, str] | None:
+    """How the cited text was captured ({"how": "fetched"|"imported", "from": URL or file, "at"}),
+    None for posts stored before desk recorded it."""
+    return sp.capture.to_json() if sp.capture is not None else None
 
 
 # An indented [[Y, M, D]] spreads over eight lines; put it back on one. Every gap matched holds a
@@ -942,6 +949,7 @@ def _csl_item(it: _Item) -> dict[str, Any]:
         "forwarded_from": fwd,
         "reply_to": _link_json(it.reply),
         "url_refused": it.link.refused,
+        "captured": _capture_json(it.sp),
         **_other_kind_json(it),
     }
     return item

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from deskapp.core.politeness import RETRY_AFTER_MAX
+from deskapp.core.sanitize import clean_line
 
 # We decode bodies ourselves (see BoundedDecoder), so only ask for what we decode.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -305,6 +306,30 @@ async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
         chunks += decoder.finish()
         return Fetched(resp.status_code, b"".join(chunks), str(resp.url),
                        resp.headers.get("ETag"), resp.headers.get("Last-Modified"), resp.headers.get("Link"))
+
+
+_DEFAULT_PORT = {"http": 80, "https": 443}
+
+
+async def refuse_cross_origin_redirects(response: httpx.Response) -> None:
+    """A response hook: a redirect is followed only within the origin of the request that got it
+    (http may move to https on the same host). Anything else ends the fetch with a FetchError, so a
+    page from another host never passes for the source's own."""
+    if not response.has_redirect_location:
+        return
+    here = response.request.url
+    try:
+        there = here.join(response.headers["Location"])
+    except (httpx.InvalidURL, ValueError):
+        raise FetchError(f"{here} redirected to an unreadable location; not followed") from None
+
+    def origin(url: httpx.URL) -> tuple[str, int | None]:
+        return url.host.lower(), url.port or _DEFAULT_PORT.get(url.scheme)
+
+    scheme_ok = there.scheme == here.scheme or (here.scheme, there.scheme) == ("http", "https")
+    if not scheme_ok or origin(there.copy_with(scheme=here.scheme)) != origin(here):
+        shown = clean_line(str(there))[:200]
+        raise FetchError(f"{here.host} redirected to another origin ({shown}); not followed, nothing stored")
 
 
 def host_of(url: str) -> str:

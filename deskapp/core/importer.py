@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deskapp.core import sources
-from deskapp.core.ingest import IngestResult
+from deskapp.core.ingest import Batch, IngestResult, Provenance
 from deskapp.core.model import ChannelInfo, Page, PageKind, Post
 from deskapp.core.parse_pool import DEFAULT_MAX_BYTES, ParseJobError, ParsePool, read_saved_page
 from deskapp.core.sources import parse_saved
@@ -97,7 +97,7 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
         for _ in range(batches):
             pending.popleft()
 
-    def run() -> Iterator[tuple[str, list[Post]]]:
+    def run() -> Iterator[Batch]:
         nonlocal ended
         seen: set[tuple[str, int]] = set()
         while True:
@@ -124,7 +124,7 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
                 pending.append((path, source, posts, page.channel))
                 if any(p.native_id is not None for p in posts):
                     extras.append((source, posts))
-                yield source, posts
+                yield source, posts, imported(path)
 
     while not ended or held:
         try:
@@ -135,7 +135,8 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
             while pending:
                 path, source, posts, channel = pending.popleft()
                 try:
-                    kept.add(store.ingest_page(source, posts, fetched_at=fetched, channel=channel))
+                    kept.add(store.ingest_page(source, posts, fetched_at=fetched, channel=channel,
+                                               capture=imported(path)))
                 except StoreError as exc:
                     raise ImportStopped(path, exc.problem, kept) from None
     store.update_channels(channels)
@@ -144,6 +145,11 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
     if failure:
         raise failure[0]
     return kept
+
+
+def imported(path: Path) -> Provenance:
+    """How an imported post was captured: from this file, which proves nothing about where it came from."""
+    return "imported", str(Path(path).resolve())
 
 
 def _by_source(posts: Iterable[Post], channel: ChannelInfo | None,

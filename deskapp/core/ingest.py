@@ -14,13 +14,13 @@ import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from deskapp.core import grams
 from deskapp.core.model import Post, utc_iso
-from deskapp.core.sanitize import clean_line, clean_text_fast
+from deskapp.core.sanitize import clean_line, clean_post, clean_url, post_problem
 
 T = TypeVar("T")
 
@@ -35,12 +35,33 @@ class IngestResult:
     changed: int = 0
     unchanged: int = 0
     max_key: int = 0  # the largest key among the posts of this call (new or not); 0 when none
+    refused: list[str] = field(default_factory=list)  # posts the gate would not store, one reason each
 
     def add(self, other: IngestResult) -> None:
         self.new += other.new
         self.changed += other.changed
         self.unchanged += other.unchanged
         self.max_key = max(self.max_key, other.max_key)
+        self.refused.extend(other.refused)
+
+
+# How the text of a post was captured: ("fetched", URL) or ("imported", file path). Stored with the
+# row (posts.capture_how / capture_from; the time is text_seen) and moved to `revisions` with the text.
+# Each page carries its own (an import writes many files in one transaction).
+# A caller that does not say (benchmarks, tools) stores NULLs: "not recorded", never a guess.
+Provenance = tuple[str | None, str | None]
+UNKNOWN_PROVENANCE: Provenance = (None, None)
+# One page for bulk ingest: (source, posts, how they were captured).
+Batch = tuple[str, list[Post], Provenance]
+
+
+def clean_provenance(capture: Provenance) -> Provenance:
+    """The URL or file name is ours to record but not ours to trust (a file may be named with escape
+    sequences; a redirect chooses the final path): through the gate like any field."""
+    how, where = capture
+    if how is None:
+        return None, None
+    return how, (clean_url(where) if how == "fetched" else (clean_line(where) or None))
 
 
 def make_key(source: str, post_id: int, published: datetime) -> int:
@@ -93,14 +114,16 @@ _UPDATE_SEEN = (
     "WHERE key = ?"
 )
 _KEEP_REVISION = (
-    "INSERT INTO revisions (source, post_id, text, text_sha256, captured, replaced) "
-    "SELECT source, post_id, text, text_sha256, coalesce(text_seen, first_seen), ? FROM posts WHERE key = ?"
+    "INSERT INTO revisions (source, post_id, text, text_sha256, captured, replaced, capture_how, capture_from) "
+    "SELECT source, post_id, text, text_sha256, coalesce(text_seen, first_seen), ?, capture_how, capture_from "
+    "FROM posts WHERE key = ?"
 )
 _UPDATE_CHANGED = (
     "UPDATE posts SET channel = ?, channel_title = coalesce(?, channel_title), url = ?, author = ?, "
     "views = coalesce(?, views), views_count = coalesce(?, views_count), views_seen = coalesce(?, views_seen), "
     "edited = ?, fwd_name = ?, fwd_url = ?, reply_to = ?, album_ids = ?, media = ?, service = ?, last_seen = ?, "
-    "text = ?, text_sha256 = ?, text_seen = ?, revisions = revisions + 1 WHERE key = ?"
+    "text = ?, text_sha256 = ?, text_seen = ?, capture_how = ?, capture_from = ?, revisions = revisions + 1 "
+    "WHERE key = ?"
 )
 
 
@@ -108,15 +131,15 @@ _UPDATE_CHANGED = (
 # un-probed key until a key is settled); the page path's temp table adds the four time columns.
 _BULK_COLS = (
     "key, source, post_id, channel, channel_title, url, published, text, author, views, views_count, "
-    "edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256"
+    "edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, capture_how, capture_from"
 )
 (_P_KEY, _P_SOURCE, _P_ID, _P_CHANNEL, _P_TITLE, _P_URL, _P_PUBLISHED, _P_TEXT, _P_AUTHOR, _P_VIEWS,
  _P_VIEWS_COUNT, _P_EDITED, _P_FWD_NAME, _P_FWD_URL, _P_REPLY_TO, _P_ALBUM, _P_MEDIA, _P_SERVICE,
- _P_SHA) = range(19)  # fmt: skip
+ _P_SHA, _P_CAPTURE_HOW, _P_CAPTURE_FROM) = range(21)  # fmt: skip
 _STAGE_COLS = _BULK_COLS + ", views_seen, first_seen, last_seen, text_seen"
-_R_VIEWS_SEEN, _R_FIRST_SEEN, _R_LAST_SEEN, _R_TEXT_SEEN = range(19, 23)
+_R_VIEWS_SEEN, _R_FIRST_SEEN, _R_LAST_SEEN, _R_TEXT_SEEN = range(21, 25)
 _CREATE_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS desk_stage ({_STAGE_COLS})"
-_FILL_STAGE = f"INSERT INTO temp.desk_stage VALUES ({placeholders(23)})"
+_FILL_STAGE = f"INSERT INTO temp.desk_stage VALUES ({placeholders(25)})"
 _FROM_STAGE = f"INSERT INTO posts ({_STAGE_COLS}) SELECT {_STAGE_COLS} FROM temp.desk_stage ORDER BY key"
 
 
@@ -135,17 +158,8 @@ class Prepare:
 
     def __init__(self, fetched: str) -> None:
         self.fetched = fetched
-        self._lines: dict[str, str] = {}
         self._media_json: dict[tuple[str, ...], str] = {}
-
-    def _line(self, text: str) -> str:
-        # Channel names, titles, view counts and media kinds repeat across pages: clean each once.
-        out = self._lines.get(text)
-        if out is None:
-            if len(self._lines) > 50_000:
-                self._lines.clear()
-            out = self._lines[text] = clean_line(text)
-        return out
+        self.refused: list[str] = []  # posts `post_problem` refused since the last `take_refused`
 
     def _media(self, media: list[str]) -> str:
         key = tuple(media)
@@ -153,42 +167,56 @@ class Prepare:
         if out is None:
             if len(self._media_json) > 10_000:
                 self._media_json.clear()
-            out = self._media_json[key] = json.dumps([self._line(m) for m in media])
+            out = self._media_json[key] = json.dumps(media)
         return out
 
-    def page(self, source: str, posts: list[Post]) -> dict[int, tuple[Any, ...]]:
-        """post id -> prepared row (the _P_* fields); a repeated id keeps its last occurrence."""
-        line = self._line
+    def take_refused(self) -> list[str]:
+        out, self.refused = self.refused, []
+        return out
+
+    def page(self, source: str, posts: list[Post],
+             capture: Provenance = UNKNOWN_PROVENANCE) -> dict[int, tuple[Any, ...]]:
+        """post id -> prepared row (the _P_* fields); a repeated id keeps its last occurrence.
+
+        Every post passes the sanitize gate here, whoever built it (parser, import, another tool):
+        a post it refuses is left out with its reason in `refused`; every other field is stored
+        clean (so the sha256 and the change test are over the text as stored)."""
         crc = zlib.crc32
         prefix = f"{source}/"
+        how, where = clean_provenance(capture)
         prepared: dict[int, tuple[Any, ...]] = {}
         for p in posts:
-            # Clean first: the sha256 and the change test are over the text as stored.
-            text = clean_text_fast(p.text)
+            problem = post_problem(p)
+            if problem is not None:
+                self.refused.append(f"{source} post {str(p.id)[:40]}: {problem}")
+                continue
+            p = clean_post(p)
+            text = p.text
             fwd = p.forwarded_from
-            views = (line(p.views) or None) if p.views is not None else None
             unix = unix_seconds(p.published)
             pid = p.id
             prepared[pid] = (
                 (unix << KEY_SHIFT) | (crc(f"{prefix}{pid}".encode()) & KEY_MASK),
                 source,
                 pid,
-                line(p.channel or ""),
-                (line(p.channel_title) or None) if p.channel_title is not None else None,
+                p.channel,
+                p.channel_title,
                 p.url,
                 _iso_of_unix(unix),
                 text,
-                (line(p.author) or None) if p.author is not None else None,
-                views,
-                p.views_count if views is not None else None,
+                p.author,
+                p.views,
+                p.views_count,
                 int(p.edited),
-                line(fwd.name) if fwd is not None else None,
+                fwd.name if fwd is not None else None,
                 fwd.url if fwd is not None else None,
                 p.reply_to,
                 _ids_json(p.album_ids) if p.album_ids else None,
                 self._media(p.media) if p.media else None,
                 int(p.service),
                 hashlib.sha256(text.encode()).hexdigest(),
+                how,
+                where,
             )
         return prepared
 
@@ -202,9 +230,10 @@ class IngestTx:
     row meant one tiny FTS segment per row and a merge storm (about 3x slower bulk ingest).
     """
 
-    def __init__(self, conn: sqlite3.Connection, fetched: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, fetched: str, capture: Provenance = UNKNOWN_PROVENANCE) -> None:
         self.conn = conn
         self.fetched = fetched
+        self.capture = capture  # for `add` without one
         self.result = IngestResult()
         self.pending: dict[tuple[str, int], tuple[Any, ...]] = {}
         self.pending_keys: set[int] = set()
@@ -212,9 +241,10 @@ class IngestTx:
         self.new_by_source: dict[str, int] = {}  # added to sources.post_count at finish
         self.prep = Prepare(fetched)
 
-    def add(self, source: str, posts: list[Post]) -> None:
+    def add(self, source: str, posts: list[Post], capture: Provenance | None = None) -> None:
         if posts:
-            self.add_prepared(source, self.prep.page(source, posts))
+            self.add_prepared(source, self.prep.page(source, posts, capture or self.capture))
+            self.result.refused.extend(self.prep.take_refused())
 
     def add_prepared(self, source: str, prepared: dict[int, tuple[Any, ...]]) -> None:
         if not prepared:
@@ -287,7 +317,7 @@ class IngestTx:
                 seen_rows.append((*meta, key))
             else:
                 revision_rows.append((fetched, key))
-                changed_rows.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, key))
+                changed_rows.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, r[_P_CAPTURE_HOW], r[_P_CAPTURE_FROM], key))
         conn = self.conn
         if seen_rows:
             conn.executemany(_UPDATE_SEEN, seen_rows)
@@ -351,7 +381,7 @@ class IngestTx:
 # (serialize/deserialize): the writer's thread is then left with SQL that runs without the GIL.
 CAN_DESERIALIZE = hasattr(sqlite3.Connection, "deserialize")
 _BULK_CREATE = "CREATE TABLE stage (key INTEGER PRIMARY KEY, " + _BULK_COLS.split(", ", 1)[1] + ")"
-_BULK_FILL = f"INSERT INTO stage VALUES ({placeholders(19)})"
+_BULK_FILL = f"INSERT INTO stage VALUES ({placeholders(21)})"
 _BULK_INSERT = (
     f"INSERT INTO posts ({_BULK_COLS}, views_seen, first_seen, last_seen, text_seen) "
     f"SELECT {_BULK_COLS}, CASE WHEN views IS NULL THEN NULL ELSE ?1 END, ?1, ?1, ?1 "
@@ -363,6 +393,7 @@ _BULK_INSERT = (
 class BulkChunk:
     prepared: list[tuple[str, dict[int, tuple[Any, ...]]]]
     blob: bytes | None  # the staged rows; None when the chunk repeats a post (it takes the page path)
+    refused: list[str] = field(default_factory=list)  # posts the gate left out of the chunk
 
 
 BULK_FIRST_CHUNK = 2_500
@@ -381,18 +412,19 @@ def bulk_chunk_targets(commit_every: int) -> Iterator[int]:
         size = min(size * 2, max(commit_every, 1))
 
 
-def stage_bulk(prep: Prepare, chunk: list[tuple[str, list[Post]]]) -> BulkChunk:
+def stage_bulk(prep: Prepare, chunk: list[Batch]) -> BulkChunk:
     """Worker thread: prepare a chunk and stage its rows, keys unique within the chunk."""
-    prepared = [(source, prep.page(source, posts)) for source, posts in chunk]
+    prepared = [(source, prep.page(source, posts, capture)) for source, posts, capture in chunk]
+    refused = prep.take_refused()
     if not CAN_DESERIALIZE:
-        return BulkChunk(prepared, None)
+        return BulkChunk(prepared, None, refused)
     seen: set[tuple[str, int]] = set()
     taken: set[int] = set()
     rows = []
     for source, page in prepared:
         for post_id, r in page.items():
             if (source, post_id) in seen:
-                return BulkChunk(prepared, None)
+                return BulkChunk(prepared, None, refused)
             seen.add((source, post_id))
             key = r[_P_KEY]
             while key in taken:
@@ -409,7 +441,7 @@ def stage_bulk(prep: Prepare, chunk: list[tuple[str, list[Post]]]) -> BulkChunk:
         blob = mem.serialize()
     finally:
         mem.close()
-    return BulkChunk(prepared, blob)
+    return BulkChunk(prepared, blob, refused)
 
 
 def apply_bulk(conn: sqlite3.Connection, chunk: BulkChunk, fetched: str) -> IngestResult:
@@ -419,6 +451,7 @@ def apply_bulk(conn: sqlite3.Connection, chunk: BulkChunk, fetched: str) -> Inge
     goes in with one INSERT ... SELECT in key order (one FTS flush, see IngestTx).
     """
     tx = IngestTx(conn, fetched)
+    tx.result.refused.extend(chunk.refused)
     for source, _ in chunk.prepared:
         tx.ensure_source(source)
     existing = conn.execute(
@@ -450,15 +483,15 @@ def apply_bulk(conn: sqlite3.Connection, chunk: BulkChunk, fetched: str) -> Inge
     return tx.result
 
 
-def bulk_chunks(batches: Iterable[tuple[str, list[Post]]], commit_every: int) -> Iterator[list[tuple[str, list[Post]]]]:
+def bulk_chunks(batches: Iterable[Batch], commit_every: int) -> Iterator[list[Batch]]:
     """Pages grouped into transactions of about bulk_chunk_targets(commit_every) posts."""
     targets = bulk_chunk_targets(commit_every)
     target = next(targets)
-    pending: list[tuple[str, list[Post]]] = []
+    pending: list[Batch] = []
     size = 0
-    for source, posts in batches:
-        pending.append((source, posts))
-        size += len(posts)
+    for batch in batches:
+        pending.append(batch)
+        size += len(batch[1])
         if size >= target:
             yield pending
             pending = []
@@ -468,7 +501,7 @@ def bulk_chunks(batches: Iterable[tuple[str, list[Post]]], commit_every: int) ->
         yield pending
 
 
-def staged_chunks(batches: Iterable[tuple[str, list[Post]]], fetched: str,
+def staged_chunks(batches: Iterable[Batch], fetched: str,
                   commit_every: int) -> Iterator[BulkChunk]:
     """Staged chunks, each prepared in a worker thread while the caller writes the one before."""
     prep = Prepare(fetched)  # used by the worker thread only

@@ -129,6 +129,7 @@ class PageKind(StrEnum):
     NO_PREVIEW = "no_preview"  # landing card, telegram.org, or no channel info: nothing public to read
     NO_POSTS = "no_posts"  # a real page that says it has no posts
     SUSPICIOUS_EMPTY = "suspicious_empty"  # a channel page with neither posts nor a no-posts notice
+    REFUSED = "refused"  # every post on the page was refused (another channel's, duplicated, unreadable)
 
 
 @dataclass(slots=True)
@@ -140,6 +141,21 @@ class Page:
     channel: ChannelInfo | None = None
     before: int | None = None  # cursor for the next older page (?before=N), None at the end
     reason: str = ""  # human-readable when kind is not OK
+    # Posts or values the parser would not accept, one readable reason each (another channel's post,
+    # an id twice with different content, a time out of range); the rest of the page stands.
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class Capture:
+    """How the stored text of a post was captured: fetched from a URL, or imported from a file."""
+
+    how: str  # "fetched" | "imported"
+    where: str  # the URL fetched, or the file's absolute path
+    at: datetime  # when (aware UTC)
+
+    def to_json(self) -> dict[str, str]:
+        return {"how": self.how, "from": self.where, "at": utc_iso(self.at)}
 
 
 @dataclass(slots=True)
@@ -185,6 +201,8 @@ class SourceHealth:
     next_poll: datetime | None
     cursor: int | None
     backfill_done: bool
+    warning: str | None = None  # the last page's refused posts (another channel's, duplicated ids, ...)
+    warning_at: datetime | None = None
     posts: int = 0
 
     @property
@@ -225,6 +243,7 @@ class StoredPost:
     revisions: int = 0  # how many earlier texts are kept (0 = never changed since first capture)
     pinned: bool = False
     pin_note: str = ""
+    capture: Capture | None = None  # None for posts stored before desk recorded provenance
 
 
 @dataclass(slots=True, frozen=True)

@@ -38,11 +38,13 @@ from deskapp.core.fetch import (
     describe_error,
     get,
     host_of,
+    refuse_cross_origin_redirects,
 )
-from deskapp.core.ingest import IngestResult
+from deskapp.core.ingest import UNKNOWN_PROVENANCE, IngestResult, Provenance
 from deskapp.core.model import ChannelInfo, Page, PageKind, SourceConfig, parse_utc_iso
 from deskapp.core.politeness import clamped
 from deskapp.core.poll_lock import PollLock
+from deskapp.core.sanitize import clean_header
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
 from deskapp.core.sources import kind_of, telegram
 from deskapp.core.sources.base import Parsed, Request, Response, SourceKind
@@ -82,6 +84,16 @@ class _SourceRun:
     interval: float = 300.0
     summary: SourceSummary = field(default_factory=lambda: SourceSummary("", ok=True))
     memo: dict[str, str] = field(default_factory=dict)  # what the kind remembers (Mastodon's account id)
+    refused: list[str] = field(default_factory=list)  # this poll's refused posts, one reason each
+
+
+def _refusals(reasons: list[str]) -> str | None:
+    """One line for the source's warning: how many were refused, and the first few reasons."""
+    reasons = list(dict.fromkeys(reasons))  # a backfill may meet the same refusal again
+    if not reasons:
+        return None
+    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    return f"refused {len(reasons)} item{'s' if len(reasons) != 1 else ''}: {shown}"
 
 
 class Poller:
@@ -125,6 +137,8 @@ class Poller:
         return httpx.AsyncClient(
             follow_redirects=True,
             max_redirects=5,
+            # A redirect to another origin is never followed: what it serves is not the source's.
+            event_hooks={"response": [refuse_cross_origin_redirects]},
             timeout=httpx.Timeout(self.cfg.timeout, connect=min(self.cfg.timeout, 10.0)),
             headers={"User-Agent": self.cfg.user_agent, "Accept": "text/html,application/xhtml+xml"},
             transport=self._transport,
@@ -302,6 +316,7 @@ class Poller:
         assert self.store is not None
         cfg = run.config
         summary = run.summary = SourceSummary(cfg.name, ok=True)
+        run.refused = []
         row = self.store.source_row(cfg.name) or {}
         now = datetime.now(UTC)
         try:
@@ -309,8 +324,9 @@ class Poller:
                 await self._poll_kind(client, run, row, now)
                 self._emit(PollEvent("status", cfg.name))
                 return
-            fetched = await self._fetch(client, cfg.url, etag=row.get("etag"),
-                                        last_modified=row.get("last_modified"))
+            # A validator a store from before kept unsendable (non-ASCII) would fail every poll.
+            fetched = await self._fetch(client, cfg.url, etag=clean_header(row.get("etag")),
+                                        last_modified=clean_header(row.get("last_modified")))
             summary.pages = 1
             if fetched.status == 304:
                 summary.message = "not modified"
@@ -318,20 +334,23 @@ class Poller:
                                           etag=fetched.etag or row.get("etag"),
                                           last_modified=fetched.last_modified or row.get("last_modified"))
             else:
-                page = telegram.parse_page(fetched.body, url=cfg.url, final_url=fetched.final_url)
+                page = self._parse(cfg, fetched, cfg.url)
                 self._check_page(page)
                 known_before = self.store.max_post_id(cfg.name)
-                res = self.store.ingest_page(cfg.name, page.posts, fetched_at=now, channel=page.channel)
+                res = self._store_page(run, page, fetched, now)
                 summary.new, summary.changed = res.new, res.changed
-                self._emit(PollEvent(PollEventKind.STORED, cfg.name, res.new, res.changed, res.max_key))
                 await self._backfill(client, run, page, known_before, row)
+                warning = _refusals(run.refused)
                 self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=summary.new),
                                           etag=fetched.etag, last_modified=fetched.last_modified,
-                                          channel=page.channel)
+                                          channel=page.channel, warning=warning)
                 if page.kind is PageKind.NO_POSTS:
                     summary.message = "channel has no posts"
                 if self.attention is not None and (summary.new or summary.changed):
                     self.attention.kick()
+                if warning:
+                    summary.message = "; ".join(m for m in (summary.message, warning) if m)
+                    log.warning("%s: %s", cfg.name, warning)
             self._emit(PollEvent(PollEventKind.STATUS, cfg.name))
         except asyncio.CancelledError:
             raise
@@ -371,7 +390,7 @@ class Poller:
         page = parsed.page
         self._check_page(page)
         known_before = self.store.max_post_id(cfg.name)
-        res = self._store_posts(cfg.name, page, now, channel=page.channel)
+        res = self._store_posts(cfg.name, page, now, channel=page.channel, capture=("fetched", fetched.final_url))
         summary.new, summary.changed = res.new, res.changed
         await self._backfill_kind(client, run, kind, parsed, known_before, row)
         self.store.record_success(cfg.name, at=now, next_poll=self._next(run, new=summary.new),
@@ -388,8 +407,8 @@ class Poller:
             conditional = request.conditional
             try:
                 fetched = await self._fetch(client, request.url, accept=request.accept,
-                                            etag=row.get("etag") if conditional else None,
-                                            last_modified=row.get("last_modified") if conditional else None)
+                                            etag=clean_header(row.get("etag")) if conditional else None,
+                                            last_modified=clean_header(row.get("last_modified")) if conditional else None)
             except FetchError as exc:
                 other = kind.fallback(cfg, request, exc.status) if exc.status is not None else None
                 if other is None:
@@ -410,10 +429,10 @@ class Poller:
         raise FetchError("the source needed more than 3 requests for one page")
 
     def _store_posts(self, source: str, page: Page, now: datetime, *,
-                     channel: ChannelInfo | None = None) -> IngestResult:
+                     channel: ChannelInfo | None = None, capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
         assert self.store is not None
-        res = self.store.ingest_page(source, page.posts, fetched_at=now, channel=channel)
-        self._emit(PollEvent("stored", source, res.new, res.changed, res.max_key))
+        res = self.store.ingest_page(source, page.posts, fetched_at=now, channel=channel, capture=capture)
+        self._emit(PollEvent(PollEventKind.STORED, source, res.new, res.changed, res.max_key))
         return res
 
     async def _backfill_kind(self, client: httpx.AsyncClient, run: _SourceRun, kind: SourceKind,
@@ -440,10 +459,10 @@ class Poller:
             if (self._stop is not None and self._stop.is_set()) or cursor in seen:
                 break
             seen.add(cursor)
-            older, _ = await self._ask(client, run, kind, kind.first_request(cfg, cursor, run.memo), {})
+            older, got = await self._ask(client, run, kind, kind.first_request(cfg, cursor, run.memo), {})
             if older is None or older.page.kind is not PageKind.OK or not older.page.posts:
                 break
-            res = self._store_posts(cfg.name, older.page, datetime.now(UTC))
+            res = self._store_posts(cfg.name, older.page, datetime.now(UTC), capture=("fetched", got.final_url))
             pages += 1
             run.summary.pages += 1
             run.summary.new += res.new
@@ -454,7 +473,25 @@ class Poller:
         if first_sight:
             self.store.set_backfill(cfg.name, cursor=None, done=True)
 
+    def _parse(self, cfg: SourceConfig, fetched: Fetched, url: str) -> Page:
+        """The page as the parser reads it for this source: posts of other channels are refused."""
+        return telegram.parse_page(fetched.body, url=url, final_url=fetched.final_url, channel=cfg.handle)
+
+    def _store_page(self, run: _SourceRun, page: Page, fetched: Fetched, now: datetime,
+                    channel: bool = True) -> IngestResult:
+        """One page in one transaction, recorded as fetched from its final URL; refusals noted."""
+        assert self.store is not None
+        name = run.config.name
+        res = self.store.ingest_page(name, page.posts, fetched_at=now, channel=page.channel if channel else None,
+                                     capture=("fetched", fetched.final_url))
+        run.refused.extend(page.refused)
+        run.refused.extend(res.refused)
+        self._emit(PollEvent(PollEventKind.STORED, name, res.new, res.changed, res.max_key))
+        return res
+
     def _check_page(self, page: Page) -> None:
+        if page.kind is PageKind.REFUSED:
+            raise FetchError(f"page refused: {page.reason}")
         if page.kind is PageKind.NO_PREVIEW:
             raise FetchError(f"no public preview: {page.reason or 'the channel has no web preview'}")
         if page.kind is PageKind.SUSPICIOUS_EMPTY:
@@ -487,16 +524,16 @@ class Poller:
             seen_cursors.add(cursor)
             url = f"{cfg.url}?before={cursor}"
             fetched = await self._fetch(client, url)
-            older = telegram.parse_page(fetched.body, url=url, final_url=fetched.final_url)
+            older = self._parse(cfg, fetched, url)
             if older.kind is not PageKind.OK or not older.posts:
+                if older.kind is PageKind.REFUSED:
+                    run.refused.append(f"older page before {cursor}: {older.reason}")
                 break
-            now = datetime.now(UTC)
-            res = self.store.ingest_page(cfg.name, older.posts, fetched_at=now, channel=None)
+            res = self._store_page(run, older, fetched, datetime.now(UTC), channel=False)
             pages += 1
             run.summary.pages += 1
             run.summary.new += res.new
             run.summary.changed += res.changed
-            self._emit(PollEvent(PollEventKind.STORED, cfg.name, res.new, res.changed, res.max_key))
             nxt = older.before
             if nxt is not None and nxt >= cursor:
                 break  # a cursor that does not move back would loop forever

@@ -8,7 +8,10 @@ go too. Zero-width joiners stay in text (emoji sequences and Persian need them) 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+from deskapp.core.model import ChannelInfo, ForwardedFrom, Post
 
 # C0 controls except \t and \n, DEL, C1 controls.
 _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f"
@@ -26,6 +29,7 @@ UNSAFE = re.compile(f"[{_CONTROL}{_BIDI}]")
 _INVISIBLE = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}\u2028\u2029]")
 _URL_BAD = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}\\s]")
 _CONTROLS = re.compile(f"[{_ALL_CONTROLS}]")
+_URL_HIDDEN = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}]")
 # A whole ESC sequence (CSI, OSC up to BEL/ST, or a two-byte escape): removed as one unit so
 # that its parameters ("]52;c;...") do not survive as visible junk.
 _ESC_SEQ = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*[\x07\x9c]?")
@@ -77,7 +81,7 @@ def has_control(text: str) -> bool:
 
 def clean_line(text: str | None) -> str:
     """A single-line field (names, titles, labels): as `clean_text`, with newlines and tabs as spaces."""
-    return " ".join(clean_text(text).split())
+    return " ".join(clean_text_fast(text).split())
 
 
 def clean_field(text: str | None) -> str:
@@ -87,12 +91,119 @@ def clean_field(text: str | None) -> str:
     return clean_text(text).replace("\n", " ").replace("\t", " ")
 
 
+# ---------------------------------------------------------------------------------- the store's gate
+#
+# Everything a source or a file supplies passes `clean_post` / `clean_channel` before it is stored or
+# printed (the parser's output, `desk parse`, the store's ingest), so every column of the store is
+# safe to show and every number fits SQLite's INTEGER. One bad value costs that value, never the post:
+# a count that cannot be stored becomes absent; only a post that cannot be named (its id) or placed in
+# time is refused, by `post_problem`.
+
+INT64_MAX = 2**63 - 1
+# Header validators (ETag, Last-Modified) are echoed back in requests: printable ASCII only.
+_HEADER_OK = re.compile(r"[ -~]{1,512}")
+
+
+def clean_url(url: str | None) -> str | None:
+    """A URL field as stored: control, bidi, zero-width and space characters percent-encoded (what a
+    browser would send), so the link stays what was published while nothing in it can drive a terminal
+    or disguise itself; None when empty."""
+    if not url:
+        return None
+    url = url.strip()
+    if _URL_BAD.search(url):
+        url = _URL_BAD.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), url)
+    return url or None
+
+
+def clean_count(n: int | None) -> int | None:
+    """A counter that fits SQLite's INTEGER (0..2^63-1), else None."""
+    if n is None or isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= INT64_MAX:
+        return None
+    return n
+
+
+def clean_header(value: str | None) -> str | None:
+    """A validator header worth sending back (printable ASCII, at most 512 characters), else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value if _HEADER_OK.fullmatch(value) else None
+
+
+def post_problem(post: Post) -> str | None:
+    """Why a post cannot be stored at all, or None: its id must fit SQLite's INTEGER (0..2^63-1) and
+    its time must have a UTC equivalent (year 1 at +05:00 has none; a naive time is taken as UTC)."""
+    if clean_count(post.id) is None:
+        return f"post id {str(post.id)[:40]} is outside 0..2^63-1"
+    if not isinstance(post.published, datetime):
+        return "no publication time"
+    if post.published.tzinfo is not None:
+        try:
+            post.published.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return f"publication time {post.published.isoformat()} has no UTC equivalent"
+    return None
+
+
+def _opt_line(text: str | None) -> str | None:
+    return (clean_line(text) or None) if text is not None else None
+
+
+def clean_post(post: Post) -> Post:
+    """The post with every field clean: text without escapes or controls, one-line fields on one
+    line, URLs percent-encoded where unsafe, counts and album ids that fit an int64."""
+    fwd = post.forwarded_from
+    if fwd is not None:
+        fwd = ForwardedFrom(clean_line(fwd.name), clean_url(fwd.url))
+    # Views keep their own spacing ("1\u202f234" as shown); only controls and line breaks go.
+    views = (clean_text_fast(post.views).replace("\n", " ").strip() or None) if post.views is not None else None
+    # Positional, in Post's field order: this runs for every post of a bulk import.
+    return Post(
+        clean_line(post.source),
+        clean_line(post.channel),
+        post.id,
+        clean_url(post.url) or "",
+        post.published,
+        clean_text_fast(post.text),
+        _opt_line(post.author),
+        views,
+        clean_count(post.views_count) if views is not None else None,
+        bool(post.edited),
+        fwd,
+        clean_url(post.reply_to),
+        [i for i in post.album_ids if clean_count(i)],
+        [m for m in map(clean_line, post.media) if m],
+        bool(post.service),
+        _opt_line(post.channel_title),
+        _opt_line(post.native_id),
+        _opt_line(post.reposted_by),
+        clean_url(post.quote_of),
+    )
+
+
+def clean_channel(channel: ChannelInfo) -> ChannelInfo:
+    """Channel header fields, clean as `clean_post` makes a post's."""
+    subscribers = _opt_line(channel.subscribers)
+    return ChannelInfo(
+        username=_opt_line(channel.username),
+        title=_opt_line(channel.title),
+        description=(clean_text(channel.description).strip() or None) if channel.description is not None else None,
+        subscribers=subscribers,
+        subscribers_count=clean_count(channel.subscribers_count) if subscribers is not None else None,
+    )
+
+
 def url_problem(url: str | None) -> str | None:
     """Why a URL must not be emitted, or None when it is an acceptable http(s) URL."""
     if not url:
         return "empty URL"
     if _URL_BAD.search(url):
         return "URL contains control, bidi, zero-width or space characters"
+    if "%" in url and _URL_HIDDEN.search(unquote(url)):
+        # The store keeps such links percent-encoded (faithful, and harmless on a screen); a link
+        # that would still disguise itself once a browser decodes it is not vouched for either.
+        return "URL hides control, bidi or zero-width characters (percent-encoded)"
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -63,9 +63,12 @@ from deskapp.core import grams
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.ingest import (
     KEY_SHIFT,
+    UNKNOWN_PROVENANCE,
+    Batch,
     BulkChunk,
     IngestResult,
     IngestTx,
+    Provenance,
     apply_bulk,
     chunked,
     ensure_source,
@@ -74,6 +77,7 @@ from deskapp.core.ingest import (
     unix_seconds,
 )
 from deskapp.core.model import (
+    Capture,
     ChannelInfo,
     FeedRow,
     ForwardedFrom,
@@ -87,7 +91,14 @@ from deskapp.core.model import (
 )
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
-from deskapp.core.sanitize import clean_line, clean_text
+from deskapp.core.sanitize import (
+    clean_channel,
+    clean_header,
+    clean_line,
+    clean_post,
+    clean_text,
+    post_problem,
+)
 from deskapp.core.store_attention import AttentionStore
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 
@@ -153,7 +164,8 @@ _POST_COLS = (
     "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, p.text, p.author, "
     "p.views, p.views_count, p.views_seen, p.edited, p.fwd_name, p.fwd_url, p.reply_to, p.album_ids, "
     "p.media, p.service, p.text_sha256, p.first_seen, p.last_seen, p.revisions, "
-    "pins.post_id IS NOT NULL, coalesce(pins.note, ''), p.native_id, p.reposted_by, p.quote_of"
+    "pins.post_id IS NOT NULL, coalesce(pins.note, ''), p.native_id, p.reposted_by, p.quote_of, "
+    "p.capture_how, p.capture_from, p.text_seen"
 )
 
 
@@ -180,7 +192,8 @@ def _feed_cols(desk: str) -> str:
 def _stored_post(row: tuple[Any, ...]) -> StoredPost:
     (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
      views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, sha, first_seen,
-     last_seen, revisions, pinned, pin_note, native_id, reposted_by, quote_of) = row  # fmt: skip
+     last_seen, revisions, pinned, pin_note, native_id, reposted_by, quote_of, capture_how, capture_from,
+     text_seen) = row  # fmt: skip
     post = Post(
         source=source,
         channel=channel or "",
@@ -212,6 +225,8 @@ def _stored_post(row: tuple[Any, ...]) -> StoredPost:
         revisions=revisions or 0,
         pinned=bool(pinned),
         pin_note=pin_note or "",
+        capture=(Capture(capture_how, capture_from or "", parse_utc_iso(text_seen or first_seen))
+                 if capture_how else None),
     )
 
 
@@ -223,7 +238,9 @@ def _set_extras(conn: sqlite3.Connection, source: str, posts: list[Post]) -> Non
 
     A separate statement after the upsert rather than more columns in its staged rows: Telegram
     pages, the bulk of ingest, skip it entirely."""
-    rows = [(p.native_id, clean_line(p.reposted_by) or None if p.reposted_by else None, p.quote_of, source, p.id)
+    # Through the gate like every other field (ingest's rows already were).
+    posts = [clean_post(p) for p in posts if post_problem(p) is None]
+    rows = [(p.native_id, p.reposted_by, p.quote_of, source, p.id)
             for p in posts if p.native_id is not None or p.reposted_by is not None or p.quote_of is not None]
     if rows:
         conn.executemany(_SET_EXTRAS, rows)
@@ -586,7 +603,7 @@ class Store(AttentionStore):
         """Add sources that are new; update label/enabled/interval/handle of known ones. Never deletes."""
         now = utc_iso(datetime.now(UTC))
         rows = [
-            (c.name, c.kind, c.handle, clean_line(c.label) or None, int(bool(c.enabled)), c.interval, now, c.base_url)
+            (c.name, c.kind, clean_line(c.handle), clean_line(c.label) or None, int(bool(c.enabled)), c.interval, now, c.base_url)
             for c in configs
         ]
 
@@ -622,7 +639,7 @@ class Store(AttentionStore):
 
     _SOURCE_COLS = (
         "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
-        "next_poll, cursor, backfill_done"
+        "next_poll, cursor, backfill_done, warning, warning_at"
     )
 
     def sources(self) -> list[SourceHealth]:
@@ -633,7 +650,8 @@ class Store(AttentionStore):
             SourceHealth(
                 name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
                 last_success=_dt(r[6]), last_error=_dt(r[7]), error_text=r[8], error_count=r[9] or 0,
-                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), posts=r[13] or 0,
+                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
+                warning_at=_dt(r[14]), posts=r[15] or 0,
             )
             for r in rows
         ]
@@ -652,16 +670,14 @@ class Store(AttentionStore):
     def _channel_update(conn: sqlite3.Connection, name: str, channel: ChannelInfo | None) -> None:
         if channel is None:
             return
+        channel = clean_channel(channel)
         # Only fields the page showed overwrite what we know.
         conn.execute(
             "UPDATE sources SET title = coalesce(?, title), description = coalesce(?, description), "
             "subscribers = coalesce(?, subscribers), subscribers_count = coalesce(?, subscribers_count) "
             "WHERE name = ?",
             (
-                clean_line(channel.title) or None if channel.title is not None else None,
-                clean_text(channel.description) if channel.description is not None else None,
-                clean_line(channel.subscribers) or None if channel.subscribers is not None else None,
-                channel.subscribers_count,
+                channel.title, channel.description, channel.subscribers, channel.subscribers_count,
                 name,
             ),
         )
@@ -679,16 +695,22 @@ class Store(AttentionStore):
         self._write(run)
 
     def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
-                       last_modified: str | None = None, channel: ChannelInfo | None = None) -> None:
-        """A fetch worked: error_count = 0; etag/last_modified are stored as given (None clears them)."""
+                       last_modified: str | None = None, channel: ChannelInfo | None = None,
+                       warning: str | None = None) -> None:
+        """A fetch worked: error_count = 0; etag/last_modified are stored as given (None clears them;
+        a value that could not be sent back, not printable ASCII, is not kept). `warning` (posts the
+        page had that were refused) is kept on the source with its time until the next one."""
 
         def run(conn: sqlite3.Connection) -> None:
             ensure_source(conn, name)
             conn.execute(
                 "UPDATE sources SET last_success = ?, next_poll = ?, error_count = 0, etag = ?, "
                 "last_modified = ? WHERE name = ?",
-                (_iso(at), _iso(next_poll), etag, last_modified, name),
+                (_iso(at), _iso(next_poll), clean_header(etag), clean_header(last_modified), name),
             )
+            if warning:
+                conn.execute("UPDATE sources SET warning = ?, warning_at = ? WHERE name = ?",
+                             (clean_line(warning)[:2000], _iso(at), name))
             self._channel_update(conn, name, channel)
 
         self._write(run)
@@ -717,17 +739,19 @@ class Store(AttentionStore):
     # ------------------------------------------------------------------ ingest
 
     def ingest_page(self, source: str, posts: list[Post], *, fetched_at: datetime,
-                    channel: ChannelInfo | None = None) -> IngestResult:
+                    channel: ChannelInfo | None = None, capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
         """Upsert one fetched page in ONE transaction and update the channel info on the source.
 
         New post -> inserted; same text (sha256 of the cleaned text) -> last_seen/views/metadata
         refreshed; changed text -> the old text goes to `revisions`, `revisions` += 1, row updated.
-        A post listed twice keeps its last occurrence.
+        A post listed twice keeps its last occurrence. `capture` says how the page was obtained
+        (("fetched", url) or ("imported", path)); it is recorded with every new or changed text.
+        Every post passes the sanitize gate; the ones it refuses are listed in `.refused`.
         """
         fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
 
         def run(conn: sqlite3.Connection) -> IngestResult:
-            tx = IngestTx(conn, fetched)
+            tx = IngestTx(conn, fetched, capture)
             tx.add(source, posts)
             tx.finish()
             _set_extras(conn, source, posts)
@@ -745,9 +769,10 @@ class Store(AttentionStore):
 
         self._write(run)
 
-    def ingest_many(self, batches: Iterable[tuple[str, list[Post]]], *, fetched_at: datetime,
+    def ingest_many(self, batches: Iterable[tuple[str, list[Post]] | Batch], *, fetched_at: datetime,
                     commit_every: int = 50_000,
-                    on_commit: Callable[[int, IngestResult], None] | None = None) -> IngestResult:
+                    on_commit: Callable[[int, IngestResult], None] | None = None,
+                    capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
         """Bulk upsert (import, benchmarks): transactions growing from 2,500 to `commit_every` posts.
 
         Same rules as `ingest_page`; a post repeated within one transaction keeps its last text
@@ -759,7 +784,9 @@ class Store(AttentionStore):
         """
         fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
         total = IngestResult()
-        for chunk in staged_chunks(batches, fetched, commit_every):
+        # A page may say how it was captured (source, posts, capture); else `capture` holds.
+        pages: Iterator[Batch] = (b if len(b) == 3 else (b[0], b[1], capture) for b in batches)  # type: ignore[misc]
+        for chunk in staged_chunks(pages, fetched, commit_every):
             res = self._write_chunk(chunk, fetched)
             total.add(res)
             if on_commit is not None:
@@ -770,6 +797,7 @@ class Store(AttentionStore):
         if chunk.blob is None:
             def run(conn: sqlite3.Connection) -> IngestResult:
                 tx = IngestTx(conn, fetched)
+                tx.result.refused.extend(chunk.refused)
                 for source, prepared in chunk.prepared:
                     tx.add_prepared(source, prepared)
                 tx.finish()

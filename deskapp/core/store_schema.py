@@ -349,7 +349,41 @@ ALTER TABLE posts ADD COLUMN reposted_by TEXT;
 ALTER TABLE posts ADD COLUMN quote_of TEXT;
 """
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES, V7]
+
+# Version 8: provenance and a clean store (issue 11).
+#   posts.capture_how / capture_from: how the current text was captured: 'fetched' and the URL, or
+#     'imported' and the file's path (the time is text_seen); NULL for posts stored before.
+#   revisions.capture_how / capture_from: the same for each earlier text.
+#   sources.warning / warning_at: the last page's refused posts (another channel's, ids twice, ...).
+# URL fields were stored as published until now: unsafe characters in them are percent-encoded here
+# (the GLOB finds the few rows with a character outside printable ASCII; Python cleans those), and
+# validators that could not be sent back are dropped.
+V8 = """
+ALTER TABLE posts ADD COLUMN capture_how TEXT;
+ALTER TABLE posts ADD COLUMN capture_from TEXT;
+ALTER TABLE revisions ADD COLUMN capture_how TEXT;
+ALTER TABLE revisions ADD COLUMN capture_from TEXT;
+ALTER TABLE sources ADD COLUMN warning TEXT;
+ALTER TABLE sources ADD COLUMN warning_at TEXT;
+"""
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    from deskapp.core.sanitize import clean_header, clean_url
+
+    for statement in split_sql(V8):
+        conn.execute(statement)
+    odd = "GLOB '*[^ -~]*'"
+    rows = conn.execute(f"SELECT key, url, fwd_url, reply_to FROM posts WHERE url {odd} OR fwd_url {odd} "
+                        f"OR reply_to {odd}").fetchall()
+    conn.executemany("UPDATE posts SET url = ?, fwd_url = ?, reply_to = ? WHERE key = ?",
+                     [(clean_url(url) or "", clean_url(fwd), clean_url(reply), key) for key, url, fwd, reply in rows])
+    rows = conn.execute(f"SELECT name, etag, last_modified FROM sources WHERE etag {odd} OR last_modified {odd}").fetchall()
+    conn.executemany("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?",
+                     [(clean_header(etag), clean_header(lm), name) for name, etag, lm in rows])
+
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES, V7, _v8]
 
 
 def split_sql(script: str) -> list[str]:

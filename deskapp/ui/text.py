@@ -39,6 +39,15 @@ def one_line(text: str | None, cap: int = FEED_TEXT_CAP) -> str:
     return line
 
 
+FIELD_CAP = 2_000  # characters of one field (name, URL, note, reason) laid out on a line
+
+
+def field_text(value: object, cap: int = FIELD_CAP) -> str:
+    """The one way a field of a post or a source is shown: plain, on one line, capped. Every value
+    goes through here, whatever the store promises (a store from before the gate, another tool)."""
+    return one_line(value if isinstance(value, str) else str(value), cap)
+
+
 def capped(text: str | None, cap: int = DETAIL_TEXT_CAP) -> tuple[str, bool]:
     """(text cut to `cap` characters, whether it was cut)."""
     if not text:

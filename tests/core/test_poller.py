@@ -182,13 +182,22 @@ def test_looping_cursor_ends(server: WireServer, tmp_path: Path) -> None:
 def test_redirects_are_followed_and_checked(server: WireServer, tmp_path: Path) -> None:
     server.add(make_channel("moved", 2))
     server.add(make_channel("Target", 2))
-    server.fault("moved", Fault("redirect", location="/s/Target"), Fault("redirect", location="/moved"))
+    server.fault("moved", Fault("redirect", location="/s/Target"), Fault("redirect", location="/moved"),
+                 Fault("redirect", location="/s/MOVED"))
     db = tmp_path / "s.db"
-    [ok] = once(db, settings_for(server, ["moved"], backfill_pages=0))
-    assert ok.ok and ok.new == 2
+    # Another channel's page is not the one asked for: refused, nothing filed under @moved.
+    [other] = once(db, settings_for(server, ["moved"], backfill_pages=0))
+    assert not other.ok and "@moved" in other.message and "@Target" in other.message
     # A redirect away from /s/ (to the landing card) means: no public preview.
     [bad] = once(db, settings_for(server, ["moved"], backfill_pages=0))
     assert not bad.ok and "no public preview" in bad.message
+    # The same channel in other letters is the same channel (data-post keeps Telegram's spelling).
+    server.channels.pop("moved")
+    server.add(make_channel("MOVED", 2))
+    [same] = once(db, settings_for(server, ["moved"], backfill_pages=0))
+    assert same.ok and same.new == 2
+    with Store.open(db, readonly=True) as store:
+        assert [s.name for s in store.sources() if s.posts] == ["telegram:moved"]
 
 
 def test_run_and_stop_from_another_thread(server: WireServer, tmp_path: Path) -> None:

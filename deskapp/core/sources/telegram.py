@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import operator
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate, repeat
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
-from deskapp.core.sanitize import clean_text_fast
+from deskapp.core.sanitize import INT64_MAX, clean_channel, clean_post, clean_text_fast, post_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ TME = "https://t.me"
 
 _BLOCKS = "div[data-post]"
 _LINE_SEP = "\u2028"  # stands for <br> until the text is read
-_DATA_POST = re.compile(r"([A-Za-z0-9_]{1,64})/(\d{1,12})")
+_DATA_POST = re.compile(r"([A-Za-z0-9_]{1,64})/(\d{1,30})")
 # A post path on t.me or a mirror: /<channel>/<id> or /s/<channel>/<id>.
 _POST_PATH = re.compile(r"/(?:s/)?([A-Za-z0-9_]{1,64})/(\d{1,12})/?")
 _POST_TAIL = re.compile(r"/([A-Za-z0-9_]{1,64})/(\d{1,12})/?$")
@@ -108,19 +108,33 @@ _ACTIONS: dict[str, tuple[int, str]] = {
 }
 
 
-def parse_page(html: str | bytes, *, url: str | None = None, final_url: str | None = None) -> Page:
+# Telegram opened in August 2013: an earlier time is not a real post's. A time more than a day ahead
+# of the clock would keep a post on top of the newest-first feed for ever.
+EARLIEST = datetime(2013, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def parse_page(html: str | bytes, *, url: str | None = None, final_url: str | None = None,
+               channel: str | None = None, now: datetime | None = None) -> Page:
     """Read a preview page or a fragment of message blocks.
 
     `url` is what was requested and `final_url` where the redirects ended; a `final_url` whose path
-    is not `/s/<name>` means Telegram refused the preview, whatever the page says.
+    is not `/s/<name>` means Telegram refused the preview, whatever the page says. With `channel`
+    (the handle that was asked for) only that channel's posts are accepted: a block naming another
+    channel is refused with a reason in `Page.refused` (a page of nothing else is `REFUSED`), and so
+    is a header naming another channel. Every post and the header leave through the sanitize gate.
     """
     try:
-        return _parse_page(html, url=url, final_url=final_url)
+        page = _parse_page(html, url=url, final_url=final_url, expect=channel, now=now or datetime.now(UTC))
     except RecursionError:
         return Page(kind=PageKind.SUSPICIOUS_EMPTY, reason="the page nests HTML too deeply; refused")
+    if page.channel is not None:
+        page.channel = clean_channel(page.channel)
+    return page
 
 
-def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None) -> Page:
+def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, expect: str | None,
+                now: datetime) -> Page:
     depth = _nesting_depth(html)
     if depth > MAX_DEPTH:
         # The HTML parser's cost grows with the square of the nesting depth (20,000 levels: ~2 s,
@@ -137,11 +151,26 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None) ->
 
     if final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
         return _no_preview(tree, url, final_url)
+    if final_url is not None and expect is not None:
+        m = _PREVIEW_PATH.match(urlsplit(final_url).path)
+        if m and m.group(1).lower() != expect.lower():
+            return Page(kind=PageKind.REFUSED, reason=f"the request for @{expect} ended at the page of "
+                                                      f"@{m.group(1)} ({_clean_line(final_url)}); refused")
 
-    posts = _read_posts(tree)
+    refused: list[str] = []
+    posts = _read_posts(tree, expect, now, refused)
     channel = _channel_info(tree)
+    if channel is not None and expect is not None and channel.username \
+            and channel.username.lower() != expect.lower():
+        refused.append(f"the page header names @{_clean_line(channel.username)[:64]}, not @{expect}: "
+                       "its channel details are ignored")
+        channel = None
     if posts:
-        return Page(kind=PageKind.OK, posts=posts, channel=channel, before=_cursor(tree, posts))
+        return Page(kind=PageKind.OK, posts=posts, channel=channel, before=_cursor(tree, posts), refused=refused)
+    if refused:
+        return Page(kind=PageKind.REFUSED, channel=channel, refused=refused,
+                    reason=f"every post on the page was refused: {'; '.join(refused[:3])}"
+                           + (f" (and {len(refused) - 3} more)" if len(refused) > 3 else ""))
     if tree.css_first(".tme_no_messages_found") is not None:
         name = f"@{channel.username}" if channel and channel.username else "the channel"
         return Page(kind=PageKind.NO_POSTS, channel=channel,
@@ -197,17 +226,26 @@ def approx_int(raw: str | None) -> int | None:
     # An exact count never has a fraction: without a suffix "1,234" and "1.234" are thousands.
     number = number.replace(",", ".") if suffix else number.replace(",", "").replace(".", "")
     try:
-        return round(float(number) * _SCALE[suffix.lower()])
-    except ValueError:  # "1.2.3K"
+        value = round(float(number) * _SCALE[suffix.lower()])
+    except (ValueError, OverflowError):  # "1.2.3K", 400 digits (infinity)
         return None
+    return value if value <= INT64_MAX else None  # a count SQLite cannot hold is no count
 
 
 # ---------------------------------------------------------------------------------------- posts
 
 
-def _read_posts(tree: LexborHTMLParser) -> list[Post]:
-    """Every `div.tgme_widget_message[data-post]`, once per (channel, id), in ascending id."""
+def _read_posts(tree: LexborHTMLParser, expect: str | None, now: datetime, refused: list[str]) -> list[Post]:
+    """Every `div.tgme_widget_message[data-post]`, once per (channel, id), in ascending id, clean.
+
+    A block is refused (with a reason in `refused`) when it names another channel than `expect`, has
+    an unreadable data-post, an id outside 1..2^63-1, or no usable time. An id that appears twice with
+    different content is refused as a whole: either block could be the forgery, and storing one would
+    let the page decide what the channel said; identical repeats are kept once."""
     posts: dict[tuple[str, int], Post] = {}
+    clashed: set[tuple[str, int]] = set()
+    foreign: dict[str, int] = {}
+    want = expect.lower() if expect else None
     # `div[data-post]` then the class in Python: cheaper for lexbor than the compound selector.
     for block in tree.css(_BLOCKS):
         attrs = block.attributes
@@ -216,19 +254,38 @@ def _read_posts(tree: LexborHTMLParser) -> list[Post]:
             continue
         m = _DATA_POST.fullmatch((attrs.get("data-post") or "").strip())
         if m is None:
-            log.warning("skipping a message block with an unreadable data-post %r", attrs.get("data-post"))
+            refused.append(f"a message block with an unreadable data-post {_clean_line(attrs.get('data-post'))[:80]!r}")
             continue
         channel, post_id = m.group(1), int(m.group(2))
         key = (channel.lower(), post_id)
-        if key in posts:
+        if want is not None and key[0] != want:
+            foreign[channel] = foreign.get(channel, 0) + 1
             continue
-        post = _read_block(block, channel, post_id, "service_message" in classes)
-        if post is not None:
-            posts[key] = post
+        if key in clashed:
+            continue
+        post = _read_block(block, channel, post_id, "service_message" in classes, now)
+        if isinstance(post, str):
+            refused.append(f"post {channel}/{post_id}: {post}")
+            continue
+        problem = post_problem(post) or (None if post_id else "id 0 is not a Telegram post id")
+        if problem is not None:
+            refused.append(f"post {channel}/{str(post_id)[:40]}: {problem}")
+            continue
+        post = clean_post(post)
+        if key in posts:
+            if posts[key] != post:
+                del posts[key]
+                clashed.add(key)
+                refused.append(f"post {channel}/{post_id} appears twice on the page with different content; "
+                               "neither copy was stored")
+            continue
+        posts[key] = post
+    for channel, n in foreign.items():
+        refused.append(f"{n} post{'s' if n != 1 else ''} of @{channel} on the page of @{expect}: refused")
     return sorted(posts.values(), key=lambda p: (p.id, p.source))
 
 
-def _read_block(block: LexborNode, channel: str, post_id: int, service: bool) -> Post | None:
+def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, now: datetime) -> Post | str:
     found: list[tuple[int, str, LexborNode, str]] = []
     _collect(block, found)
 
@@ -268,8 +325,9 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool) ->
             reply_to = _permalink(node.attrs.get("href"))
 
     if published is None:
-        log.warning("skipping %s/%s: no time[datetime] in its date link", channel, post_id)
-        return None
+        return "no usable time[datetime] in its date link (missing, unreadable or out of range)"
+    if not EARLIEST <= published <= now + FUTURE_SLACK:
+        return f"publication time {published.isoformat()} is not a plausible Telegram time"
     return Post(
         source="telegram:" + channel.lower(),
         channel=channel,
@@ -406,7 +464,7 @@ def _utc(value: str | None) -> datetime | None:
         return None
     try:
         return parse_utc_iso(value.strip())
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset leaves datetime's range
         return None
 
 
@@ -440,24 +498,32 @@ def _permalink(href: str | None) -> str | None:
 
 
 def _cursor(tree: LexborHTMLParser, posts: list[Post]) -> int | None:
-    """Next older page: rel=prev, else the more-link's data-before, else the smallest id (> 1)."""
+    """Next older page: rel=prev, else the more-link's data-before, else the smallest id (> 1).
+
+    A cursor above the oldest post shown cannot lead to older posts (and 10^30 fits no column): the
+    oldest id is used instead."""
+    before = _declared_cursor(tree)
+    low = posts[0].id
+    if before is None or before > low:
+        before = low
+    return before if before > 1 else None
+
+
+def _declared_cursor(tree: LexborHTMLParser) -> int | None:
     head = tree.head
     prev = head.css_first('link[rel="prev"]') if head is not None else None
     if prev is not None:
         before = _before_param(prev.attrs.get("href"))
         if before is not None:
-            return before if before > 1 else None
+            return before
     more = tree.css_first("a.tme_messages_more[data-before]")
     if more is not None:
         try:
-            before = int((more.attrs.get("data-before") or "").strip())
+            return int((more.attrs.get("data-before") or "").strip()[:40])
         except ValueError:
-            before = None
-        if before is not None:
-            return before if before > 1 else None
+            pass
     # Some mid-history pages lack both (TME_FORMAT §9): continue below the oldest post shown.
-    low = posts[0].id
-    return low if low > 1 else None
+    return None
 
 
 def _before_param(href: str | None) -> int | None:
@@ -465,7 +531,7 @@ def _before_param(href: str | None) -> int | None:
         return None
     values = parse_qs(urlsplit(_unescape_href(href)).query).get("before")
     try:
-        return int(values[0]) if values else None
+        return int(values[0][:40]) if values else None
     except ValueError:
         return None
 

@@ -17,6 +17,7 @@ from deskapp.ui.keys import bindings
 from deskapp.ui.text import (
     DETAIL_TEXT_CAP,
     capped,
+    field_text,
     fmt_time,
     highlighted_content,
     links_in,
@@ -94,6 +95,8 @@ class DetailsScreen(ModalScreen[None]):
             ("First seen", _when(sp.first_seen, mode)),
             ("Last seen", _when(sp.last_seen, mode)),
             ("Text SHA-256", sp.text_sha256 or "—"),
+            ("Captured", (f"{sp.capture.how} from {sp.capture.where} at {_when(sp.capture.at, mode)}"
+                          if sp.capture else "not recorded (stored before desk kept it)")),
             ("Pinned", ("yes" + (f", note: {one_line(sp.pin_note, 1000)}" if sp.pin_note else "")) if sp.pinned else "no"),
             ("Store key", str(sp.key)),
         ]
@@ -107,7 +110,7 @@ class DetailsScreen(ModalScreen[None]):
             width = max(len(k) for k, _ in self._fields())
             # Every value is plain Content: scraped names, notes and URLs never parse as markup.
             for label, value in self._fields():
-                yield Static(Content.assemble((label.ljust(width), "bold"), "  ", value), classes="field")
+                yield Static(Content.assemble((label.ljust(width), "bold"), "  ", field_text(value)), classes="field")
             text, cut = capped(self.post.post.text, DETAIL_TEXT_CAP)
             yield Static(Content("Text"), classes="section")
             if cut:
@@ -118,7 +121,8 @@ class DetailsScreen(ModalScreen[None]):
             yield Static(Content(f"Links in the text ({len(links)})"), classes="section")
             for link in links[:200]:
                 problem = url_problem(link)
-                yield Static(Content(link + (f"  [not http(s): {problem}]" if problem else "")), classes="field")
+                yield Static(Content(field_text(link + (f"  [not http(s): {problem}]" if problem else ""))),
+                             classes="field")
             yield Static(Content(f"Revisions ({len(self.revisions)})"), classes="section")
             if not self.revisions:
                 yield Static(Content("The text has not changed since it was first captured."), classes="field")

@@ -103,18 +103,18 @@ class SourcesScreen(ModalScreen[None]):
                 Text(_when(s.last_error)),
                 Text(_when(s.next_poll)),
                 # A source polled fine since its last error is healthy: the old error is history.
-                Text(one_line(s.reason, 500) or "—"),
+                Text(one_line(_reason(s), 500) or "—"),
                 key=s.name,
             )
         self.query_one(".title", Static).update(Content(f"Sources ({len(self.sources)})"))
         reasons = self.query_one("#reasons", Vertical)
         reasons.remove_children()
-        failing = [s for s in self.sources if s.reason]
+        failing = [s for s in self.sources if _reason(s)]
         hints: list[Static] = []
         if failing:
             hints.append(Static(Content("Reasons in full"), classes="title"))
             for s in failing:
-                hints.append(Static(Content.assemble((s.name, "bold"), f" ({s.state}): ", one_line(s.reason, 2000)),
+                hints.append(Static(Content.assemble((s.name, "bold"), f" ({s.state}): ", one_line(_reason(s), 4000)),
                                     classes="hint"))
         if any(self._state(s) == "not in settings" for s in self.sources):
             hints.append(Static(Content("Not in settings: removed from the settings file (or only imported). "
@@ -148,3 +148,12 @@ class SourcesScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _reason(s: SourceHealth) -> str:
+    """Its error while the source fails, and its last refusal (posts of another channel, an id
+    twice, ...) with its time."""
+    parts = [s.reason] if s.reason else []
+    if s.warning:
+        parts.append(f"warning {_when(s.warning_at)}: {s.warning}")
+    return "; ".join(parts)

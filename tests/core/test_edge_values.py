@@ -50,7 +50,7 @@ def test_the_poller_keeps_the_sound_posts_and_every_later_poll_works(tmp_path: P
         sent = [h.headers.get("If-None-Match") for h in wire.hits_for(f"/s/{EDGE_HANDLE}")]
         assert set(sent) == {None}  # a validator that cannot be sent back is not kept
     with Store.open(db, readonly=True) as store:
-        ids = [r[0] for r in store.db.execute("SELECT post_id FROM posts ORDER BY post_id")]
+        ids = [r[0] for r in store._conn.execute("SELECT post_id FROM posts ORDER BY post_id")]
         row = store.source_row(SOURCE) or {}
         health = next(s for s in store.sources() if s.name == SOURCE)
         views = {pid: store.get(SOURCE, pid).post.views_count for pid in ids}  # type: ignore[union-attr]
@@ -68,9 +68,8 @@ def test_a_validator_an_older_store_kept_does_not_fail_every_poll(tmp_path: Path
         with Store.open(db) as store:
             store.sync_sources(settings.sources)
             # Written behind the store's back, as a desk before the gate would have kept it.
-            store.db.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?",
+            store._conn.execute("UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?",
                              ['"caf\u00e9"', "\u00ff", SOURCE])
-            store.db.conn.commit()
         [summary] = once(db, settings)
         assert summary.ok, summary.message
         assert wire.hits_for(f"/s/{EDGE_HANDLE}")[0].headers.get("If-None-Match") is None
@@ -87,6 +86,6 @@ def test_desk_parse_and_import_keep_the_sound_posts(tmp_path: Path, home: Path,
     assert err.count("refused") == len(EDGE_REFUSED) and "Traceback" not in err
     assert main(["--db", str(db), "import", str(page)]) == 0
     out = capsys.readouterr().out
-    assert f"{SOURCE}: {len(EDGE_KEPT)} new" in out and out.count("refused") == len(EDGE_REFUSED)
+    assert f"imported: {len(EDGE_KEPT)} new" in out and out.count("refused") == len(EDGE_REFUSED)
     assert main(["--db", str(db), "search", "--json", "edge"]) == 0
     assert sorted(json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()) == sorted(EDGE_KEPT)

@@ -43,7 +43,7 @@ def once(db: Path, settings) -> list:
 
 def posts_by_source(db: Path) -> dict[str, list[int]]:
     with Store.open(db, readonly=True) as store:
-        rows = store.db.execute("SELECT source, post_id FROM posts ORDER BY source, post_id").fetchall()
+        rows = store._conn.execute("SELECT source, post_id FROM posts ORDER BY source, post_id").fetchall()
     out: dict[str, list[int]] = {}
     for source, pid in rows:
         out.setdefault(source, []).append(pid)
@@ -171,7 +171,7 @@ def test_a_changed_text_moves_its_capture_to_the_revision(wire: RawWire, tmp_pat
     once(db, settings)
     with Store.open(db, readonly=True) as store:
         sp = store.get("telegram:alpha", 2)
-        rev = store.db.execute("SELECT capture_how, capture_from FROM revisions").fetchall()
+        rev = store._conn.execute("SELECT capture_how, capture_from FROM revisions").fetchall()
     assert sp and sp.post.text == "corrected" and sp.revisions == 1 and sp.capture and sp.capture.how == "fetched"
     assert rev == [("fetched", f"{wire.url}/s/alpha")]
 

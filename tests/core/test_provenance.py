@@ -199,3 +199,20 @@ def test_migration_adds_provenance_and_cleans_what_older_stores_kept_raw(tmp_pat
     assert sp and sp.capture is None  # not recorded: never a guess
     assert sp.post.forwarded_from and sp.post.forwarded_from.url == "https://t.me/o%1B]52;c;eA==%07/%E2%80%AE1"
     assert row and row["etag"] is None and row["last_modified"] == "Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+def test_one_import_of_several_files_marks_each_post_with_its_own_file(
+        tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:
+    files = []
+    for handle in ("one_chan", "two_chan"):
+        ch = make_channel(handle, 2)
+        path = tmp_path / f"{handle}.html"
+        path.write_text(render_page(ch, ch.posts), encoding="utf-8")
+        files.append(path)
+    db = tmp_path / "s.db"
+    assert main(["--db", str(db), "import", *map(str, files)]) == 0  # one bulk transaction
+    with Store.open(db, readonly=True) as store:
+        got = {h: store.get(f"telegram:{h}", 2) for h in ("one_chan", "two_chan")}
+    for (handle, sp), path in zip(got.items(), files, strict=True):
+        assert sp is not None and sp.capture is not None, handle
+        assert (sp.capture.how, sp.capture.where) == ("imported", str(path.resolve()))

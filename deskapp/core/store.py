@@ -314,6 +314,7 @@ class Store(AttentionStore):
         self._conn = conn
         self._lock = threading.RLock()
         self.desk = desk if desk is not None else default_desk()
+        self._file = _remember_open(path)  # under _OPEN_FILES_LOCK when made by open() or reader()
 
     @property
     def desk(self) -> str:
@@ -342,24 +343,26 @@ class Store(AttentionStore):
         """
         desk = desk_name(desk) if desk is not None else default_desk()
         path = Path(path).expanduser()
-        if path.exists():
-            if not path.is_file():
-                raise StoreError("cannot open store", path, "not a regular file")
-            if full_check is None:
-                full_check = path.stat().st_size <= FULL_CHECK_MAX_BYTES
-            cls._check_existing(path, readonly=readonly, full_check=full_check)
-        elif readonly:
-            raise StoreError("cannot open store", path, "no such file")
-        if not readonly and on_read_only_fs(path):
-            raise StoreError("cannot open store", path, "it is on a read-only file system "
-                             "(desk search and desk cite can still read it)")
-        if not path.exists():
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError("cannot create store", path, exc.strerror or str(exc)) from None
-        conn = cls._connect(path, readonly=readonly)
-        store = cls(path, conn, readonly=readonly, desk=desk)
+        with _OPEN_FILES_LOCK:  # see _OPEN_FILES: no header read while this process holds the file
+            if path.exists():
+                if not path.is_file():
+                    raise StoreError("cannot open store", path, "not a regular file")
+                if full_check is None:
+                    full_check = path.stat().st_size <= FULL_CHECK_MAX_BYTES
+                cls._check_existing(path, readonly=readonly, full_check=full_check,
+                                    read_header=_file_id(path) not in _OPEN_FILES)
+            elif readonly:
+                raise StoreError("cannot open store", path, "no such file")
+            if not readonly and on_read_only_fs(path):
+                raise StoreError("cannot open store", path, "it is on a read-only file system "
+                                 "(desk search and desk cite can still read it)")
+            if not path.exists():
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError("cannot create store", path, exc.strerror or str(exc)) from None
+            conn = cls._connect(path, readonly=readonly)
+            store = cls(path, conn, readonly=readonly, desk=desk)
         if not readonly:
             try:
                 store._migrate()
@@ -379,14 +382,18 @@ class Store(AttentionStore):
         return uri
 
     @classmethod
-    def _check_existing(cls, path: Path, *, readonly: bool, full_check: bool = True) -> None:
-        """Refuse, without writing anything, a file we must not touch."""
+    def _check_existing(cls, path: Path, *, readonly: bool, full_check: bool = True,
+                        read_header: bool = True) -> None:
+        """Refuse, without writing anything, a file we must not touch. `read_header`: False when
+        this process already has the file open (it was checked then; see _OPEN_FILES)."""
         what = "cannot open store"
-        try:
-            with path.open("rb") as fh:
-                header = fh.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise StoreError(what, path, exc.strerror or str(exc)) from None
+        header = SQLITE_HEADER if path.stat().st_size else b""
+        if read_header:
+            try:
+                with path.open("rb") as fh:
+                    header = fh.read(len(SQLITE_HEADER))
+            except OSError as exc:
+                raise StoreError(what, path, exc.strerror or str(exc)) from None
         if not header:
             if readonly:
                 raise StoreError(what, path, "empty file, not a desk store yet")
@@ -475,11 +482,14 @@ class Store(AttentionStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            _forget_open(self._file)
+            self._file = None
 
     def reader(self) -> Store:
         """A second, read-only connection to the same file for a reader thread, so long counts never
         wait on (or hold) this Store's lock. No open-time checks: this Store already ran them."""
-        return type(self)(self.path, self._connect(self.path, readonly=True), readonly=True, desk=self.desk)
+        with _OPEN_FILES_LOCK:
+            return type(self)(self.path, self._connect(self.path, readonly=True), readonly=True, desk=self.desk)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -1301,6 +1311,44 @@ class Store(AttentionStore):
             return prefs
 
         return self._write(run)
+
+
+# POSIX advisory locks belong to the process, and closing ANY descriptor of a file drops every lock
+# the process holds on it (SQLite's "How To Corrupt An SQLite Database File", 2.2). Reading the
+# header with a descriptor of our own while another connection of this process held a lock let
+# other processes write under it: "database disk image is malformed" with a desk poller and its
+# attention thread on one store. So the header is read only while no connection of this process
+# has the file open, and opening is serialised with that check. Keys: (st_dev, st_ino); values:
+# how many Stores of this process hold the file.
+_OPEN_FILES: dict[tuple[int, int], int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _remember_open(path: Path) -> tuple[int, int] | None:
+    """Count a new connection to `path` (call with _OPEN_FILES_LOCK held)."""
+    ident = _file_id(path)
+    if ident is not None:
+        _OPEN_FILES[ident] = _OPEN_FILES.get(ident, 0) + 1
+    return ident
+
+
+def _forget_open(ident: tuple[int, int] | None) -> None:
+    if ident is None:
+        return
+    with _OPEN_FILES_LOCK:
+        left = _OPEN_FILES.get(ident, 0) - 1
+        if left > 0:
+            _OPEN_FILES[ident] = left
+        else:
+            _OPEN_FILES.pop(ident, None)
 
 
 def on_read_only_fs(path: Path) -> bool:

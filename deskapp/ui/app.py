@@ -837,7 +837,7 @@ class DeskApp(App[None]):
             self.notify(f"Forgot {name} and its {gone:,} stored posts", markup=False, timeout=6)
             self.store_changed()
 
-    def _reread_sources(self) -> list[Any] | None:
+    def _reread_sources(self) -> list[SourceHealth] | None:
         sources = self._store_call("read the sources", self.store.sources)
         return None if sources is _FAILED else sources
 
@@ -873,7 +873,7 @@ class DeskApp(App[None]):
         return None  # cursor movement
 
 
-def _run_poller(poller: Any) -> None:
+def _run_poller(poller: Poller) -> None:
     """The poller's thread: its own asyncio loop and its own Store (see deskapp.core.poller)."""
     from deskapp.core.poller import run_in_thread
 

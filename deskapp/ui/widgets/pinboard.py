@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.message import Message
@@ -19,13 +19,16 @@ from deskapp.core.model import Pin, StoredPost, age_text
 from deskapp.ui.keys import PIN_ACTIONS, bindings
 from deskapp.ui.text import feed_time, one_line
 
+if TYPE_CHECKING:
+    from deskapp.core.evidence import Check
+
 _CHECK_STYLE = {"captured": "green", "unchanged": "green", "edited": "bold yellow", "deleted": "bold red",
                 "channel_gone": "bold red", "unchecked": "dim"}
 _CHECK_WORD = {"captured": "ok", "unchanged": "ok", "edited": "EDITED", "deleted": "DELETED",
                "channel_gone": "GONE", "unchecked": "failed"}
 
 
-def check_cell(check: Any) -> Text:
+def check_cell(check: Check) -> Text:
     """A pin's last result and its age, e.g. "ok 4m", "DELETED 1h", "—" when never checked."""
     if check is None:
         return Text("—", style="dim")
@@ -71,7 +74,7 @@ class Pinboard(DataTable):
         self.items: list[tuple[Pin, StoredPost]] = []
         self.time_mode = "utc"
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # which year is "this year"
-        self.checks: dict[tuple[str, int], Any] = {}  # (source, id) -> its last evidence.Check
+        self.checks: dict[tuple[str, int], Check] = {}  # (source, id) -> its last check
 
     _FIXED = (("#", 2), ("Time", 12), ("Channel", 11), ("Checked", 11), ("Note", 10))
 
@@ -90,7 +93,7 @@ class Pinboard(DataTable):
             self.show(self.items)
 
     def show(self, items: list[tuple[Pin, StoredPost]], *, select: tuple[str, int] | None = None,
-             checks: dict[tuple[str, int], Any] | None = None) -> None:
+             checks: dict[tuple[str, int], Check] | None = None) -> None:
         """Refill from the store's answer; keep the cursor on `select` (or the same place).
         `checks`: each pin's last capture or re-check (None: keep the ones shown)."""
         row_before = self.cursor_row

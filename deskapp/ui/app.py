@@ -33,6 +33,7 @@ from deskapp.config import Settings, add_channel
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.model import Pin, SourceConfig, SourceHealth, StoredPost
+from deskapp.core.query import QueryError
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
@@ -196,7 +197,8 @@ class DeskApp(App[None]):
             return
         with Vertical(id="main"):
             with Vertical(id="feed-pane"):
-                yield TextField(placeholder="Filter the feed (full-text search); Enter to keep, Esc to clear",
+                yield TextField(placeholder='Search: words "a phrase" word* a OR b -word source:NAME since:2d '
+                                            "until:2024-05-01 (Enter keeps, Esc clears)",
                                 max_length=SEARCH_CAP, id="search")
                 yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re,
                                on_request=self.on_feed_view_row_request, id="feed")
@@ -740,17 +742,29 @@ class DeskApp(App[None]):
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self.apply_query(event.value)
+        if not self.apply_query(event.value, loud=True):
+            return  # the box stays open on the text, for the editor to correct
         if not event.value.strip():
             event.input.remove_class("shown")
         self.feed.focus()
 
-    def apply_query(self, text: str) -> None:
+    def apply_query(self, text: str, *, loud: bool = False) -> bool:
+        """Filter the feed by the search text. A filter the store cannot apply (a date it cannot
+        read, an unknown source) keeps the current filter: said on Enter (`loud`), silent while
+        the editor is still typing. Returns whether the text is in force."""
         text = text.strip()
+        if text and self.store is not None:
+            try:
+                self.store.check_query(text)
+            except QueryError as exc:
+                if loud:
+                    self.notify(f"Search: {exc}", severity="warning", markup=False, timeout=8)
+                return False
         if text == self.query_text:
-            return
+            return True
         self.query_text = text
         self._refilter()
+        return True
 
     def _refilter(self) -> None:
         feed = self.feed

@@ -82,22 +82,29 @@ class PinChecks:
         return stale(self.answered, keys, self.settings.verify.stale_after, now)
 
     def summary(self, keys: Sequence[Key], now: datetime | None = None) -> Content:
-        """One line for the compose pane: counts by result, the oldest check's age, what runs now."""
+        """One line for the compose pane: each pin's last result and its age ("#2 DELETED 4m"), or
+        counts by result when the board is long; pins not checked lately; what runs now."""
         if not keys:
             return Content("")
         now = now or datetime.now(UTC)
-        counts: dict[str, int] = {}
-        for key in keys:
-            check = self.checks.get(key)
-            word = "never checked" if check is None else _WORDS.get(check.result.value, check.result.value)
-            counts[word] = counts.get(word, 0) + 1
         parts: list[tuple[str, str] | str] = [("Checks: ", "bold")]
-        for i, (word, n) in enumerate(sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9))):
-            style = "bold red" if word in ("DELETED", "CHANNEL GONE") else "bold yellow" if word == "EDITED" else ""
-            parts += [" · " if i else "", (f"{n} {word}", style)]
-        answered = [self.answered[k].checked for k in keys if k in self.answered]
-        if answered:
-            parts.append(f" · oldest {age_text(min(answered), now)}")
+        if len(keys) <= PER_PIN_MAX:
+            for n, key in enumerate(keys, start=1):
+                check = self.checks.get(key)
+                word = "never checked" if check is None else _WORDS.get(check.result.value, check.result.value)
+                age = "" if check is None else f" {age_text(check.checked, now, short=True)}"
+                parts += [" · " if n > 1 else "", (f"#{n} {word}{age}", _style(word))]
+        else:
+            counts: dict[str, int] = {}
+            for key in keys:
+                check = self.checks.get(key)
+                word = "never checked" if check is None else _WORDS.get(check.result.value, check.result.value)
+                counts[word] = counts.get(word, 0) + 1
+            for i, (word, n) in enumerate(sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9))):
+                parts += [" · " if i else "", (f"{n} {word}", _style(word))]
+            answered = [self.answered[k].checked for k in keys if k in self.answered]
+            if answered:
+                parts.append(f" · oldest {age_text(min(answered), now)}")
         stale = self.stale(keys, now)
         if stale:
             parts.append((f" · {len(stale)} not checked in {self.settings.verify.stale_after:g} min (v)", "yellow"))
@@ -150,6 +157,13 @@ class PinChecks:
 
 _WORDS = {"captured": "ok", "unchanged": "ok", "edited": "EDITED", "deleted": "DELETED",
           "channel_gone": "CHANNEL GONE", "unchecked": "not checked"}
+PER_PIN_MAX = 8  # longer boards get counts, not one entry a pin
+
+
+def _style(word: str) -> str:
+    return "bold red" if word in ("DELETED", "CHANNEL GONE") else "bold yellow" if word == "EDITED" else ""
+
+
 _ORDER = {"DELETED": 0, "CHANNEL GONE": 1, "EDITED": 2, "not checked": 3, "never checked": 4, "ok": 5}
 
 

@@ -50,7 +50,7 @@ async def test_pin_captures_v_rechecks_and_copy_warns(tmp_path: Path, no_clipboa
             assert await wait_for(pilot, lambda: len(checks_of(db)) == 2), checks_of(db)
             assert {c.result.value for c in checks_of(db).values()} == {"captured"}
             assert await wait_for(pilot, lambda: "ok now" in screen_text(app))
-            assert "Checks: 2 ok" in screen_text(app)
+            assert "Checks: #1 ok now · #2 ok now" in screen_text(app)
 
             # Between fetches: 6 deleted, 5 edited. `v` on the pinboard re-checks both.
             ch = server.channels["alpha"]
@@ -60,7 +60,7 @@ async def test_pin_captures_v_rechecks_and_copy_warns(tmp_path: Path, no_clipboa
             await pilot.press("v")
             assert await wait_for(pilot, lambda: "DELETED now" in screen_text(app)), screen_text(app)
             text = screen_text(app)
-            assert "EDITED now" in text and "Checks: 1 DELETED · 1 EDITED" in text, text
+            assert "EDITED now" in text and "Checks: #1 DELETED now · #2 EDITED now" in text, text
             assert await wait_for(pilot, lambda: any("Re-checked 2 pins" in n.message for n in app._notifications))
 
             # Copy: done, with a warning that a cited post changed or vanished.
@@ -82,9 +82,26 @@ async def test_copy_warns_when_pins_were_not_checked_lately(tmp_path: Path, no_c
         await pilot.press("p")
         await pilot.pause()
         assert checks_of(paths.store) == {}
-        assert "1 never checked" in screen_text(app) and "1 not checked in 30 min (v)" in screen_text(app)
+        assert "#1 never checked" in screen_text(app) and "1 not checked in 30 min (v)" in screen_text(app)
         await pilot.press("c")
         await pilot.pause()
         last = list(app._notifications)[-1]
         assert "1 post" in last.message and "1 pin not re-checked in the last 30 min" in last.message
         assert paths.last_citation.exists()  # warned, not blocked
+
+
+def test_compose_line_counts_on_a_long_board() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from deskapp.core.evidence import Check, Result
+    from deskapp.ui.verifying import PER_PIN_MAX, PinChecks
+
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    keys = [("telegram:alpha", i) for i in range(PER_PIN_MAX + 2)]
+    pc = PinChecks(None, Settings(), Path("unused.db"))  # type: ignore[arg-type]
+    results = [Result.UNCHANGED] * (len(keys) - 3) + [Result.DELETED, Result.EDITED]
+    for key, result in zip(keys, results, strict=False):  # the last pin never checked
+        pc.checks[key] = pc.answered[key] = Check(*key, "recheck", result, now - timedelta(minutes=45))
+    line = pc.summary(keys, now).plain
+    assert line == (f"Checks: 1 DELETED · 1 EDITED · 1 never checked · {len(keys) - 3} ok · oldest 45 min ago"
+                    f" · {len(keys)} not checked in 30 min (v)")

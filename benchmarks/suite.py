@@ -72,6 +72,8 @@ class Plan:
         self.latency_keys = 8 if quick else 200
         self.latency_posts = 2 if quick else 12
         self.latency_interval = 0.3 if quick else 1.0
+        self.import_pages = 20 if quick else 1000
+        self.import_rounds = 1 if quick else 3
         self.poller_channels = 10 if quick else 100
         self.poller_rounds = 1 if quick else 5
 
@@ -414,6 +416,12 @@ def measure_latency(path: Path, plan: Plan) -> dict[str, Any]:
     return out
 
 
+def measure_import(plan: Plan) -> dict[str, Any]:
+    from benchmarks import bench_import
+
+    return bench_import.run(plan.import_pages, plan.import_rounds)
+
+
 def measure_poller(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     from benchmarks import bench_poller
 
@@ -451,6 +459,7 @@ def run_suite(sizes: list[int], *, quick: bool = False, data: Path = DATA,
 
     res["parse"] = attempt("parse", lambda: measure_parse(plan))
     res["ingest"] = attempt("ingest", lambda: measure_ingest(plan.ingest_n, plan.ingest_runs))
+    res["import"] = attempt("import", lambda: measure_import(plan))
     res["poller"] = attempt("poller", lambda: measure_poller(plan, log))
     res["empty_app"] = attempt("ui:baseline", lambda: _child(["--empty-app-rss"], timeout=300))
     parse_later: list[dict[str, Any]] = []
@@ -576,6 +585,14 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
         base = f"an empty Textual app: {empty['rss_peak_mb']:.0f} MB" if empty else "-"
         out.append(["desk memory (peak RSS)", _size(n), f"{ui['rss_peak_mb']:.0f} MB (median of {ui['runs']})",
                     "250 MB", base, _verdict(ui["rss_peak_mb"], BUDGETS["rss_mb"][0])])
+    im = res.get("import")
+    if im:
+        out.append(["desk import of saved pages, whole process (parse pool + ingest_many)", f"{im['pages']:,} pages",
+                    f"{im['desk_posts_per_s']:,.0f} posts/s ({im['desk_s']:.2f} s, CPU {im['desk_cpu_s']:.2f} s; "
+                    f"median of {im['rounds']})", "5,000 posts/s (issue 10)",
+                    f"serial parse + ingest_page per page {im['serial_posts_per_s']:,.0f} posts/s "
+                    f"(CPU {im['serial_cpu_s']:.2f} s) = {im['speedup']:.2f}x; parse alone {im['parse_posts_per_s']:,.0f} "
+                    "posts/s", _verdict(im["desk_posts_per_s"], 5_000, higher_is_better=True)])
     po = res.get("poller")
     if po:
         out.append(["poller CPU per 100 sources polled, every channel changed (run_once, 200 + parse + store)",

@@ -52,6 +52,12 @@ def test_parse_without_samples_uses_a_generated_page(tmp_path: Path) -> None:
     assert out[0]["posts"] == 20 and _positive(out[0]["desk_ms"])
 
 
+def test_import(results: dict[str, Any]) -> None:
+    im = results["import"]
+    assert im["pages"] == Plan([SIZE], quick=True).import_pages and im["posts"] == 20 * im["pages"]
+    assert _positive(im["desk_posts_per_s"], im["serial_posts_per_s"], im["parse_posts_per_s"], im["desk_cpu_s"])
+
+
 def test_ingest(results: dict[str, Any]) -> None:
     ing = results["ingest"]
     assert ing["posts"] == SIZE

@@ -44,7 +44,7 @@ from deskapp.core.evidence import (
 )
 from deskapp.core.fetch import HostClocks, host_of
 from deskapp.core.model import Page, PageKind, Post, SourceConfig, StoredPost
-from deskapp.core.sanitize import clean_text_fast
+from deskapp.core.sanitize import clean_line, clean_text_fast
 from deskapp.core.sources import telegram
 from deskapp.core.store import Store
 
@@ -110,8 +110,10 @@ def word_diff(old: str, new: str, limit: int = _DIFF_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def parse_answer(chain: list[Exchange]) -> tuple[Page | None, str]:
-    """The page an answer holds, or None and why it cannot be read."""
+def parse_answer(chain: list[Exchange], channel: str | None = None) -> tuple[Page | None, str]:
+    """The page an answer holds, or None and why it cannot be read. With `channel` (the channel asked
+    about) only its posts count, as when polled: an answer from another origin, or a page of another
+    channel's posts, decides nothing (it would otherwise "show" a post deleted)."""
     last = chain[-1]
     if last.error:
         return None, last.error
@@ -121,7 +123,12 @@ def parse_answer(chain: list[Exchange]) -> tuple[Page | None, str]:
         return None, f"HTTP {last.status} {last.reason}".rstrip()
     if 300 <= last.status < 400:
         return None, f"HTTP {last.status} redirect without a Location"
-    page = telegram.parse_page(decoded_body(last), url=chain[0].url, final_url=last.url)
+    asked, answered = httpx.URL(chain[0].url), httpx.URL(last.url)
+    if (asked.host, asked.port) != (answered.host, answered.port):
+        return None, f"redirected to another origin ({clean_line(last.url)[:200]}); not read"
+    page = telegram.parse_page(decoded_body(last), url=chain[0].url, final_url=last.url, channel=channel)
+    if page.kind is PageKind.REFUSED:
+        return None, f"page refused: {page.reason}"
     if page.kind is PageKind.SUSPICIOUS_EMPTY:
         return None, f"suspiciously empty page: {page.reason or 'no posts and no notice'}"
     return page, ""
@@ -242,7 +249,7 @@ class Verifier:
                     continue
                 chain = await fetcher.get(url)
                 checked = datetime.now(UTC)
-                page, why = parse_answer(chain)
+                page, why = parse_answer(chain, target.channel)
                 decided = [(target, classify(page, why, target, self._baseline(target, kind), kind=kind,
                                              checked=checked, url=url))]
                 if page is not None and page.kind is PageKind.OK and kind == "recheck" and self.group:

@@ -216,3 +216,24 @@ def test_one_import_of_several_files_marks_each_post_with_its_own_file(
     for (handle, sp), path in zip(got.items(), files, strict=True):
         assert sp is not None and sp.capture is not None, handle
         assert (sp.capture.how, sp.capture.where) == ("imported", str(path.resolve()))
+
+
+def test_a_recheck_is_not_decided_by_another_channels_page_or_another_origin(wire: RawWire, tmp_path: Path) -> None:
+    """The sibling in verify: a context page of beta's posts around alpha/12 would otherwise say
+    alpha/12 was deleted."""
+    from deskapp.core.evidence import FetchLimits, Result
+    from deskapp.core.verify import Target, Verifier
+
+    beta = make_channel("beta", 20)
+    wire.route("/s/alpha/12", render_page(beta, beta.posts[8:16]))
+    with RawWire() as elsewhere:
+        alpha = make_channel("alpha", 20)
+        elsewhere.route("/s/alpha/13", render_page(alpha, [p for p in alpha.posts if p.id != 13]))
+        wire.route("/s/alpha/13", b"", 302, {"Location": f"{elsewhere.url}/s/alpha/13"})
+        with Store.open(tmp_path / "s.db") as store:
+            limits = FetchLimits(min_gap=0.0, gap_jitter=0.0, timeout=2.0, backoff_base=60.0)
+            checks = asyncio.run(Verifier(store, limits, group=False).recheck(
+                [Target("telegram:alpha", i, "alpha", wire.url, "alpha post") for i in (12, 13)]))
+    by_id = {c.post_id: c for c in checks}
+    assert by_id[12].result is Result.UNCHECKED and "@beta" in by_id[12].detail
+    assert by_id[13].result is Result.UNCHECKED and "another origin" in by_id[13].detail

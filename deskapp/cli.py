@@ -236,13 +236,21 @@ def _read_page(path: Path, cap: int, url: str | None = None, kind: str | None = 
 
 
 def cmd_parse(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.sanitize import clean_line, clean_post, post_problem
+
     page = _read_page(args.file, ctx.settings.poller.max_body, args.url, args.kind)
+    refused = list(page.refused)
+    # The store's gate, before anything is printed, whichever kind's parser read the file.
     for post in sorted(page.posts, key=lambda p: p.id):
-        print(json.dumps(post.to_json(), ensure_ascii=False))
-    for note in page.refused:
-        print(f"desk: {args.file}: refused {note}", file=sys.stderr)
+        problem = post_problem(post)
+        if problem is not None:
+            refused.append(f"post {clean_line(post.source)}/{str(post.id)[:40]}: {problem}")
+            continue
+        print(json.dumps(clean_post(post).to_json(), ensure_ascii=False))
+    for note in refused:
+        print(f"desk: {args.file}: refused {clean_line(note)}", file=sys.stderr)
     if not page.posts and page.reason:
-        print(f"desk: {args.file}: {page.kind.value}: {page.reason}", file=sys.stderr)
+        print(f"desk: {args.file}: {page.kind.value}: {clean_line(page.reason)}", file=sys.stderr)
     return 0
 
 

@@ -133,3 +133,19 @@ def test_a_link_that_hides_itself_once_decoded_is_not_cited() -> None:
     stored = "https://t.me/or%1B]52;c;ZXZpbA==%07ig%E2%80%AE%E2%80%8Bin/5"
     assert url_problem(stored) == "URL hides control, bidi or zero-width characters (percent-encoded)"
     assert url_problem("https://example.com/a%20b%D0%B0?q=%C3%A9") is None  # ordinary escapes are fine
+
+
+def test_desk_parse_of_another_kind_passes_the_same_gate(tmp_path: Path, home: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T\x1b]0;x\x07 chan</title>'
+        b"<link>https://e.example/</link><item><title>a\x1b[31m title</title>"
+        b"<link>https://e.example/1\xe2\x80\xae</link><guid>g1</guid><pubDate>Mon, 01 Jun 2026 10:00:00 +0000</pubDate>"
+        b"<description>x \xc2\x9b1m body \x1b]52;c;eA==\x07</description><author>me\xc2\x85x</author></item>"
+        b"</channel></rss>")
+    assert main(["--db", str(tmp_path / "s.db"), "parse", "--kind", "rss", str(feed)]) == 0
+    out = capsys.readouterr().out
+    [line] = [json.loads(x) for x in out.splitlines()]
+    assert is_terminal_safe(out) and "\\u001b" not in out and "\\u202e" not in out
+    assert line["url"] == "https://e.example/1%E2%80%AE" and "52;c" not in line["text"]

@@ -308,6 +308,7 @@ class IngestTx:
         fetched, result = self.fetched, self.result
         seen_rows: list[tuple[Any, ...]] = []
         changed_rows: list[tuple[Any, ...]] = []
+        changed_texts: list[tuple[int, str]] = []  # (key, new text) for the CJK/Thai word index
         revision_rows: list[tuple[Any, ...]] = []
         for _source, _post_id, r, key, sha in items:
             result.max_key = max(result.max_key, key)
@@ -318,6 +319,7 @@ class IngestTx:
             else:
                 revision_rows.append((fetched, key))
                 changed_rows.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, r[_P_CAPTURE_HOW], r[_P_CAPTURE_FROM], key))
+                changed_texts.append((key, r[_P_TEXT]))
         conn = self.conn
         if seen_rows:
             conn.executemany(_UPDATE_SEEN, seen_rows)
@@ -329,7 +331,7 @@ class IngestTx:
                 grams.unindex(conn, conn.execute(
                     f"SELECT key, text FROM posts WHERE key IN ({placeholders(len(chunk))})", chunk).fetchall())
             conn.executemany(_UPDATE_CHANGED, changed_rows)
-            grams.index(conn, [(row[-1], row[-4]) for row in changed_rows])
+            grams.index(conn, changed_texts)
             result.changed += len(changed_rows)
 
     def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:

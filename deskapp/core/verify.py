@@ -45,10 +45,14 @@ from deskapp.core.evidence import (
 from deskapp.core.fetch import HostClocks, host_of
 from deskapp.core.model import Page, PageKind, Post, SourceConfig, StoredPost
 from deskapp.core.sanitize import clean_line, clean_text_fast
-from deskapp.core.sources import telegram
+from deskapp.core.sources import kind_of, telegram
+from deskapp.core.sources.base import Request, Response, SourceKind
 from deskapp.core.store import Store
 
 __all__ = ["Target", "post_view_url", "classify", "word_diff", "Verifier", "targets_for", "base_resolver", "cite_facts", "stale"]
+
+# Kinds with a view of one post that `classify_other` reads (core/sources/).
+KNOWN_KINDS = ("rss", "bluesky", "mastodon")
 
 # A host that asks us to stay away longer than this is not waited for: the rest of its pins are
 # reported as not checked, with the reason.
@@ -65,6 +69,7 @@ class Target:
     channel: str
     base_url: str
     stored_text: str
+    post: Post | None = None  # the stored post (other kinds build their request from it)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -89,7 +94,7 @@ def base_resolver(store: Store, sources: Sequence[SourceConfig], default: str) -
 
 
 def targets_for(posts: Sequence[StoredPost], base_of: Callable[[str], str]) -> list[Target]:
-    return [Target(sp.post.source, sp.post.id, sp.post.channel, base_of(sp.post.source), sp.post.text)
+    return [Target(sp.post.source, sp.post.id, sp.post.channel, base_of(sp.post.source), sp.post.text, sp.post)
             for sp in posts]
 
 
@@ -208,17 +213,21 @@ class Verifier:
     async def _run(self, targets: Sequence[Target], *, kind: str) -> list[Check]:
         results: dict[tuple[str, int], Check] = {}
         groups: dict[str, list[Target]] = {}
+        others: dict[str, list[Target]] = {}
         for t in _unique(targets):
             source_kind = t.source.split(":", 1)[0] if ":" in t.source else "telegram"
             if source_kind != "telegram":
-                # Only Telegram has a page of its own per post that this module knows how to read.
-                self._record(None, [(t, Check(t.source, t.post_id, kind, Result.UNCHECKED, datetime.now(UTC),
-                                              f"re-checking {source_kind} posts is not supported yet"))], results)
+                if t.post is None or source_kind not in KNOWN_KINDS:
+                    self._record(None, [(t, Check(t.source, t.post_id, kind, Result.UNCHECKED, datetime.now(UTC),
+                                                  f"re-checking {source_kind} posts is not supported"))], results)
+                    continue
+                others.setdefault(host_of(kind_of(t.source).post_request(t.post, t.base_url).url), []).append(t)
                 continue
             groups.setdefault(host_of(t.base_url), []).append(t)
         async with PostFetcher(self.limits, transport=self.transport, clocks=self.clocks) as fetcher:
             try:
-                await asyncio.gather(*(self._host(fetcher, items, kind, results) for items in groups.values()))
+                await asyncio.gather(*(self._host(fetcher, items, kind, results) for items in groups.values()),
+                                     *(self._host_other(fetcher, items, kind, results) for items in others.values()))
             finally:
                 self.requests += fetcher.requests
         return [results[t.key] for t in _unique(targets) if t.key in results]
@@ -266,6 +275,26 @@ class Verifier:
                     pending = []
                 self._record(chain, decided, results)
 
+    async def _host_other(self, fetcher: PostFetcher, items: list[Target], kind: str,
+                          results: dict[tuple[str, int], Check]) -> None:
+        """Posts of other kinds (core/sources/), one request each through the same polite fetcher: the
+        kind's own view of the post (Mastodon's status, Bluesky's getPosts) or its feed again (RSS)."""
+        for target in items:
+            assert target.post is not None
+            source_kind = kind_of(target.source)
+            request = source_kind.post_request(target.post, target.base_url)
+            waited = fetcher.paused_for(request.url)
+            if waited > self.max_wait:
+                self._record(None, [(target, Check(
+                    target.source, target.post_id, kind, Result.UNCHECKED, datetime.now(UTC),
+                    f"the host asked us to wait {waited:.0f} s more (rate limited)", url=request.url))], results)
+                continue
+            chain = await fetcher.get(request.url)
+            checked = datetime.now(UTC)
+            check = classify_other(source_kind, request, chain, target, self._baseline(target, kind), kind=kind,
+                                   checked=checked)
+            self._record(chain, [(target, check)], results)
+
     def _record(self, chain: list[Exchange] | None, decided: list[tuple[Target, Check]],
                 results: dict[tuple[str, int], Check]) -> None:
         self.log.record([chain] if chain else [], [(c, chain) for _t, c in decided])
@@ -273,6 +302,47 @@ class Verifier:
             results[t.key] = c
             if self.on_check is not None:
                 self.on_check(c)
+
+
+def classify_other(source_kind: SourceKind, request: Request, chain: list[Exchange], target: Target,
+                   baseline: str | None, *, kind: str, checked: datetime) -> Check:
+    """What an answer of another kind says about `target`. A post's own view (step "post") that answers
+    404/410 or lacks the post means it is gone; a feed that lacks it proves nothing (feeds drop items)."""
+    last = chain[-1]
+    check = Check(target.source, target.post_id, kind, Result.UNCHECKED, checked, url=request.url)
+    own_view = request.step == "post"
+    if last.error or last.status is None:
+        check.detail = last.error or "no answer"
+        return check
+    if own_view and last.status in (404, 410):
+        check.result = Result.DELETED
+        check.detail = f"the platform answers HTTP {last.status}: deleted or hidden"
+        return check
+    if last.status >= 300:
+        check.detail = f"HTTP {last.status} {last.reason}".rstrip()
+        return check
+    parsed = source_kind.parse(Response(decoded_body(last), url=request.url), request)
+    if parsed.page.kind is PageKind.SUSPICIOUS_EMPTY:
+        check.detail = parsed.page.reason or "an answer that could not be read"
+        return check
+    post = next((p for p in parsed.page.posts if p.id == target.post_id), None)
+    if post is None:
+        if own_view:
+            check.result = Result.DELETED
+            check.detail = "the platform no longer shows this post"
+        else:
+            check.detail = "no longer in the feed (feeds drop old items: not proof of deletion)"
+        return check
+    text = clean_text_fast(post.text)
+    check.text, check.text_sha256 = text, text_sha256(text)
+    if baseline is None:
+        check.result = Result.CAPTURED
+    elif text == baseline:
+        check.result = Result.UNCHANGED
+    else:
+        check.result = Result.EDITED
+        check.detail = word_diff(baseline, text)
+    return check
 
 
 def _unique(targets: Sequence[Target]) -> list[Target]:

@@ -8,7 +8,9 @@ boosts, edits) and the account RSS (the fallback when `login_required` makes the
 Routes on the same loopback server as the Telegram pages:
   /feeds/<name>.xml                                RSS
   /xrpc/app.bsky.feed.getAuthorFeed?actor=&cursor=  Bluesky
-  /api/v1/accounts/lookup?acct=, /api/v1/accounts/<id>/statuses?max_id=, /@<user>.rss   Mastodon
+  /xrpc/app.bsky.feed.getPosts?uris=               Bluesky, one post (pin capture and re-check)
+  /api/v1/accounts/lookup?acct=, /api/v1/accounts/<id>/statuses?max_id=, /@<user>.rss,
+  /api/v1/statuses/<id>                             Mastodon
 """
 
 from __future__ import annotations
@@ -216,7 +218,16 @@ class Others:
             if acc.login_required:
                 return 401, b'{"error":"This API requires an authenticated user"}', json_type
             return 200, json.dumps(_masto_account(acc)).encode(), json_type
+        if path == "/xrpc/app.bsky.feed.getPosts":
+            return 200, self._bluesky_posts(q.get("uris", "")), json_type
         segs = [s for s in path.split("/") if s]
+        if segs[:3] == ["api", "v1", "statuses"] and len(segs) == 4:
+            for acc in self.accounts.values():
+                if acc.kind == "mastodon" and not acc.login_required:
+                    for it in acc.items:
+                        if str(it.id) == segs[3]:
+                            return 200, json.dumps(_status(acc, it)).encode(), json_type
+            return 404, b'{"error":"Record not found"}', json_type
         if segs[:3] == ["api", "v1", "accounts"] and len(segs) == 5 and segs[4] == "statuses":
             acc = next((a for a in self.accounts.values()
                         if a.kind == "mastodon" and str(a.account_id) == segs[3]), None)
@@ -231,6 +242,26 @@ class Others:
                 return 404, b"not found", {}
             return 200, render_account_rss(acc), {"Content-Type": "application/rss+xml; charset=utf-8"}
         return None
+
+
+    def _bluesky_posts(self, uri: str) -> bytes:
+        """getPosts for one at:// URI naming the account by handle (as bluesky.py asks)."""
+        parts = uri.removeprefix("at://").split("/")
+        posts: list[dict[str, Any]] = []
+        if len(parts) != 3:
+            return json.dumps({"posts": posts}).encode()
+        handle, rkey = parts[0].lower(), parts[2]
+        for acc in self.accounts.values():
+            if acc.kind != "bluesky":
+                continue
+            # The account's own post, or an original it reposted (the AppView serves every account).
+            found = [i for i in acc.items if (acc.handle.lower() == handle and not i.repost_of and tid(i.id) == rkey)
+                     or (i.repost_of and i.repost_of[0].lower() == handle and tid(i.repost_of[2]) == rkey)]
+            if found:
+                feed = json.loads(render_bluesky(Account(acc.kind, acc.handle, acc.title, found[:1]), None))
+                posts = [entry["post"] for entry in feed["feed"]]
+                break
+        return json.dumps({"posts": posts}).encode()
 
 
 def demo_accounts(now: datetime) -> list[Account]:
@@ -250,5 +281,6 @@ def demo_accounts(now: datetime) -> list[Account]:
         Item(1000 + i, t + timedelta(minutes=30 * i), f"Crews attending a call in sector {i}.\n\nAvoid the area.")
         for i in range(1, 6)])
     masto.items[2].edited = True
-    masto.items.append(Item(1010, t + timedelta(minutes=170), "", repost_of=("mayor@town.example", "Mayor", 77)))
+    masto.items.append(Item(1010, t + timedelta(minutes=170), "Road closures tonight: see the city's map.",
+                            repost_of=("mayor@town.example", "Mayor", 77)))
     return [rss, bsky, masto]

@@ -170,7 +170,7 @@ def test_other_kinds_are_not_checked_and_say_so(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         v = Verifier(store, FAST)
         [check] = run(v.recheck([Target("rss:example", 7, "example", "http://127.0.0.1:9", "x")]))
-        assert check.result is Result.UNCHECKED and check.detail == "re-checking rss posts is not supported yet"
+        assert check.result is Result.UNCHECKED and check.detail == "re-checking rss posts is not supported"  # a target without its post
         assert v.requests == 0 and EvidenceLog(store).latest()[("rss:example", 7)].fetch_id is None
 
 
@@ -251,3 +251,50 @@ def test_gates_on_one_clock_take_turns_across_threads_and_loops() -> None:
     HostGate(0.0, 0.0, clock).pause(60)
     assert PostFetcher(FAST).paused_for("http://127.0.0.1:1/x") == 0  # not on the clock: not told
     assert PostFetcher(FAST, clocks=clocks).paused_for("http://127.0.0.1:1/x") > 50
+
+
+def test_other_kinds_capture_and_recheck_through_their_own_views(server: WireServer, tmp_path: Path) -> None:
+    """Mastodon's /api/v1/statuses/<id>, Bluesky's getPosts, the RSS feed again: captured, then edited,
+    deleted, or (a feed item) no longer listed, which proves nothing."""
+    from datetime import UTC, datetime
+
+    from deskapp.config import parse
+    from deskapp.demo.others import Account, Item
+
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    masto = server.others.add(Account("mastodon", "fire@social.example", "Fire",
+                                      [Item(1000 + i, t0, f"status {i}") for i in range(3)]))
+    bsky = server.others.add(Account("bluesky", "alerts.example.org", "Alerts",
+                                     [Item(i, t0, f"skeet {i}") for i in range(1, 4)]))
+    rss = server.others.add(Account("rss", "cp", "CP", [Item(i, t0, f"item {i}") for i in range(1, 3)]))
+    settings = parse({"rss": {"feeds": ["https://cp.example.gov/feeds/cp.xml"], "base_url": server.url},
+                      "bluesky": {"accounts": ["alerts.example.org"], "base_url": server.url},
+                      "mastodon": {"accounts": [{"name": "@fire@social.example", "base_url": server.url}]}})
+    settings.poller = settings_for(server, []).poller
+    db = tmp_path / "s.db"
+    run(Poller(db, settings).run_once())
+    with Store.open(db) as store:
+        posts = [store.get_by_url(u) for u in ("https://social.example/@fire/1001",
+                                               "https://social.example/@fire/1002")]
+        posts += [sp for sp in (store.get(r.source, r.post_id) for r in store.feed(50))
+                  if sp is not None and not sp.post.source.startswith("mastodon:")]
+        base_of = base_resolver(store, settings.sources, server.url)
+        targets_ = targets_for([p for p in posts if p is not None], base_of)
+        v = Verifier(store, FAST)
+        captured = run(v.capture(targets_))
+        assert {c.result for c in captured} == {Result.CAPTURED}, [(c.source, c.detail) for c in captured]
+        # Then: one status edited, one deleted; one skeet deleted; one feed item dropped from the feed.
+        masto.items[1].text = "status 1, corrected"
+        masto.items = [i for i in masto.items if i.id != 1002]
+        bsky.items = [i for i in bsky.items if i.id != 2]
+        rss.items = [i for i in rss.items if i.id != 1]
+        by_key = {(c.source, c.post_id): c for c in run(v.recheck(targets_))}
+    results = {k: c.result for k, c in by_key.items()}
+    assert results[("mastodon:fire@social.example", 1001)] is Result.EDITED
+    assert results[("mastodon:fire@social.example", 1002)] is Result.DELETED
+    bsky_results = sorted(c.result.value for k, c in by_key.items() if k[0].startswith("bluesky:"))
+    assert bsky_results.count(Result.DELETED.value) == 1 and bsky_results.count(Result.UNCHANGED.value) == 2
+    rss_checks = [c for k, c in by_key.items() if k[0].startswith("rss:")]
+    assert sorted(c.result.value for c in rss_checks) == sorted([Result.UNCHANGED.value, Result.UNCHECKED.value])
+    assert any("not proof of deletion" in c.detail for c in rss_checks)
+

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from deskapp.core.model import Page, SourceConfig
+from deskapp.core.model import Page, Post, SourceConfig
 
 MAX_ID = (1 << 63) - 1  # SQLite's INTEGER is signed 64-bit
 
@@ -86,6 +86,12 @@ class SourceKind(Protocol):
 
     def permalink(self, url: str) -> str:
         """The canonical form of a post link of this kind (tracking parameters removed, ...)."""
+        ...
+
+    def post_request(self, post: Post, base_url: str) -> Request:
+        """The request that shows one stored post again (pin capture and re-check). Step "post": the
+        answer is about that post alone, so its absence means it is gone; any other step is a listing
+        (a feed) that may simply have dropped it."""
         ...
 
     def sniff(self, body: bytes) -> bool:

@@ -133,6 +133,20 @@ def parse_author_feed(body: bytes | str, *, actor: str | None = None, source: st
     return Parsed(Page(kind=PageKind.OK, posts=posts, channel=owner), cursor=cursor)
 
 
+def parse_posts(body: bytes | str) -> Parsed:
+    """A getPosts response ({"posts": [postView, ...]}) read like an author feed's items."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=f"not JSON ({type(exc).__name__})"))
+    if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
+        return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason="not a Bluesky getPosts answer"))
+    wrapped = {"feed": [{"post": p} for p in data["posts"] if isinstance(p, dict)]}
+    parsed = parse_author_feed(json.dumps(wrapped).encode())
+    parsed.cursor = None
+    return parsed
+
+
 def _owner(items: list[dict], actor: str | None) -> ChannelInfo | None:
     """The account whose feed this is: the reposter of reposts, the author of the rest."""
     want = (actor or "").lower()
@@ -288,8 +302,19 @@ class BlueskyKind:
 
     def parse(self, response: Response, request: Request | None = None) -> Parsed:
         url = response.url or (request.url if request else "")
+        if request is not None and request.step == "post":
+            return parse_posts(response.body)
         actor = (parse_qs(urlsplit(url).query).get("actor") or [None])[0] if url else None
         return parse_author_feed(response.body, actor=actor)
+
+    def post_request(self, post: Post, base_url: str) -> Request:
+        """`app.bsky.feed.getPosts` for the post's own record (the permalink names author and rkey)."""
+        parts = [seg for seg in urlsplit(post.url).path.split("/") if seg]
+        author, rkey = (parts[1], parts[3]) if len(parts) == 4 else (post.channel, post.native_id or "")
+        uri = f"at://{author}/app.bsky.feed.post/{rkey}"
+        base = (base_url or BASE).rstrip("/")
+        return Request(f"{base}/xrpc/app.bsky.feed.getPosts?uris={quote(uri, safe='')}", step="post",
+                       accept="application/json")
 
     def fallback(self, entry: SourceConfig, request: Request, status: int) -> Request | None:
         return None

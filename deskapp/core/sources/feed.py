@@ -187,6 +187,11 @@ class FeedKind:
     def permalink(self, url: str) -> str:
         return canonical_link(url)
 
+    def post_request(self, post: Post, base_url: str) -> Request:
+        """The feed again: an item has no page of its own that this kind reads."""
+        feed_url = post.source.split(":", 1)[1] if ":" in post.source else post.channel
+        return Request(fetch_url(feed_url, base_url or None), step="posts", accept=_ACCEPT)
+
     def sniff(self, body: bytes) -> bool:
         head = body[:2048].lstrip().lower()
         return head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")) and (

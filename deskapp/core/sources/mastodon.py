@@ -256,6 +256,13 @@ class MastodonKind:
         return Request(f"{self._base(entry)}/@{quote(user, safe='')}.rss", step="rss",
                        accept="application/rss+xml, application/xml;q=0.9, */*;q=0.5", conditional=True)
 
+    def post_request(self, post: Post, base_url: str) -> Request:
+        """`/api/v1/statuses/<id>` on the account's instance (a boost: the boost's own status)."""
+        user_host = post.source.split(":", 1)[1] if ":" in post.source else post.channel
+        base = (base_url or f"https://{split_handle(user_host)[1]}").rstrip("/")
+        return Request(f"{base}/api/v1/statuses/{quote(post.native_id or str(post.id), safe='')}", step="post",
+                       accept="application/json")
+
     def permalink(self, url: str) -> str:
         """Status links as the instance gives them, without query or fragment."""
         parts = urlsplit(url)

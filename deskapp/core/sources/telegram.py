@@ -695,6 +695,11 @@ class TelegramKind:
     def permalink(self, url: str) -> str:
         return _permalink(url) or url
 
+    def post_request(self, post: Post, base_url: str) -> Request:
+        """The context page `/s/<channel>/<id>` (core/verify.py reads it with its own rules)."""
+        return Request(f"{(base_url or TME).rstrip('/')}/s/{post.channel}/{post.id}", step="posts",
+                       accept="text/html,application/xhtml+xml")
+
     def sniff(self, body: bytes) -> bool:
         return b"tgme_" in body[:200_000]
 

@@ -326,8 +326,7 @@ class IngestTx:
             result.unchanged += len(seen_rows)
         if changed_rows:
             conn.executemany(_KEEP_REVISION, revision_rows)
-            keys = [row[-1] for row in changed_rows]
-            for chunk in chunked(keys):
+            for chunk in chunked([key for key, _ in changed_texts]):
                 grams.unindex(conn, conn.execute(
                     f"SELECT key, text FROM posts WHERE key IN ({placeholders(len(chunk))})", chunk).fetchall())
             conn.executemany(_UPDATE_CHANGED, changed_rows)

@@ -35,7 +35,7 @@ def test_times_without_a_local_equivalent_are_shown_in_utc(zone: str) -> None:
     other = LAST if edge is FIRST else FIRST
     assert local_time(edge) is None
     assert fmt_time(edge, "local") == edge.strftime(f"{edge.year:04d}-%m-%d %H:%MZ")
-    assert fmt_time(edge, "local", seconds=True, with_date=False) == "00:30:00Z" if edge is FIRST else "23:30:00Z"
+    assert fmt_time(edge, "local", seconds=True, with_date=False) == ("00:30:00Z" if edge is FIRST else "23:30:00Z")
     assert feed_time(edge, "local") == f"{edge.year:04d}-{edge.month:02d}-{edge.day:02d}  "  # another year
     assert "no local time" in _when(edge, "local") and _when(edge, "utc") == _when(edge, "utc").strip()
     # The other edge has a local time, shown without Z.

@@ -80,7 +80,8 @@ def posting_wire(rng: random.Random, every: float = 0.1) -> Iterator[WireServer]
             thread.join(timeout=5)
 
 
-POST_ROW = re.compile(r"^│(★| ) \d\d-\d\d \d\d:\d\d ")  # a feed line: pin mark, time, channel, text
+# A feed line: pin mark, time (' 2 Dec 14:05' this year, an ISO date another year), channel, text.
+POST_ROW = re.compile(r"^│(★| ) +(\d{1,2} [A-Z][a-z]{2} \d\d:\d\d|\d{4}-\d\d-\d\d) ")
 
 
 def _top_row(screen: str) -> str | None:

@@ -260,3 +260,7 @@ class FeedRow:
     snippet: str  # the start of the text, cut by the store
     pinned: bool
     service: bool = False
+    edited: bool = False  # edited at the source, or its text changed since it was first captured
+    forwarded: str | None = None  # forwarded (or reposted) from: a name, possibly empty
+    reply: bool = False
+    media: tuple[str, ...] = ()  # kinds, one per item: photo, video, document, poll, ...

@@ -188,7 +188,9 @@ def _feed_cols(desk: str) -> str:
     return (
         "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
         f"substr(p.text, 1, {SNIPPET_CHARS}), EXISTS (SELECT 1 FROM pins WHERE pins.desk = {_sql_text(desk)} "
-        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service"
+        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service, "
+        # What the line marks: edited (at source or since capture), forwarded or reposted, a reply, media.
+        "p.edited OR p.revisions > 0, coalesce(p.fwd_name, p.reposted_by), p.reply_to IS NOT NULL, p.media"
     )
 
 def _stored_post(row: tuple[Any, ...]) -> StoredPost:
@@ -249,10 +251,12 @@ def _set_extras(conn: sqlite3.Connection, source: str, posts: list[Post]) -> Non
 
 
 def _feed_row(row: tuple[Any, ...]) -> FeedRow:
-    key, source, post_id, channel, channel_title, url, published, snippet, pinned, service = row
+    (key, source, post_id, channel, channel_title, url, published, snippet, pinned, service, edited,
+     forwarded, reply, media) = row  # fmt: skip
     # Positional: a frozen dataclass built with keywords costs a third more, 100 times a page.
     return FeedRow(key, source, post_id, channel or "", channel_title, url or "", parse_utc_iso(published),
-                   snippet or "", bool(pinned), bool(service))
+                   snippet or "", bool(pinned), bool(service), bool(edited), forwarded, bool(reply),
+                   tuple(json.loads(media)) if media and media != "[]" else ())
 
 
 _FTS_TABLES = {"fts": "posts_fts", "grams": "posts_grams"}

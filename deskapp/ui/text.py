@@ -9,6 +9,7 @@ texts are cut before they reach the layout engine so one huge post cannot freeze
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rich.style import Style
@@ -149,6 +150,31 @@ def zone_label(mode: str) -> str:
     offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     name = now.tzname() or ""
     return f"local time ({name}, {offset})" if name and not name.startswith(("+", "-")) else f"local time ({offset})"
+
+
+# Media kinds as an editor names them (the parser's kinds: core/sources/telegram.py).
+MEDIA_NAMES = {"document": "file", "round_video": "video", "voice": "voice message"}
+
+
+def post_marks(*, forwarded: bool, reply: bool, edited: bool, media: Sequence[str]) -> list[str]:
+    """What a line marks besides its text: ['fwd', 'reply', 'edited', '3 photos', 'poll']."""
+    out = [m for m, on in (("fwd", forwarded), ("reply", reply), ("edited", edited)) if on]
+    counts: dict[str, int] = {}
+    for kind in media:
+        name = MEDIA_NAMES.get(kind, kind.replace("_", " "))
+        counts[name] = counts.get(name, 0) + 1
+    out += [name if n == 1 else f"{n} {name}s" for name, n in counts.items()]
+    return out
+
+
+def line_text(snippet: str, *, service: bool, has_media: bool, cap: int = FEED_TEXT_CAP) -> str:
+    """The text part of a one-line post: a post of media only says so rather than '(no text)'."""
+    text = one_line(snippet, cap)
+    if text:
+        return text
+    if service:
+        return "(service message)"
+    return "(no caption)" if has_media else "(no text)"
 
 
 def links_in(text: str) -> list[str]:

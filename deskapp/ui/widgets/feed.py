@@ -41,7 +41,7 @@ from textual.strip import Strip
 
 from deskapp.core.model import FeedRow
 from deskapp.ui.keys import FEED_ACTIONS, bindings
-from deskapp.ui.text import FEED_TEXT_CAP, feed_time, highlight_segments, one_line
+from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, post_marks
 
 if TYPE_CHECKING:
     from deskapp.core.store import Store
@@ -238,6 +238,7 @@ class FeedView(ScrollView, can_focus=True):
         "feed--pin",
         "feed--watch",
         "feed--service",
+        "feed--mark",
         "feed--empty",
     }
 
@@ -254,6 +255,7 @@ class FeedView(ScrollView, can_focus=True):
     FeedView > .feed--pin { color: $warning; text-style: bold; }
     FeedView > .feed--watch { background: $warning 60%; color: $text; text-style: bold; }
     FeedView > .feed--service { color: $text-disabled; text-style: italic; }
+    FeedView > .feed--mark { color: $secondary-lighten-2; }
     FeedView > .feed--empty { color: $text-muted; text-style: italic; }
     """
 
@@ -625,7 +627,7 @@ class FeedView(ScrollView, can_focus=True):
         self._styles.clear()
 
     def _style_set(self, is_cursor: bool) -> tuple[Style, ...]:
-        """(base, pin, time, channel, service, watch), computed once per theme/focus state:
+        """(base, pin, time, channel, service, watch, mark), computed once per theme/focus state:
         `rich_style` walks the ancestors and was the largest cost of drawing a line."""
         key = (is_cursor, self.has_focus)
         styles = self._styles.get(key)
@@ -634,7 +636,7 @@ class FeedView(ScrollView, can_focus=True):
             if is_cursor:
                 base = base + self.get_component_rich_style("feed--cursor")
             styles = (base, *(base + self.get_component_rich_style(f"feed--{name}")
-                              for name in ("pin", "time", "channel", "service", "watch")))
+                              for name in ("pin", "time", "channel", "service", "watch", "mark")))
             self._styles[key] = styles
         return styles
 
@@ -666,7 +668,7 @@ class FeedView(ScrollView, can_focus=True):
                 return Strip([Segment(" …", style)]).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
-        cache_key = (row.key, row.snippet, row.channel_title, width, is_cursor, is_cursor and self.has_focus)
+        cache_key = (row, width, is_cursor, is_cursor and self.has_focus)  # an edit is a new row
         strip = self._cache.get(cache_key)
         if strip is None:
             strip = self._render_row(row, width, is_cursor)
@@ -700,7 +702,7 @@ class FeedView(ScrollView, can_focus=True):
 
     def _render_row(self, row: FeedRow, width: int, is_cursor: bool) -> Strip:
         """One line from plain text only: Segments never parse markup, controls are removed."""
-        base, pin_style, time_style, chan_style, service_style, watch_style = self._style_set(is_cursor)
+        base, pin_style, time_style, chan_style, service_style, watch_style, mark_style = self._style_set(is_cursor)
         text_style = service_style if row.service else base
 
         pinned = (row.source, row.post_id) in self.pinned
@@ -717,7 +719,10 @@ class FeedView(ScrollView, can_focus=True):
             Segment(set_cell_size(channel, CHANNEL_WIDTH), chan_style),
             Segment(" ", base),
         ]
-        text = one_line(row.snippet, FEED_TEXT_CAP) or ("(service message)" if row.service else "(no text)")
+        for mark in post_marks(forwarded=row.forwarded is not None, reply=row.reply, edited=row.edited,
+                               media=row.media):
+            segments += [Segment(f"[{mark}]", mark_style), Segment(" ", base)]
+        text = line_text(row.snippet, service=row.service, has_media=bool(row.media))
         text = text[: 2 * width]  # a character is at least one cell (or a rare zero-width mark)
         for piece, style in highlight_segments(text, self.watch_re, text_style, watch_style):
             segments.append(Segment(piece, style))

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from deskapp.core.model import Pin, StoredPost, age_text
 from deskapp.ui.keys import PIN_ACTIONS, bindings
-from deskapp.ui.text import feed_time, one_line
+from deskapp.ui.text import feed_time, line_text, one_line, post_marks
 
 if TYPE_CHECKING:
     from deskapp.core.evidence import Check
@@ -49,6 +49,15 @@ class PinAction(StrEnum):
     VERIFY = "verify"
 
 
+def pin_text(sp: StoredPost) -> str:
+    """The pin's text column: the feed's marks, then the text (a photo alone says so)."""
+    post = sp.post
+    marks = post_marks(forwarded=post.forwarded_from is not None, reply=bool(post.reply_to),
+                       edited=post.edited or sp.revisions > 0, media=post.media)
+    text = line_text(post.text[:400], service=post.service, has_media=bool(post.media), cap=300)
+    return " ".join([*(f"[{m}]" for m in marks), text])
+
+
 class Pinboard(DataTable):
     BINDINGS = bindings(PIN_ACTIONS)
 
@@ -75,18 +84,29 @@ class Pinboard(DataTable):
         self.time_mode = "utc"
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # which year is "this year"
         self.checks: dict[tuple[str, int], Check] = {}  # (source, id) -> its last check
+        self.columns_shown: list[str] = []
 
-    _FIXED = (("#", 2), ("Time", 12), ("Channel", 11), ("Checked", 11), ("Note", 10))
+    _ALWAYS = (("#", 2), ("Time", 12))
+    # Shown while the text keeps TEXT_MIN cells, in this order: at 80 columns the pinboard keeps its
+    # text (the note then leads the text), on a wide terminal every column is there.
+    _OPTIONAL = (("Checked", 11), ("Note", 10), ("Channel", 11))
+    TEXT_MIN = 20
 
     def _add_columns(self) -> None:
         # Labels are Text, never markup strings. The text column takes what is left of the width,
-        # so the note stays visible and nothing scrolls sideways.
+        # so nothing scrolls sideways.
         self._width = self.size.width
         pad = 2 * self.cell_padding
-        fixed = sum(w + pad for _, w in self._FIXED) + pad + 2  # + the vertical scrollbar
-        for label, width in self._FIXED:
-            self.add_column(Text(label), width=width, key=label.lower())
-        self.add_column(Text("Text"), width=max(8, self.size.width - fixed), key="text")
+        used = sum(w + pad for _, w in self._ALWAYS) + pad + 2  # + the text's padding, the scrollbar
+        self.columns_shown = [label for label, _ in self._ALWAYS]
+        for label, width in self._OPTIONAL:
+            if self.size.width - used - (width + pad) >= self.TEXT_MIN:
+                used += width + pad
+                self.columns_shown.append(label)
+        widths = dict(self._ALWAYS + self._OPTIONAL)
+        for label in self.columns_shown:
+            self.add_column(Text(label), width=widths[label], key=label.lower())
+        self.add_column(Text("Text"), width=max(8, self.size.width - used), key="text")
 
     def on_resize(self) -> None:
         if self.size.width != getattr(self, "_width", None):
@@ -104,15 +124,18 @@ class Pinboard(DataTable):
         self._add_columns()
         for n, (pin, sp) in enumerate(self.items, start=1):
             post = sp.post
-            self.add_row(
-                Text(str(n)),
-                Text(feed_time(post.published, self.time_mode, now=self.clock())),
-                Text(one_line(post.channel_title or post.channel, 64), overflow="ellipsis", no_wrap=True),
-                check_cell(self.checks.get((pin.source, pin.post_id))),
-                Text(one_line(pin.note, 200), overflow="ellipsis", no_wrap=True),
-                Text(one_line(post.text, 300) or "(no text)", overflow="ellipsis", no_wrap=True),
-                key=f"{pin.source}/{pin.post_id}",
-            )
+            cells = {
+                "#": Text(str(n)),
+                "Time": Text(feed_time(post.published, self.time_mode, now=self.clock())),
+                "Channel": Text(one_line(post.channel_title or post.channel, 64), overflow="ellipsis", no_wrap=True),
+                "Checked": check_cell(self.checks.get((pin.source, pin.post_id))),
+                "Note": Text(one_line(pin.note, 200), overflow="ellipsis", no_wrap=True),
+            }
+            text = pin_text(sp)
+            if pin.note and "Note" not in self.columns_shown:
+                text = f"“{one_line(pin.note, 200)}” {text}"
+            self.add_row(*(cells[label] for label in self.columns_shown),
+                         Text(text, overflow="ellipsis", no_wrap=True), key=f"{pin.source}/{pin.post_id}")
         if not self.items:
             return
         target = row_before

@@ -160,6 +160,8 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
     if "backfill_pages" in p:
         s.poller.backfill_pages = int(r.number(p, "backfill_pages", "poller", minimum=0,
                                                maximum=politeness.BACKFILL_PAGES_MAX, integer=True))
+    if "parse_timeout" in p:
+        s.poller.parse_timeout = r.number(p, "parse_timeout", "poller", minimum=0.1, maximum=600)
     if "user_agent" in p:
         s.poller.user_agent = r.string(p, "user_agent", "poller")
     r.no_unknown(p, set(defaults.__slots__), "poller")

@@ -109,7 +109,7 @@ class ParsePool:
     # ---- asking
 
     def submit(self, html: bytes | str | None = None, *, path: Path | str | None = None,
-               url: str | None = None, final_url: str | None = None,
+               url: str | None = None, final_url: str | None = None, channel: str | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES) -> Future[Page]:
         """Queue one page (its bytes, or a saved file's path the worker reads, at most `max_bytes`)
         and return its future. The future's result is the parsed Page (refused pages included); a
@@ -120,19 +120,21 @@ class ParsePool:
             raise ValueError("give the page's html or its path, not both")
         data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
         fut: Future[Page] = Future()
-        self._jobs.put((Job(data, None if path is None else str(path), url, final_url, max_bytes), fut))
+        self._jobs.put((Job(data, None if path is None else str(path), url, final_url, max_bytes, channel), fut))
         return fut
 
-    def parse(self, html: bytes | str, *, url: str | None = None, final_url: str | None = None) -> Page:
-        """Parse one page in a worker, waiting for it (at most about the time limit)."""
-        return self.submit(html, url=url, final_url=final_url).result()
+    def parse(self, html: bytes | str, *, url: str | None = None, final_url: str | None = None,
+              channel: str | None = None) -> Page:
+        """Parse one page in a worker, waiting for it (at most about the time limit). `channel`: the
+        channel asked for (posts of others are refused, see telegram.parse_page)."""
+        return self.submit(html, url=url, final_url=final_url, channel=channel).result()
 
     async def parse_async(self, html: bytes | str, *, url: str | None = None,
-                          final_url: str | None = None) -> Page:
+                          final_url: str | None = None, channel: str | None = None) -> Page:
         """`parse` for an event loop: the loop keeps running while a worker parses."""
         import asyncio  # here: the worker processes import this module's neighbours, not asyncio
 
-        return await asyncio.wrap_future(self.submit(html, url=url, final_url=final_url))
+        return await asyncio.wrap_future(self.submit(html, url=url, final_url=final_url, channel=channel))
 
     def map_files(self, paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
                   ahead: int | None = None) -> Iterator[tuple[Path, Page]]:
@@ -224,11 +226,17 @@ class ParsePool:
 
     # ---- closing
 
-    def close(self) -> None:
-        """Finish the queued pages, then stop the workers (idempotent)."""
+    def close(self, *, kill: bool = False) -> None:
+        """Finish the queued pages, then stop the workers (idempotent). With `kill`, pages being
+        parsed are not waited for: their workers are killed and the pages refused (a poller stopping)."""
         if self._closed:
             return
         self._closed = True
+        if kill:
+            self._broken = "the parse pool was closed; refused"  # no worker is started again
+            for w in self._workers:
+                with contextlib.suppress(OSError):
+                    w.proc.kill()
         for _ in self._threads:
             self._jobs.put(None)
         for t in self._threads:

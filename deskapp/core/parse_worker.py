@@ -14,6 +14,8 @@ from pathlib import Path
 
 from deskapp.core.model import Page, PageKind
 
+WORKER_MEMORY = 2 << 30  # bytes of address space a worker may use
+
 
 class ParseJobError(Exception):
     """A page that could not be read at all (a saved file that is missing or unreadable)."""
@@ -26,6 +28,7 @@ class Job:
     url: str | None
     final_url: str | None
     max_bytes: int
+    channel: str | None = None  # the channel asked for: posts of others are refused
 
 
 def read_saved_page(path: Path | str, cap: int) -> bytes:
@@ -60,7 +63,7 @@ def serve(jobs: Connection, answers: Connection) -> None:
             answers.send(("unreadable", str(exc)))
             continue
         try:
-            answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url)))
+            answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url, channel=job.channel)))
         except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
             answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
                                      reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
@@ -68,6 +71,13 @@ def serve(jobs: Connection, answers: Connection) -> None:
 
 def _main() -> None:
     """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
+    try:
+        import resource
+
+        # A page cannot take the machine's memory: past this its parse fails and the page is refused.
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    except (ImportError, ValueError, OSError):
+        pass
     jobs = Connection(os.dup(0), writable=False)
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)

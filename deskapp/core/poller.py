@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import threading
@@ -42,15 +43,17 @@ from deskapp.core.fetch import (
 )
 from deskapp.core.ingest import UNKNOWN_PROVENANCE, IngestResult, Provenance
 from deskapp.core.model import ChannelInfo, Page, PageKind, SourceConfig, parse_utc_iso
+from deskapp.core.parse_pool import ParsePool
 from deskapp.core.politeness import clamped
 from deskapp.core.poll_lock import PollLock
 from deskapp.core.sanitize import clean_header
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
-from deskapp.core.sources import kind_of, telegram
+from deskapp.core.sources import kind_of
 from deskapp.core.sources.base import Parsed, Request, Response, SourceKind
 from deskapp.core.store import Store
 
 log = logging.getLogger("desk.poller")
+POOL_WORKERS = 2
 ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before reporting its sources unpolled
 
 
@@ -118,6 +121,7 @@ class Poller:
         self.store: Store | None = None
         self._store_cls = store_cls
         self.lock = PollLock(self.store_path)
+        self._parse_pool: ParsePool | None = None  # parser processes (see _parse)
         self.lock_retry = 2.0  # seconds between tries to take over while another poller holds the store
         # Alerts, mutes and duplicate groups for what this poller stores (core/attention.py).
         self.attention_settings: AttentionSettings = getattr(settings, "attention", None) or AttentionSettings()
@@ -171,6 +175,9 @@ class Poller:
         if self.store is not None:
             self.store.close()
             self.store = None
+        if self._parse_pool is not None:
+            self._parse_pool.close(kill=True)  # a page still parsing must not hold up stopping
+            self._parse_pool = None
         self.lock.release()
 
     async def _wait_for_lock(self) -> bool:
@@ -256,6 +263,7 @@ class Poller:
                 by_host: dict[str, list[_SourceRun]] = {}
                 for run in runs:
                     by_host.setdefault(host_of(run.config.base_url), []).append(run)
+                self._start_parse_pool()
                 tasks = [asyncio.create_task(self._host_loop(client, items)) for items in by_host.values()]
                 try:
                     await self._stop.wait()
@@ -289,17 +297,38 @@ class Poller:
             run.due = now + min(delay, self.cfg.max_interval) + i * 0.01
 
     async def _host_loop(self, client: httpx.AsyncClient, runs: list[_SourceRun]) -> None:
+        """Start each source's poll when it is due. Polls of one host overlap only in parsing and
+        storing: their requests still pass the host's gate one at a time. So a page that takes long
+        to parse never delays the other channels of its host."""
         assert self._stop is not None
-        while not self._stop.is_set():
-            run = min(runs, key=lambda r: r.due)
-            wait = run.due - time.monotonic()
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
-                    return
-                except TimeoutError:
-                    pass
-            await self._poll(client, run)
+        busy: dict[int, asyncio.Task[None]] = {}
+        wake = asyncio.Event()
+
+        def done(key: int) -> None:
+            busy.pop(key, None)
+            wake.set()
+
+        try:
+            while not self._stop.is_set():
+                idle = [r for r in runs if id(r) not in busy]
+                run = min(idle, key=lambda r: r.due) if idle else None
+                wait = None if run is None else run.due - time.monotonic()
+                if run is None or (wait is not None and wait > 0):
+                    wake.clear()
+                    waiters = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(wake.wait())]
+                    await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                    for w in waiters:
+                        w.cancel()
+                    continue
+                key = id(run)
+                task = asyncio.create_task(self._poll(client, run))
+                busy[key] = task
+                task.add_done_callback(functools.partial(lambda k, _t: done(k), key))
+        finally:
+            tasks = list(busy.values())
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # ---- one source ------------------------------------------------------------------------------
 
@@ -334,7 +363,7 @@ class Poller:
                                           etag=fetched.etag or row.get("etag"),
                                           last_modified=fetched.last_modified or row.get("last_modified"))
             else:
-                page = self._parse(cfg, fetched, cfg.url)
+                page = await self._parse(cfg, fetched, cfg.url)
                 self._check_page(page)
                 known_before = self.store.max_post_id(cfg.name)
                 res = self._store_page(run, page, fetched, now)
@@ -473,9 +502,17 @@ class Poller:
         if first_sight:
             self.store.set_backfill(cfg.name, cursor=None, done=True)
 
-    def _parse(self, cfg: SourceConfig, fetched: Fetched, url: str) -> Page:
-        """The page as the parser reads it for this source: posts of other channels are refused."""
-        return telegram.parse_page(fetched.body, url=url, final_url=fetched.final_url, channel=cfg.handle)
+    async def _parse(self, cfg: SourceConfig, fetched: Fetched, url: str) -> Page:
+        """The page as the parser reads it for this source (posts of other channels are refused),
+        parsed in a worker process under the time limit (core/parse_pool.py), off the event loop: a
+        page past the limit comes back refused (suspiciously empty, with the reason)."""
+        pool = self._parse_pool or self._start_parse_pool()
+        return await pool.parse_async(fetched.body, url=url, final_url=fetched.final_url, channel=cfg.handle)
+
+    def _start_parse_pool(self) -> ParsePool:
+        # Two workers: a slow page holds one while the other parses the healthy channels.
+        self._parse_pool = ParsePool(POOL_WORKERS, time_limit=self.cfg.parse_timeout)
+        return self._parse_pool
 
     def _store_page(self, run: _SourceRun, page: Page, fetched: Fetched, now: datetime,
                     channel: bool = True) -> IngestResult:
@@ -524,7 +561,7 @@ class Poller:
             seen_cursors.add(cursor)
             url = f"{cfg.url}?before={cursor}"
             fetched = await self._fetch(client, url)
-            older = self._parse(cfg, fetched, url)
+            older = await self._parse(cfg, fetched, url)
             if older.kind is not PageKind.OK or not older.posts:
                 if older.kind is PageKind.REFUSED:
                     run.refused.append(f"older page before {cursor}: {older.reason}")

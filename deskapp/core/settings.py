@@ -22,6 +22,7 @@ class PollerSettings:
     backoff_base: float = 30.0
     backoff_max: float = 3600.0
     backfill_pages: int = 3  # older pages fetched on first sight of a channel
+    parse_timeout: float = 20.0  # seconds a page may take to parse (in a worker process) before it is refused
     user_agent: str = "desk/0.1 (+newsroom wire monitor)"
 
 

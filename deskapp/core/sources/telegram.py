@@ -27,10 +27,8 @@ thumbnails. Link previews are not listed at all: the link itself is in the text.
 from __future__ import annotations
 
 import logging
-import operator
 import re
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate, repeat
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +36,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
 from deskapp.core.sanitize import INT64_MAX, clean_channel, clean_post, clean_text_fast, post_problem
+from deskapp.core.sources.html_depth import nesting_depth
 
 log = logging.getLogger(__name__)
 
@@ -188,22 +187,17 @@ MAX_DEPTH = 512
 # Below this many tags the depth cannot hurt (the HTML parser stays in milliseconds), so the exact
 # measure is skipped: a real 20-post page has about 2,700 '<'.
 _CHEAP_TAGS = 4000
-_VOID = (b"area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr|path|stop|circle|rect|"
-         b"line|use|polyline|polygon|ellipse")
-_TAG_EDGE = re.compile(rb"<(/?)(?!(?:" + _VOID + rb")\b)[a-zA-Z]")
 
 
 def _nesting_depth(html: str | bytes) -> int:
-    """The element nesting depth, or a smaller bound when the page is too small to be dangerous.
-
-    The number of '<' bounds the depth; only past `_CHEAP_TAGS` (a long or odd page) is the depth
-    measured, with C-level tools over the tag edges (~1 ms per 150 KB)."""
+    """The element nesting depth lexbor would build (see html_depth), or a smaller bound when the page
+    is too small to be dangerous: the number of '<' bounds the depth, so only past `_CHEAP_TAGS` (a long
+    or odd page) is it measured."""
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
     tags = data.count(b"<")
     if tags <= _CHEAP_TAGS:
         return min(tags, MAX_DEPTH)
-    steps = map(operator.sub, repeat(1), map(operator.mul, repeat(2), map(len, _TAG_EDGE.findall(data))))
-    return max(accumulate(steps), default=0)
+    return nesting_depth(data, stop_at=MAX_DEPTH)
 
 
 def parse_file(path: Path, url: str | None = None) -> Page:

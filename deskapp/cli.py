@@ -401,7 +401,11 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
     for f in findings:
         print(f"{ctx.paths.store}: {f.line()}")
     if not findings:
-        print(f"{ctx.paths.store}: ok ({posts:,} posts; file, search index and post counts checked)")
+        from deskapp.core.store import on_read_only_fs
+
+        checked = ("file and post counts checked; the search index cannot be checked on a read-only file system"
+                   if on_read_only_fs(ctx.paths.store) else "file, search index and post counts checked")
+        print(f"{ctx.paths.store}: ok ({posts:,} posts; {checked})")
     return 1 if any(not f.repaired for f in findings) else 0
 
 

@@ -320,7 +320,8 @@ class DeskApp(App[None]):
                 self.poller_state = "poller stopped"
             self.refresh_status(reread=False)
         elif kind is PollEventKind.WATCHING:  # another process polls this store: this desk only watches it
-            self.poller_state = one_line(event.message, 200)
+            self.poller_state = "watching another poller"
+            self.notify(one_line(event.message, 300), title="Not polling", markup=False, timeout=15)
             self.refresh_status(reread=False)
         elif kind is PollEventKind.POLLING:  # ... and took over when that one ended
             self.poller_state = "polling"

@@ -179,3 +179,19 @@ async def test_hostile_paste_into_the_desk_fires_no_action(desk_paths, no_clipbo
         assert app.store.pins() == app.pins
         if isinstance(focused, TextField):
             assert focused.value and all(ch.isprintable() for ch in focused.value)
+
+
+def test_the_textual_code_the_guard_wraps_is_the_code_it_was_written_for() -> None:
+    """PasteSafeDriver repeats LinuxDriver.run_input_thread, and PasteSafeParser relies on how
+    XTermParser.parse treats the paste markers (Textual 8.2.8). A Textual upgrade that changes either
+    must be read against deskapp/ui/terminal.py before these fingerprints are updated."""
+    import hashlib
+    import inspect
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    def fingerprint(fn: object) -> str:
+        return hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()[:16]  # type: ignore[arg-type]
+
+    assert fingerprint(LinuxDriver.run_input_thread) == "d796af6d69db337d"
+    assert fingerprint(XTermParser.parse) == "a5834ad1def86544"

@@ -237,3 +237,13 @@ def test_a_recheck_is_not_decided_by_another_channels_page_or_another_origin(wir
     by_id = {c.post_id: c for c in checks}
     assert by_id[12].result is Result.UNCHECKED and "@beta" in by_id[12].detail
     assert by_id[13].result is Result.UNCHECKED and "another origin" in by_id[13].detail
+
+
+def test_an_album_tile_naming_another_channel_is_not_part_of_the_album() -> None:
+    from deskapp.core.sources.telegram import parse_page
+
+    alpha = FakeChannel("alpha", "Alpha")
+    alpha.posts.append(FakePost(1, T0, "album", album=[2, 3]))
+    html = render_page(alpha, alpha.posts).replace("https://t.me/alpha/3?single", "https://t.me/beta/3?single")
+    [post] = parse_page(html, channel="alpha").posts
+    assert post.album_ids == [1, 2]

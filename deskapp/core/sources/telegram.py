@@ -296,7 +296,7 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
             elif kind == "document" and _has_class_child(node, "audio"):
                 kind = "audio"
             media.append(kind)
-            single = _single_id(node.attrs.get("href"))
+            single = _single_id(node.attrs.get("href"), channel)
             if single is not None and single not in album:
                 album.append(single)
         elif what == _TEXT:
@@ -419,15 +419,16 @@ def _has_class_child(node: LexborNode, token: str) -> bool:
     return False
 
 
-def _single_id(href: str | None) -> int | None:
-    """The id of an album tile: `https://t.me/<channel>/<id>?single` (string ops: called per tile)."""
+def _single_id(href: str | None, channel: str) -> int | None:
+    """The id of an album tile: `https://t.me/<channel>/<id>?single` (string ops: called per tile).
+    A tile naming another channel is no part of this post's album (and its id is not this channel's)."""
     if not href or "single" not in href:
         return None
     path, _, query = _unescape_href(href).partition("?")
     if "single" not in (part.partition("=")[0] for part in query.partition("#")[0].split("&")):
         return None
     m = _POST_TAIL.search(path)
-    return int(m.group(2)) if m else None
+    return int(m.group(2)) if m and m.group(1).lower() == channel.lower() else None
 
 
 def _text(node: LexborNode) -> str:

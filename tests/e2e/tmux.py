@@ -331,13 +331,13 @@ class CachedWireServer(WireServer):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._rendered: dict[tuple[str, str, int], tuple[bytes, str]] = {}
 
-    def _serve_channel(self, req, handle, query):  # type: ignore[no-untyped-def]
+    def _serve_channel(self, req, handle, query, around=None):  # type: ignore[no-untyped-def]
         from deskapp.demo.tme import page_window, render_page
 
         with self.lock:
             ch = self.channels.get(handle)
-            if ch is None or handle in self.no_preview:
-                return super()._serve_channel(req, handle, query)
+            if ch is None or handle in self.no_preview or around is not None:  # a pin's capture: as served
+                return super()._serve_channel(req, handle, query, around=around)
             key = (handle, (query.get("before") or [""])[0], len(ch.posts))
             hit = self._rendered.get(key)
             if hit is None:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from deskapp.core.model import Page, PageKind
 from deskapp.core.parse_worker import Job, ParseJobError, read_saved_page
@@ -88,10 +89,14 @@ class _Worker:
 class ParsePool:
     """`workers` parser processes; see the module docstring."""
 
-    def __init__(self, workers: int = 1, *, time_limit: float = DEFAULT_TIME_LIMIT) -> None:
+    def __init__(self, workers: int = 1, *, time_limit: float = DEFAULT_TIME_LIMIT, pipeline: bool = True) -> None:
+        """`pipeline`: send a worker its next page while it parses one (throughput, for imports). Off,
+        a page only goes to an idle, started worker, so it never waits behind a slow page or a
+        worker's start-up (latency, for the poller)."""
         if workers < 1:
             raise ValueError("a parse pool needs at least one worker")
         self.time_limit = time_limit
+        self.pipeline = pipeline
         self._jobs: queue.SimpleQueue[tuple[Job, Future[Page]] | None] = queue.SimpleQueue()
         self._workers = [_Worker() for _ in range(workers)]
         self._broken = ""  # why workers cannot run at all (see _answer)
@@ -128,6 +133,19 @@ class ParsePool:
         """Parse one page in a worker, waiting for it (at most about the time limit). `channel`: the
         channel asked for (posts of others are refused, see telegram.parse_page)."""
         return self.submit(html, url=url, final_url=final_url, channel=channel).result()
+
+    async def parse_kind_async(self, kind: str, body: bytes, request: Any, *, url: str, final_url: str | None,
+                               status: int = 200, headers: dict[str, str] | None = None) -> Any:
+        """Another kind's response parsed in a worker (`kind.parse`, see core/sources/base.py): its
+        `Parsed`, or a refused Page (past the time limit, or a dead worker) for the caller to wrap."""
+        import asyncio
+
+        if self._closed:
+            raise RuntimeError("the parse pool is closed")
+        fut: Future[Any] = Future()
+        self._jobs.put((Job(body, None, url, final_url, DEFAULT_MAX_BYTES, None, kind, request, status,
+                            dict(headers or {})), fut))
+        return await asyncio.wrap_future(fut)
 
     async def parse_async(self, html: bytes | str, *, url: str | None = None,
                           final_url: str | None = None, channel: str | None = None) -> Page:
@@ -168,7 +186,10 @@ class ParsePool:
         sent: deque[tuple[Job, Future[Page]]] = deque()
         done = False
         while sent or not done:
-            while not done and (not sent or (len(sent) < 2 and _fits_in_pipe(sent[-1][0]))):
+            if not self.pipeline and not sent and not self._broken:
+                with contextlib.suppress(EOFError, OSError):  # a worker that cannot start: _answer says so
+                    self._workers[index].wait_ready()
+            while not done and (not sent or (self.pipeline and len(sent) < 2 and _fits_in_pipe(sent[-1][0]))):
                 try:
                     item = self._jobs.get(block=not sent)
                 except queue.Empty:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from deskapp.core.model import Page, PageKind
 
@@ -29,6 +30,11 @@ class Job:
     final_url: str | None
     max_bytes: int
     channel: str | None = None  # the channel asked for: posts of others are refused
+    # Another kind's answer (core/sources/base.py): parsed by that kind, answered as a `Parsed`.
+    kind: str | None = None
+    request: Any = None  # the kind's Request this response answers
+    status: int = 200
+    headers: dict[str, str] | None = None
 
 
 def read_saved_page(path: Path | str, cap: int) -> bytes:
@@ -63,10 +69,22 @@ def serve(jobs: Connection, answers: Connection) -> None:
             answers.send(("unreadable", str(exc)))
             continue
         try:
+            if job.kind is not None:
+                answers.send(("ok", _parse_kind(job, html)))
+                continue
             answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url, channel=job.channel)))
         except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
             answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
                                      reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
+
+
+def _parse_kind(job: Job, html: bytes) -> Any:
+    from deskapp.core.sources import kind_of
+    from deskapp.core.sources.base import Response
+
+    response = Response(html, url=job.url or "", final_url=job.final_url, status=job.status,
+                        headers=job.headers or {})
+    return kind_of(f"{job.kind}:").parse(response, job.request)
 
 
 def _main() -> None:

@@ -49,7 +49,7 @@ from deskapp.core.poll_lock import PollLock
 from deskapp.core.sanitize import clean_header
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
 from deskapp.core.sources import kind_of
-from deskapp.core.sources.base import Parsed, Request, Response, SourceKind
+from deskapp.core.sources.base import Parsed, Request, SourceKind
 from deskapp.core.store import Store
 
 log = logging.getLogger("desk.poller")
@@ -447,8 +447,7 @@ class Poller:
                 continue
             if fetched.status == 304:
                 return None, fetched
-            parsed = kind.parse(Response(fetched.body, url=request.url, final_url=fetched.final_url,
-                                         status=fetched.status, headers={"link": fetched.link or ""}), request)
+            parsed = await self._parse_kind(kind, fetched, request)
             run.memo.update(parsed.memo)
             if parsed.follow is None:
                 for post in parsed.page.posts:
@@ -509,9 +508,17 @@ class Poller:
         pool = self._parse_pool or self._start_parse_pool()
         return await pool.parse_async(fetched.body, url=url, final_url=fetched.final_url, channel=cfg.handle)
 
+    async def _parse_kind(self, kind: SourceKind, fetched: Fetched, request: Request) -> Parsed:
+        """Another kind's response parsed the same way: in a worker, under the time limit."""
+        pool = self._parse_pool or self._start_parse_pool()
+        result = await pool.parse_kind_async(kind.name, fetched.body, request, url=request.url,
+                                             final_url=fetched.final_url, status=fetched.status,
+                                             headers={"link": fetched.link or ""})
+        return result if isinstance(result, Parsed) else Parsed(page=result)
+
     def _start_parse_pool(self) -> ParsePool:
         # Two workers: a slow page holds one while the other parses the healthy channels.
-        self._parse_pool = ParsePool(POOL_WORKERS, time_limit=self.cfg.parse_timeout)
+        self._parse_pool = ParsePool(POOL_WORKERS, time_limit=self.cfg.parse_timeout, pipeline=False)
         return self._parse_pool
 
     def _store_page(self, run: _SourceRun, page: Page, fetched: Fetched, now: datetime,

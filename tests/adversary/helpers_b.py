@@ -22,9 +22,10 @@ def desk_config(tmp_path: Path, base_url: str, handles: list[str], *, interval: 
     lines = ["[telegram]", f'base_url = "{base_url}"', f"interval = {interval}",
              "channels = [" + ", ".join(f'"{h}"' for h in handles) + "]",
              "[store]", f'path = "{tmp_path / "s.db"}"', f'state = "{tmp_path / "state"}"',
-             "[poller]", "min_interval = 0.05", "max_interval = 5.0", "min_gap = 0.0", "gap_jitter = 0.0",
-             "timeout = 2.0", "backoff_base = 0.5", "backoff_max = 2.0", "backfill_pages = 0"]
-    lines += [f"{k} = {v}" for k, v in poller.items()]
+             "[poller]"]
+    settings = {"min_interval": 0.05, "max_interval": 5.0, "min_gap": 0.0, "gap_jitter": 0.0, "timeout": 2.0,
+                "backoff_base": 0.5, "backoff_max": 2.0, "backfill_pages": 0, **poller}
+    lines += [f"{k} = {v}" for k, v in settings.items()]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -290,7 +290,7 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
         where = ctx.settings.path or ctx.paths.config
         raise CliError(f"no sources to poll: add [telegram] channels, [rss] feeds, [bluesky] or [mastodon] "
                        f"accounts = [...] to {where}", EXIT_USAGE)
-    poller = Poller(ctx.paths.store, ctx.settings)
+    poller = Poller(ctx.paths.store, ctx.settings, clocks=_host_clocks(ctx))
     _check_store(ctx)
     if args.once:
         try:
@@ -519,6 +519,14 @@ def _need_posts(args: argparse.Namespace, what: str) -> None:
         raise CliError(f"name posts to {what} (permalinks or channel/id), or give --pins", EXIT_USAGE)
 
 
+def _host_clocks(ctx: Context):
+    """Per-host turns shared through the state folder with every desk process on this machine
+    (`desk poll`, the desk, `desk verify`): together they are as polite as one client."""
+    from deskapp.core.fetch import HostClocks
+
+    return HostClocks(ctx.paths.state / "hosts")
+
+
 def _run_checks(ctx: Context, store, posts: list, *, kind: str, on_check=None) -> list:
     """Capture or re-check `posts` under the poller's politeness (floored for the hosts asked)."""
     from deskapp.core.evidence import FetchLimits
@@ -526,7 +534,7 @@ def _run_checks(ctx: Context, store, posts: list, *, kind: str, on_check=None) -
 
     targets = targets_for(posts, base_resolver(store, ctx.settings.sources, ctx.settings.base_url))
     limits = FetchLimits.of(ctx.settings.poller, [t.base_url for t in targets])
-    verifier = Verifier(store, limits, on_check=on_check)
+    verifier = Verifier(store, limits, on_check=on_check, clocks=_host_clocks(ctx))
     run = verifier.capture if kind == "capture" else verifier.recheck
     return asyncio.run(run(targets))
 
@@ -667,7 +675,7 @@ def cmd_archive(ctx: Context, args: argparse.Namespace) -> int:
 
         print(f"asking {cfg.archive} for {len(posts)} post{'s' if len(posts) != 1 else ''}, one at a time "
               f"({limits.min_gap:g} s apart)", flush=True)
-        snaps = asyncio.run(Archiver(store, limits, cfg.archive, on_result=show).save(
+        snaps = asyncio.run(Archiver(store, limits, cfg.archive, on_result=show, clocks=_host_clocks(ctx)).save(
             [(sp.post.source, sp.post.id, permalink(sp.post)) for sp in posts]))
     finally:
         store.close()

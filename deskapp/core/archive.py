@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 import httpx
 
 from deskapp.core.evidence import Exchange, FetchLimits, PostFetcher, decoded_body, insert_chain, iso_ms
+from deskapp.core.fetch import HostClocks
 from deskapp.core.model import parse_utc_iso, utc_iso
 from deskapp.core.politeness import is_loopback
 from deskapp.core.store import Store
@@ -75,16 +76,16 @@ class Archiver:
 
     def __init__(self, store: Store, limits: FetchLimits, archive: str = DEFAULT_ARCHIVE, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 on_result: Callable[[Snapshot], None] | None = None) -> None:
+                 on_result: Callable[[Snapshot], None] | None = None, clocks: HostClocks | None = None) -> None:
         self.store, self.limits, self.archive = store, limits, archive
-        self.transport, self.on_result = transport, on_result
+        self.transport, self.on_result, self.clocks = transport, on_result, clocks
         self.requests = 0
 
     async def save(self, posts: Sequence[tuple[str, int, str]]) -> list[Snapshot]:
         """Archive each (source, post id, permalink), one at a time."""
         out: list[Snapshot] = []
         stop_reason: str | None = None
-        async with PostFetcher(self.limits, transport=self.transport) as fetcher:
+        async with PostFetcher(self.limits, transport=self.transport, clocks=self.clocks) as fetcher:
             try:
                 for source, post_id, url in posts:
                     snap = Snapshot(source, post_id, url, datetime.now(UTC))

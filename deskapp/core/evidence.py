@@ -185,8 +185,8 @@ class PostFetcher:
     def paused_for(self, url: str) -> float:
         """Seconds the host of `url` asked us to stay away (0 when it did not)."""
         gate = self.gate(url)
-        shared = gate.clock.paused_until if gate.clock is not None else 0.0
-        return max(0.0, max(gate.paused_until, shared) - time.monotonic())
+        shared = gate.clock.shared_pause() if gate.clock is not None else 0.0
+        return max(shared, gate.paused_until - time.monotonic(), 0.0)
 
     async def get(self, url: str, *, follow: bool = True) -> list[Exchange]:
         """GET `url`, following redirects hop by hop (unless not `follow`); every hop is returned, the answer last."""

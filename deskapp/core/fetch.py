@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import fcntl
+import json
+import os
 import random
+import re
 import threading
 import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -77,17 +82,96 @@ class HostClock:
         with self._lock:
             self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
+    def shared_pause(self) -> float:
+        """Seconds the host asked everyone on this clock to stay away (0: none)."""
+        return max(0.0, self.paused_until - time.monotonic())
+
+
+class FileHostClock(HostClock):
+    """A HostClock that other processes share through two small files in a folder (the desk's state
+    folder): `<host>.busy`, flock-ed while a request is out (the kernel frees it when a process dies,
+    even by SIGKILL), and `<host>.json` with the wall-clock end of the last request and the pause.
+    So `desk poll`, the desk and `desk verify` take turns at one host as one client would."""
+
+    def __init__(self, folder: Path, host: str) -> None:
+        super().__init__()
+        name = re.sub(r"[^A-Za-z0-9.-]+", "_", host)[:120] or "host"
+        self._busy_path = folder / f"{name}.busy"
+        self._state_path = folder / f"{name}.json"
+        self._busy_fd: int | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _read(self) -> tuple[float, float]:
+        try:
+            data = json.loads(self._state_path.read_text(encoding="utf-8"))
+            return float(data.get("last", 0.0)), float(data.get("paused_until", 0.0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return 0.0, 0.0  # no file yet, or a torn one: no known gap
+
+    def _write(self, last: float, paused_until: float) -> None:
+        tmp = self._state_path.with_name(f"{self._state_path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            tmp.write_text(json.dumps({"last": last, "paused_until": paused_until}), encoding="utf-8")
+            os.replace(tmp, self._state_path)
+        except OSError:
+            pass  # a read-only or full state folder: the in-process clock still holds
+
+    def try_acquire(self, gap: float) -> float:
+        with self._lock:
+            if self.busy:
+                return 0.02
+            fd = os.open(self._busy_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return 0.05  # another process has a request out at this host
+            last, paused = self._read()
+            now = time.time()
+            wait = max(paused - now, last + gap - now, self.last + gap - time.monotonic(),
+                       self.paused_until - time.monotonic())
+            if wait > 0:
+                os.close(fd)  # closing frees the flock
+                return wait
+            self.busy, self._busy_fd = True, fd
+            return 0.0
+
+    def release(self) -> None:
+        with self._lock:
+            _last, paused = self._read()
+            self._write(time.time(), paused)
+            self.busy = False
+            self.last = time.monotonic()
+            if self._busy_fd is not None:
+                os.close(self._busy_fd)
+                self._busy_fd = None
+
+    def pause(self, seconds: float) -> None:
+        super().pause(seconds)
+        with self._lock:
+            last, paused = self._read()
+            self._write(last, max(paused, time.time() + seconds))
+
+    def shared_pause(self) -> float:
+        """Seconds any process sharing this clock was asked to stay away from the host (0: none)."""
+        return max(0.0, self._read()[1] - time.time(), self.paused_until - time.monotonic())
+
 
 class HostClocks:
-    """The HostClock of each host, for everything in one process that should share them."""
+    """The HostClock of each host, for everything that should share them: in this process, or with a
+    `folder`, every process using the same folder (FileHostClock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._clocks: dict[str, HostClock] = {}
+        self.folder = folder
 
     def get(self, host: str) -> HostClock:
         with self._lock:
-            return self._clocks.setdefault(host, HostClock())
+            clock = self._clocks.get(host)
+            if clock is None:
+                clock = self._clocks[host] = HostClock() if self.folder is None else FileHostClock(self.folder, host)
+            return clock
 
 
 class HostGate:

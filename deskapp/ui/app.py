@@ -134,7 +134,7 @@ class DeskApp(App[None]):
         self._restart_poller = False  # a channel was added: start the poller again once it stopped
         self._undo = UndoStack(None, "")  # replaced once the store is open (its path and desk)
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
-        self.pin_checks = PinChecks(self, settings, paths.store)
+        self.pin_checks = PinChecks(self, settings, paths.store, clocks_folder=paths.state / "hosts")
         self._open_store()
 
     def _apply_desk_prefs(self, prefs: dict[str, Any]) -> None:

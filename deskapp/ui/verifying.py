@@ -41,8 +41,10 @@ class _Run:
 class PinChecks:
     """Owned by the app (UI thread only): what the pinboard and compose pane show about checks."""
 
-    def __init__(self, app: App, settings: Settings, store_path: Path) -> None:
+    def __init__(self, app: App, settings: Settings, store_path: Path, *, clocks_folder: Path | None = None) -> None:
+        """`clocks_folder`: where the per-host turns are shared with other processes (desk poll)."""
         self.app = app
+        self.clocks_folder = clocks_folder
         self.settings = settings
         self.store_path = store_path
         self.checks: dict[Key, Any] = {}  # the newest check of each pin (evidence.Check)
@@ -52,11 +54,12 @@ class PinChecks:
         self.clocks: Any = None  # fetch.HostClocks shared with this desk's poller, made on first use
 
     def shared_clocks(self) -> Any:
-        """The per-host turns this desk's poller and its re-checks share (imported late: httpx)."""
+        """The per-host turns this desk's poller and its re-checks share, with each other and with other
+        processes using the same state folder (imported late: httpx)."""
         if self.clocks is None:
             from deskapp.core.fetch import HostClocks
 
-            self.clocks = HostClocks()
+            self.clocks = HostClocks(self.clocks_folder)
         return self.clocks
 
     # ---- reading ---------------------------------------------------------------------------------

@@ -298,3 +298,48 @@ def test_other_kinds_capture_and_recheck_through_their_own_views(server: WireSer
     assert sorted(c.result.value for c in rss_checks) == sorted([Result.UNCHANGED.value, Result.UNCHECKED.value])
     assert any("not proof of deletion" in c.detail for c in rss_checks)
 
+
+
+def test_file_clock_takes_turns_with_another_process(tmp_path: Path) -> None:
+    """`desk poll` and `desk verify` are different processes: the state folder's clock makes them take
+    turns at a host (forced order: the other process holds the host, then lets go)."""
+    import subprocess
+    import sys
+    import time
+
+    from deskapp.core.fetch import HostClocks
+
+    folder = tmp_path / "hosts"
+    host = "https://t.me"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from deskapp.core.fetch import HostClocks\n"
+         f"c = HostClocks(Path({str(folder)!r})).get({host!r})\n"
+         "assert c.try_acquire(0.0) == 0.0\nprint('holding', flush=True)\nsys.stdin.readline()\n"
+         "c.release()\nc.pause(90)\nprint('released', flush=True)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "holding"
+        mine = HostClocks(folder).get(host)
+        assert mine.try_acquire(0.0) > 0  # the other process has a request out
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "released"
+        # Its request ended just now and the host paused everyone for 90 s: we wait too.
+        assert 85 < mine.try_acquire(2.0) <= 90
+        assert 85 < mine.shared_pause() <= 90
+    finally:
+        child.kill()
+        child.wait(10)
+    # Two clocks on one folder in one process behave the same (separate open files).
+    other = HostClocks(folder).get("https://example.org")
+    again = HostClocks(folder).get("https://example.org")
+    assert other.try_acquire(0.5) == 0.0
+    assert again.try_acquire(0.5) > 0
+    other.release()
+    started = time.monotonic()
+    while (wait := again.try_acquire(0.5)) > 0:
+        time.sleep(wait)
+    assert time.monotonic() - started >= 0.45  # the gap after the other's request
+    again.release()

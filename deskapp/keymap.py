@@ -17,6 +17,7 @@ class KeySpec:
     description: str
     show: bool = True  # shown in the footer
     dialog: bool = False  # a key of a dialog or screen over the desk, not of the desk itself
+    footer: str = ""  # the footer's short label (the description when empty): 80 columns hold them all
 
 
 DEFAULT_KEYS: tuple[KeySpec, ...] = (
@@ -28,18 +29,21 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("page_up", "pageup", "Page up", show=False),
     KeySpec("next_pane", "tab", "Next pane", show=False),
     KeySpec("prev_pane", "shift+tab", "Previous pane", show=False),
-    KeySpec("pin", "p", "Pin or unpin the post"),
-    KeySpec("copy", "c", "Copy the citation"),
-    KeySpec("search", "slash", "Filter the feed by text"),
+    KeySpec("pin", "p", "Pin or unpin the post", footer="pin"),
+    KeySpec("copy", "c", "Copy the citation", footer="copy"),
+    KeySpec("search", "slash", "Filter the feed by text", footer="search"),
     KeySpec("clear_filter", "escape", "Clear the filter", show=False),
-    KeySpec("filter_source", "f", "Filter the feed by source"),
-    KeySpec("open", "o", "Open the permalink in the browser"),
-    KeySpec("details", "enter", "Show the whole post"),
-    KeySpec("jump_new", "n", "Jump to the newest posts"),
+    KeySpec("filter_source", "f", "Filter the feed by source", footer="source"),
+    KeySpec("open", "o", "Open the permalink in the browser", footer="open"),
+    KeySpec("details", "enter", "Show the whole post", footer="post"),
+    KeySpec("copy_link", "l", "Copy the permalink of the post under the cursor (feed, pinboard, whole post)",
+            show=False),
+    KeySpec("show_citation", "C", "Show the whole citation, to check it before copying", footer="check"),
+    KeySpec("jump_new", "n", "Jump to the newest posts", footer="newest"),
     KeySpec("pin_up", "K,shift+up", "Move the pin up", show=False),
     KeySpec("pin_down", "J,shift+down", "Move the pin down", show=False),
-    KeySpec("pin_note", "e", "Edit the pin's note", show=False),
-    KeySpec("unpin", "delete,x", "Unpin", show=False),
+    KeySpec("pin_note", "e", "Edit the pin's note (pinboard, or a pinned post in the feed)", show=False),
+    KeySpec("unpin", "delete,x", "Unpin (pinboard, or a pinned post in the feed)", show=False),
     KeySpec("verify", "v", "Re-check the pins: still there, still the same?", show=False),
     KeySpec("clear_pins", "X", "Clear all pins", show=False),
     KeySpec("undo", "u", "Undo the last unpin or clear", show=False),
@@ -48,14 +52,15 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),
     KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
-    KeySpec("help", "question_mark", "Show every key"),
-    KeySpec("quit", "q", "Quit"),
+    KeySpec("help", "question_mark", "Show every key", footer="keys"),
+    KeySpec("quit", "q", "Quit", footer="quit"),
     # In the dialogs and screens over the desk.
     KeySpec("dialog_cancel", "escape", "Cancel", dialog=True),
     KeySpec("confirm_yes", "y", "Yes", dialog=True),
     KeySpec("confirm_no", "escape,n", "Cancel", dialog=True),
     KeySpec("details_back", "escape,q", "Back", dialog=True),
     KeySpec("details_open", "o", "Open permalink", dialog=True),
+    KeySpec("citation_back", "escape,q,C", "Back", dialog=True),
     KeySpec("help_back", "escape,q,question_mark", "Back", dialog=True),
     KeySpec("sources_back", "escape,q,s", "Back", dialog=True),
     KeySpec("forget_source", "d,delete", "Forget a source not in the settings", dialog=True),
@@ -70,5 +75,5 @@ def resolve(overrides: dict[str, str] | None = None) -> dict[str, KeySpec]:
     out: dict[str, KeySpec] = {}
     for spec in DEFAULT_KEYS:
         keys = overrides.get(spec.id, spec.keys)
-        out[spec.id] = KeySpec(spec.id, keys, spec.description, spec.show, spec.dialog)
+        out[spec.id] = KeySpec(spec.id, keys, spec.description, spec.show, spec.dialog, spec.footer)
     return out

@@ -41,6 +41,7 @@ from deskapp.ui import keys as keyspec
 from deskapp.ui.citing import FORMATS, Citer
 from deskapp.ui.clipboard import Clipboard
 from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
+from deskapp.ui.screens.citation import CitationScreen
 from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
@@ -208,7 +209,7 @@ class DeskApp(App[None]):
                 with Vertical(id="compose-pane"):
                     yield ComposePane(id="compose")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every shown key fits in 80 columns (ctrl+p: help)
 
     @property
     def feed(self) -> FeedView:
@@ -545,6 +546,33 @@ class DeskApp(App[None]):
             self.open_url(row.url)
         elif message.what is RowAction.DETAILS:
             self.show_details(row.source, row.post_id)
+        elif message.what is RowAction.LINK:
+            self.copy_link(row.url)
+        elif message.what in (RowAction.NOTE, RowAction.UNPIN):
+            # The pinboard's keys work on the post under the feed's cursor too, when it is pinned.
+            pinned = self._pinned(row.source, row.post_id)
+            if pinned is None:
+                key = self._key_of("pin")
+                self.notify(f"This post is not pinned ({key} pins it).", severity="warning", markup=False, timeout=4)
+            elif message.what is RowAction.NOTE:
+                self.edit_note(*pinned)
+            else:
+                self.unpin(*pinned)
+
+    def _pinned(self, source: str, post_id: int) -> tuple[Pin, StoredPost] | None:
+        return next(((p, sp) for p, sp in self.pins if (p.source, p.post_id) == (source, post_id)), None)
+
+    def _key_of(self, binding_id: str) -> str:
+        return next((keyspec.display_keys(s.keys) for s in self.keys_in_force if s.id == binding_id), binding_id)
+
+    def copy_link(self, url: str) -> None:
+        """One post's permalink to the clipboard; the last-citation file keeps the citation."""
+        good = safe_url(url)
+        if good is None:
+            self.notify(f"Not copied: {url_problem(url)}", severity="warning", markup=False)
+            return
+        where = self.clipboard_sink.copy_only(good)
+        self.notify(f"Copied {good} ({where}).", markup=False, timeout=5)
 
     def on_pinboard_pin_request(self, message: Pinboard.PinRequest) -> None:
         pin, post = message.pin, message.post
@@ -563,6 +591,8 @@ class DeskApp(App[None]):
             self.show_details(*ident)
         elif message.what is PinAction.VERIFY:
             self.recheck_pins()
+        elif message.what is PinAction.LINK:
+            self.copy_link(post.post.url)
 
     def recheck_pins(self) -> None:
         if not self.pins:
@@ -586,8 +616,16 @@ class DeskApp(App[None]):
             self.notify(text, severity=severity, markup=False, timeout=8)
 
     def on_details_screen_request(self, message: DetailsScreen.Request) -> None:
+        post = message.post.post
         if message.what is RowAction.OPEN:
-            self.open_url(message.post.post.url)
+            self.open_url(post.url)
+        elif message.what is RowAction.LINK:
+            self.copy_link(post.url)
+        elif message.what is RowAction.PIN:
+            self.toggle_pin(post.source, post.id)
+            pinned = self._pinned(post.source, post.id) is not None
+            self.notify(f"{'Pinned' if pinned else 'Unpinned'} {self._post_label(message.post)}.", markup=False,
+                        timeout=3)
 
     # ------------------------------------------------------------------ pins
 
@@ -597,7 +635,7 @@ class DeskApp(App[None]):
 
     def toggle_pin(self, source: str, post_id: int) -> None:
         """Commit to the store first, then show what the store holds."""
-        pinned = next(((p, sp) for p, sp in self.pins if (p.source, p.post_id) == (source, post_id)), None)
+        pinned = self._pinned(source, post_id)
         if pinned is not None:
             self.unpin(*pinned)
             return
@@ -767,10 +805,12 @@ class DeskApp(App[None]):
         self._refilter()
         return True
 
-    def _refilter(self) -> None:
+    def _refilter(self, keep: int | None = None) -> None:
+        """Show the feed under the current filter; `keep`: a post's key to keep under the cursor."""
         feed = self.feed
         feed.empty_text = "No posts match the filter." if (self.query_text or self.source_filter) else "No posts yet."
-        self._store_call("filter the feed", feed.set_filter, self.query_text or None, self.source_filter)
+        self._store_call("filter the feed", partial(feed.set_filter, keep=keep), self.query_text or None,
+                         self.source_filter)
         self._update_titles()
         self.refresh_status(reread=False)
 
@@ -783,12 +823,13 @@ class DeskApp(App[None]):
         box_open = search.has_class("shown")
         search.value = ""
         search.remove_class("shown")
+        found = self.feed.cursor_key  # the post the editor found stays under the cursor
         if self.query_text:
             self.query_text = ""
-            self._refilter()
+            self._refilter(keep=found)
         elif not box_open and self.source_filter is not None:
             self.source_filter = None
-            self._refilter()
+            self._refilter(keep=found)
         self.feed.focus()
 
     def action_filter_source(self) -> None:
@@ -826,6 +867,18 @@ class DeskApp(App[None]):
 
         self.push_screen(TextModal("Citation heading (empty: no heading; {count} and {date} are filled in)",
                                    self.citer.heading_text), done)
+
+    def action_show_citation(self) -> None:
+        """The whole citation, to check before copying (the compose pane shows only its start at 80x24)."""
+        if not self.pins:
+            self.notify("Nothing pinned yet: pin posts in the feed first.", severity="warning", markup=False)
+            return
+        rendered = self._render_citation()
+        n = rendered.count
+        title = (f"Citation ({rendered.fmt}) · {n} post{'s' if n != 1 else ''} · times UTC · "
+                 f"{self._key_of('copy')} copies · Esc back")
+        problems = [p for p in [rendered.problem, *rendered.refused] if p]
+        self.push_screen(CitationScreen(title, rendered.text, problems))
 
     def action_toggle_time(self) -> None:
         self.time_mode = "local" if self.time_mode == "utc" else "utc"
@@ -879,7 +932,7 @@ class DeskApp(App[None]):
             if action.startswith("app.focus"):
                 return None  # Tab is not worth a palette entry
             return partial(self.run_action, action)
-        if binding_id in ("pin", "open", "details"):
+        if binding_id in ("pin", "open", "details", "copy_link"):
             feed_action = keyspec.FEED_ACTIONS[binding_id]
             return lambda: self.run_action(feed_action, self.feed)
         if binding_id in ("pin_up", "pin_down", "pin_note", "unpin", "verify"):

@@ -77,6 +77,13 @@ class Clipboard:
         self._system = True
         return True
 
+    def copy_only(self, text: str) -> str:
+        """Copy a short text (a permalink) without touching the last-citation file; says where it went."""
+        if self._copy_system(text):
+            return "system clipboard"
+        self._osc52(text)
+        return "terminal clipboard, OSC 52"
+
     def copy(self, text: str) -> CopyResult:
         system = self._copy_system(text)
         osc52 = False

@@ -26,6 +26,7 @@ APP_ACTIONS: dict[str, str] = {
     "undo": "undo",
     "cite_format": "cite_format",
     "edit_heading": "edit_heading",
+    "show_citation": "show_citation",
     "toggle_time": "toggle_time",
     "sources": "sources",
     "add_channel": "add_channel",
@@ -42,6 +43,9 @@ FEED_ACTIONS: dict[str, str] = {
     "pin": "toggle_pin",
     "open": "open_post",
     "details": "details",
+    "pin_note": "note",
+    "unpin": "unpin",
+    "copy_link": "copy_link",
 }
 PIN_ACTIONS: dict[str, str] = {
     "down": "cursor_down",
@@ -56,6 +60,7 @@ PIN_ACTIONS: dict[str, str] = {
     "open": "open_post",
     "details": "details",
     "verify": "verify",
+    "copy_link": "copy_link",
 }
 
 
@@ -64,7 +69,8 @@ def bindings(actions: dict[str, str]) -> list[Binding]:
     out: list[Binding] = []
     for binding_id, action in actions.items():
         spec = _SPECS[binding_id]
-        out.append(Binding(spec.keys, action, spec.description, show=spec.show, id=binding_id))
+        out.append(Binding(spec.keys, action, spec.footer or spec.description, show=spec.show, id=binding_id,
+                           tooltip=spec.description))
     return out
 
 

@@ -126,3 +126,24 @@ def test_source_dialog(snap_compare, snap_paths):
     build_store(snap_paths.store, 30)
     app = make_app(snap_paths)
     assert snap_compare(app, terminal_size=SIZE, run_before=keys("f"))
+
+
+# The desk at the size it has: three pins at 80x24 (text kept, footer whole), their citation in one
+# key, and the same desk on a wide terminal.
+
+def test_three_pins_80x24(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("p", "j", "p", "j", "p"))
+
+
+def test_citation_screen_80x24(snap_compare, snap_paths):
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("p", "j", "p", "j", "p", "C"))
+
+
+def test_three_pins_200x50(snap_compare, snap_paths):
+    build_store(snap_paths.store, 60)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=keys("p", "j", "p", "j", "p", "tab", "e", *"ok", "enter"))

@@ -54,7 +54,7 @@ class DetailsScreen(ModalScreen[None]):
     DetailsScreen .warn { height: auto; color: $warning; }
     """
 
-    BINDINGS = bindings({"details_back": "close", "details_open": "open"})
+    BINDINGS = bindings({"details_back": "close", "details_open": "open", "pin": "pin", "copy_link": "copy_link"})
 
     class Request(Message):
         """The editor asked for something about the post shown (today: open its permalink)."""
@@ -138,3 +138,9 @@ class DetailsScreen(ModalScreen[None]):
 
     def action_open(self) -> None:
         self.app.post_message(self.Request(RowAction.OPEN, self.post))
+
+    def action_pin(self) -> None:
+        self.app.post_message(self.Request(RowAction.PIN, self.post))
+
+    def action_copy_link(self) -> None:
+        self.app.post_message(self.Request(RowAction.LINK, self.post))

@@ -224,6 +224,9 @@ class RowAction(StrEnum):
     PIN = "pin"
     OPEN = "open"
     DETAILS = "details"
+    NOTE = "note"  # the pin's note, when the post is pinned
+    UNPIN = "unpin"  # only when it is pinned (`p` toggles)
+    LINK = "link"  # copy its permalink
 
 
 class FeedView(ScrollView, can_focus=True):
@@ -372,9 +375,19 @@ class FeedView(ScrollView, can_focus=True):
         self._set_unseen(0)
         self.refresh()
 
-    def set_filter(self, query: str | None, sources: list[str] | None) -> None:
+    def set_filter(self, query: str | None, sources: list[str] | None, *, keep: int | None = None) -> None:
+        """A new filter. `keep`: the key of a post to keep under the cursor (Esc after a search keeps
+        the post the editor found, now in the full feed); else the top."""
         self.windows.query = query or None
         self.windows.sources = list(sources) if sources is not None else None
+        if keep is not None:
+            self._filter_gen += 1
+            self.seen_key = 0
+            if self.show_post(keep):
+                top = self.windows.row(0)  # what is there now counts as seen
+                self.seen_key = top.key if top else 0
+                self._set_unseen(0)
+                return
         self.load()
 
     def show_post(self, key: int) -> bool:
@@ -610,6 +623,15 @@ class FeedView(ScrollView, can_focus=True):
 
     def action_details(self) -> None:
         self._request(RowAction.DETAILS)
+
+    def action_note(self) -> None:
+        self._request(RowAction.NOTE)
+
+    def action_unpin(self) -> None:
+        self._request(RowAction.UNPIN)
+
+    def action_copy_link(self) -> None:
+        self._request(RowAction.LINK)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

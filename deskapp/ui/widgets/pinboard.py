@@ -47,6 +47,7 @@ class PinAction(StrEnum):
     OPEN = "open"
     DETAILS = "details"
     VERIFY = "verify"
+    LINK = "link"
 
 
 def pin_text(sp: StoredPost) -> str:
@@ -186,6 +187,9 @@ class Pinboard(DataTable):
 
     def action_open_post(self) -> None:
         self._request(PinAction.OPEN)
+
+    def action_copy_link(self) -> None:
+        self._request(PinAction.LINK)
 
     def action_details(self) -> None:
         self._request(PinAction.DETAILS)

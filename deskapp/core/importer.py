@@ -45,7 +45,7 @@ def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None =
         for path in paths:
             yield path, _parse_one(read_saved_page(path, max_bytes), kind)
         return
-    with ParsePool(workers or default_workers()) as pool:
+    with ParsePool(workers or default_workers(), fork=True) as pool:
         yield from pool.map_files(paths, max_bytes=max_bytes)
 
 

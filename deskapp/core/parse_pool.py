@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from deskapp.core.model import Page, PageKind
-from deskapp.core.parse_worker import Job, ParseJobError, read_saved_page
+from deskapp.core.parse_worker import Job, ParseJobError, limit_memory, read_saved_page, serve
 from deskapp.core.settings import PollerSettings
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIME_LIMIT", "ParseJobError", "ParsePool", "read_saved_page"]
@@ -49,21 +51,80 @@ def _fits_in_pipe(job: Job) -> bool:
     return job.html is None or len(job.html) < 32_000
 
 
+class _ForkedProc:
+    """The part of Popen that _Worker uses, for a worker made by os.fork()."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() >= end:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0.0)
+            time.sleep(0.005)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
 class _Worker:
-    """One worker: `python -m deskapp.core.parse_worker`, spoken to over its stdin and stdout.
+    """One worker process, spoken to over two pipes.
 
-    A plain child process rather than multiprocessing's: "spawn" re-runs the parent's main module
-    in the child, which a script without a __main__ guard turns into endless process creation."""
+    Started fresh (`python -m deskapp.core.parse_worker`, jobs on its stdin, answers on its stdout),
+    or, when `fork` and this process runs no other thread, forked from it: nothing to start or
+    import (about 0.2 s of CPU a worker, which `desk import` saves). A plain child process rather
+    than multiprocessing's: "spawn" re-runs the parent's main module in the child, which a script
+    without a __main__ guard turns into endless process creation."""
 
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "deskapp.core.parse_worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, close_fds=True)
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.jobs = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
-        self.answers = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
-        self.proc.stdin.close()
-        self.proc.stdout.close()
+    def __init__(self, *, fork: bool = False) -> None:
         self.ready = False
+        self.proc: subprocess.Popen[bytes] | _ForkedProc
+        if fork and threading.active_count() == 1:
+            self._fork()
+            return
+        proc = subprocess.Popen([sys.executable, "-m", "deskapp.core.parse_worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, close_fds=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        self.jobs = Connection(os.dup(proc.stdin.fileno()), readable=False)
+        self.answers = Connection(os.dup(proc.stdout.fileno()), writable=False)
+        proc.stdin.close()
+        proc.stdout.close()
+        self.proc = proc
+
+    def _fork(self) -> None:
+        jobs_r, jobs_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: only its two pipe ends stay open (not the store, not other workers')
+            code = 1
+            try:
+                low, high = sorted((jobs_r, answers_w))
+                os.closerange(3, low)
+                os.closerange(low + 1, high)
+                os.closerange(high + 1, 1 << 16)
+                limit_memory()
+                serve(Connection(jobs_r, writable=False), Connection(answers_w, readable=False))
+                code = 0
+            finally:
+                os._exit(code)  # never the parent's clean-up (atexit handlers, buffered output, the store)
+        os.close(jobs_r)
+        os.close(answers_w)
+        self.jobs = Connection(jobs_w, readable=False)
+        self.answers = Connection(answers_r, writable=False)
+        self.proc = _ForkedProc(pid)
 
     def wait_ready(self) -> None:
         """Wait (up to STARTUP_LIMIT) for the worker's hello; EOFError when it cannot start."""
@@ -89,16 +150,19 @@ class _Worker:
 class ParsePool:
     """`workers` parser processes; see the module docstring."""
 
-    def __init__(self, workers: int = 1, *, time_limit: float = DEFAULT_TIME_LIMIT, pipeline: bool = True) -> None:
+    def __init__(self, workers: int = 1, *, time_limit: float = DEFAULT_TIME_LIMIT, pipeline: bool = True,
+                 fork: bool = False) -> None:
         """`pipeline`: send a worker its next page while it parses one (throughput, for imports). Off,
         a page only goes to an idle, started worker, so it never waits behind a slow page or a
-        worker's start-up (latency, for the poller)."""
+        worker's start-up (latency, for the poller). `fork`: fork the first workers from this
+        process when it runs no other thread (see _Worker; `desk import`); a worker that replaces
+        one is always started fresh."""
         if workers < 1:
             raise ValueError("a parse pool needs at least one worker")
         self.time_limit = time_limit
         self.pipeline = pipeline
         self._jobs: queue.SimpleQueue[tuple[Job, Future[Page]] | None] = queue.SimpleQueue()
-        self._workers = [_Worker() for _ in range(workers)]
+        self._workers = [_Worker(fork=fork) for _ in range(workers)]
         self._broken = ""  # why workers cannot run at all (see _answer)
         self._failed_starts = 0  # workers in a row that died before their hello
         self._closed = False

@@ -87,15 +87,19 @@ def _parse_kind(job: Job, html: bytes) -> Any:
     return kind_of(f"{job.kind}:").parse(response, job.request)
 
 
-def _main() -> None:
-    """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
+def limit_memory() -> None:
+    """A page cannot take the machine's memory: past WORKER_MEMORY its parse fails and the page is refused."""
     try:
         import resource
 
-        # A page cannot take the machine's memory: past this its parse fails and the page is refused.
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     except (ImportError, ValueError, OSError):
         pass
+
+
+def _main() -> None:
+    """Worker entry point: jobs on stdin, answers on stdout (print() goes to stderr)."""
+    limit_memory()
     jobs = Connection(os.dup(0), writable=False)
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)

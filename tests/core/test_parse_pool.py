@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,12 @@ def slow_html() -> bytes:
     return b"<html><body><div class='tgme_channel_history'>" + b"<p><b>x</b></p>" * 1_100_000 + b"</div></body></html>"
 
 
-@pytest.fixture
-def pool() -> ParsePool:
-    with ParsePool(workers=2, time_limit=30.0) as p:
+@pytest.fixture(params=[False, True], ids=["started", "forked"])
+def pool(request: pytest.FixtureRequest) -> ParsePool:
+    single = threading.active_count() == 1  # a process with other threads never forks its workers
+    with ParsePool(workers=2, time_limit=30.0, fork=request.param) as p:
+        if request.param and single:  # forked from this test process, not started anew
+            assert all(type(w.proc).__name__ == "_ForkedProc" for w in p._workers)
         yield p
     assert all(w.proc.poll() is not None for w in p._workers)  # no worker outlives the pool
 

@@ -185,8 +185,18 @@ class HostGate:
         self.min_gap = min_gap
         self.jitter = jitter
         self.last = 0.0  # monotonic time the last request finished
-        self.paused_until = 0.0
+        self._paused_until = 0.0
         self.clock = clock
+
+    @property
+    def paused_until(self) -> float:
+        """Monotonic time until which the host asked us (or, on a shared clock, anyone) to stay away."""
+        shared = self.clock.shared_pause() if self.clock is not None else 0.0
+        return max(self._paused_until, time.monotonic() + shared) if shared > 0 else self._paused_until
+
+    @paused_until.setter
+    def paused_until(self, value: float) -> None:
+        self._paused_until = value
 
     async def __aenter__(self) -> HostGate:
         await self.lock.acquire()

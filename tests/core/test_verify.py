@@ -343,3 +343,15 @@ def test_file_clock_takes_turns_with_another_process(tmp_path: Path) -> None:
         time.sleep(wait)
     assert time.monotonic() - started >= 0.45  # the gap after the other's request
     again.release()
+
+
+def test_a_pause_through_the_state_folder_is_seen_by_every_gate(tmp_path: Path) -> None:
+    from deskapp.core.fetch import HostClocks, HostGate
+
+    host = "https://t.me"
+    HostClocks(tmp_path).get(host).pause(600)  # as another process's 429 would
+    gate = HostGate(2.0, 0.0, HostClocks(tmp_path).get(host))
+    import time
+
+    assert 590 < gate.paused_until - time.monotonic() <= 600  # what `desk poll --once` reports
+    assert HostGate(2.0, 0.0).paused_until == 0.0

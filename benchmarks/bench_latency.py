@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import dataclasses
 import gc
 import json
@@ -202,6 +203,7 @@ def _paths(store: Path) -> Any:
     from deskapp.paths import Paths
 
     state = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    atexit.register(shutil.rmtree, state, ignore_errors=True)  # the desk's state (log, citation) is throwaway
     return Paths(config=state / "none.toml", store=store, state=state)
 
 

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -102,6 +104,7 @@ async def _measure(path: Path, keys: int) -> dict[str, Any]:
 
     import_s = time.perf_counter() - t_import
     state = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    atexit.register(shutil.rmtree, state, ignore_errors=True)  # the desk's state (log, citation) is throwaway
     paths = Paths(config=state / "none.toml", store=path, state=state)
     t0 = time.perf_counter()
     app = DeskApp(settings=Settings(), paths=paths, poll=False)

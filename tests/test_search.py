@@ -73,6 +73,9 @@ def test_words_phrases_prefixes_or_and_exclusions(store: Store) -> None:
     assert ids(store, 'river -"bridge"') == [2]
     assert ids(store, "the -river -depot") == [3]
     assert ids(store, "-river -the -現場")[:3] == [12, 11, 10]  # exclusions alone: everything else
+    # ... counted as the posts in range less the matches (each checked against the rows above)
+    assert ids(store, "-the since:2024-05-05 source:alpha") == [11, 9, 7]
+    assert ids(store, "-現場 -bank until:2024-05-05") == [4, 3]
     assert ids(store, "or") == []  # a lower-case or is a word
     assert ids(store, "evacuees OR") == [4]  # a dangling OR is ignored
 

@@ -275,6 +275,9 @@ class _Plan:
     low: int | None = None  # key >= low (since:)
     high: int | None = None  # key < high (until:)
     nothing: bool = False  # nothing searchable was typed
+    # Only exclusions (`-rumour`): (FTS table, MATCH) of what is left out, so a count can be the
+    # posts in range less those matches instead of one FTS seek per post.
+    excluded_only: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _matches_nothing(plan: _Plan | None, sources: list[str] | None) -> bool:
@@ -942,6 +945,11 @@ class Store(AttentionStore):
                 terms = [t for t in union if t.index == index]
                 if terms:
                     plan.branches.append((_FTS_TABLES[index], _or_match(terms)))
+        elif not q.clauses and all(t.index is not None for t in q.excluded):
+            for index in ("fts", "grams"):
+                terms = [t for t in q.excluded if t.index == index]
+                if terms:
+                    plan.excluded_only.append((_FTS_TABLES[index], " OR ".join(_term_match(t) for t in terms)))
         return plan
 
     def _feed_query(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
@@ -1129,6 +1137,12 @@ class Store(AttentionStore):
                 c.execute(f"SELECT coalesce(sum(post_count), 0) FROM sources WHERE name IN ({placeholders(len(ch))})",
                           ch).fetchone()[0] for ch in chunked(list(dict.fromkeys(sources)))))
         params: list[Any] = []
+        if plan is not None and plan.excluded_only:
+            hits = _Plan(branches=plan.excluded_only, sources=plan.sources, low=plan.low, high=plan.high)
+            sql, params, _ = self._feed_query("1", -1, before_key=None, after_key=after_key, plan=hits,
+                                              sources=plan.sources)
+            left_out = self._read(lambda c: c.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
+            return self._count_range(plan.sources, plan.low, plan.high, after_key) - left_out
         if plan is not None and len(plan.branches) == 1 and plan.sources and self._few_posts(plan.sources):
             # Words within a few small sources: test each of their posts with one FTS5 rowid seek,
             # rather than walk every match of a common word to keep those from the sources.
@@ -1154,6 +1168,25 @@ class Store(AttentionStore):
             params.extend(sources)
             params.append(after_key)
         return self._read(lambda c: c.execute(sql, params).fetchone()[0])
+
+    def _count_range(self, sources: list[str] | None, low: int | None, high: int | None,
+                     after_key: int | None) -> int:
+        """Posts of the sources (None: all) with low <= key < high and key > after_key, from the
+        counters or a range of a narrow index."""
+        if low is None and high is None and after_key is None:
+            return self.feed_count(sources=sources)
+        where: list[str] = []
+        params: list[Any] = []
+        if sources is not None:
+            where.append(f"source IN ({placeholders(len(sources))})")
+            params.extend(sources)
+        for cond, value in (("key >= ?", low), ("key < ?", high), ("key > ?", after_key)):
+            if value is not None:
+                where.append(cond)
+                params.append(value)
+        index = "posts_source_key" if sources is not None else "posts_key"
+        return self._read(lambda c: c.execute(
+            f"SELECT count(*) FROM posts INDEXED BY {index} WHERE {' AND '.join(where)}", params).fetchone()[0])
 
     def _few_posts(self, sources: list[str]) -> bool:
         """Whether these sources hold few enough posts to test each one (see SOURCE_SCAN_MAX)."""

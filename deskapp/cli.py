@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deskapp import config as config_mod
 from deskapp.config import ConfigError, Settings
-from deskapp.core.model import fmt_utc
+from deskapp.core.model import CheckKind, fmt_utc
 from deskapp.logfile import LogFile
 from deskapp.paths import Paths, default_state, default_store, resolve_config
 
@@ -527,7 +527,7 @@ def _host_clocks(ctx: Context):
     return HostClocks(ctx.paths.state / "hosts")
 
 
-def _run_checks(ctx: Context, store, posts: list, *, kind: str, on_check=None) -> list:
+def _run_checks(ctx: Context, store, posts: list, *, kind: CheckKind, on_check=None) -> list:
     """Capture or re-check `posts` under the poller's politeness (floored for the hosts asked)."""
     from deskapp.core.evidence import FetchLimits
     from deskapp.core.verify import Verifier, base_resolver, targets_for
@@ -535,7 +535,7 @@ def _run_checks(ctx: Context, store, posts: list, *, kind: str, on_check=None) -
     targets = targets_for(posts, base_resolver(store, ctx.settings.sources, ctx.settings.base_url))
     limits = FetchLimits.of(ctx.settings.poller, [t.base_url for t in targets])
     verifier = Verifier(store, limits, on_check=on_check, clocks=_host_clocks(ctx))
-    run = verifier.capture if kind == "capture" else verifier.recheck
+    run = verifier.capture if kind is CheckKind.CAPTURE else verifier.recheck
     return asyncio.run(run(targets))
 
 
@@ -560,7 +560,7 @@ def cmd_pin(ctx: Context, args: argparse.Namespace) -> int:
         if args.no_capture:
             return 0
         links = {(sp.post.source, sp.post.id): permalink(sp.post) for sp in posts}
-        checks = _run_checks(ctx, store, posts, kind="capture",
+        checks = _run_checks(ctx, store, posts, kind=CheckKind.CAPTURE,
                              on_check=lambda c: print(_check_line(c, links[(c.source, c.post_id)]), flush=True))
     finally:
         store.close()
@@ -628,7 +628,7 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
             else:
                 print(_check_line(c, links[(c.source, c.post_id)]), flush=True)
 
-        checks = _run_checks(ctx, store, posts, kind="recheck", on_check=show)
+        checks = _run_checks(ctx, store, posts, kind=CheckKind.RECHECK, on_check=show)
     finally:
         store.close()
     if not posts and not args.json:

@@ -40,7 +40,7 @@ from deskapp.core.fetch import (
     host_of,
     parse_retry_after,
 )
-from deskapp.core.model import parse_utc_iso, utc_iso
+from deskapp.core.model import CheckKind, parse_utc_iso, utc_iso
 from deskapp.core.politeness import clamped
 from deskapp.core.store import Store
 
@@ -99,11 +99,11 @@ class Exchange:
 
 @dataclass(slots=True)
 class Check:
-    """What one capture ("capture") or re-check ("recheck") found for one post."""
+    """What one capture or re-check found for one post."""
 
     source: str
     post_id: int
-    kind: str  # "capture" | "recheck"
+    kind: CheckKind
     result: Result
     checked: datetime  # UTC, when the answer was read
     detail: str = ""  # the difference for EDITED, the reason for UNCHECKED / CHANNEL_GONE
@@ -287,7 +287,7 @@ _CHECK_COLS = "id, source, post_id, kind, result, checked, detail, text, text_sh
 
 def _check(row: tuple[Any, ...]) -> Check:
     cid, source, post_id, kind, result, checked, detail, text, sha, url, fetch_id = row
-    return Check(source=source, post_id=int(post_id), kind=kind, result=Result(result),
+    return Check(source=source, post_id=int(post_id), kind=CheckKind(kind), result=Result(result),
                  checked=parse_utc_iso(checked), detail=detail or "", text=text, text_sha256=sha,
                  url=url or "", fetch_id=fetch_id, id=cid)
 

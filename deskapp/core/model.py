@@ -124,6 +124,13 @@ class ChannelInfo:
     subscribers_count: int | None = None
 
 
+class CheckKind(StrEnum):
+    """A pin's capture (when it is pinned) or a re-check (later, on request); see core/verify.py."""
+
+    CAPTURE = "capture"
+    RECHECK = "recheck"
+
+
 class PageKind(StrEnum):
     OK = "ok"  # a real preview page with posts
     NO_PREVIEW = "no_preview"  # landing card, telegram.org, or no channel info: nothing public to read

@@ -43,7 +43,7 @@ from deskapp.core.evidence import (
     text_sha256,
 )
 from deskapp.core.fetch import HostClocks, host_of
-from deskapp.core.model import Page, PageKind, Post, SourceConfig, StoredPost
+from deskapp.core.model import CheckKind, Page, PageKind, Post, SourceConfig, StoredPost
 from deskapp.core.sanitize import clean_line, clean_text_fast
 from deskapp.core.sources import kind_of, telegram
 from deskapp.core.sources.base import Request, Response, SourceKind
@@ -153,7 +153,7 @@ def covers(page: Page, post_id: int) -> bool:
     return bool(ids) and (post_id in ids or min(ids) < post_id < max(ids))
 
 
-def classify(page: Page | None, why: str, target: Target, baseline: str | None, *, kind: str,
+def classify(page: Page | None, why: str, target: Target, baseline: str | None, *, kind: CheckKind,
              checked: datetime, url: str) -> Check:
     """What `page` says about `target`; `baseline` is the text to compare with (None: a capture)."""
     check = Check(target.source, target.post_id, kind, Result.UNCHECKED, checked, url=url)
@@ -204,13 +204,13 @@ class Verifier:
 
     async def capture(self, targets: Sequence[Target]) -> list[Check]:
         """Fetch each post's own view and keep it as the capture later re-checks compare against."""
-        return await self._run(targets, kind="capture")
+        return await self._run(targets, kind=CheckKind.CAPTURE)
 
     async def recheck(self, targets: Sequence[Target]) -> list[Check]:
         """Fetch each post again and say what changed since its capture."""
-        return await self._run(targets, kind="recheck")
+        return await self._run(targets, kind=CheckKind.RECHECK)
 
-    async def _run(self, targets: Sequence[Target], *, kind: str) -> list[Check]:
+    async def _run(self, targets: Sequence[Target], *, kind: CheckKind) -> list[Check]:
         results: dict[tuple[str, int], Check] = {}
         groups: dict[str, list[Target]] = {}
         others: dict[str, list[Target]] = {}
@@ -232,14 +232,14 @@ class Verifier:
                 self.requests += fetcher.requests
         return [results[t.key] for t in _unique(targets) if t.key in results]
 
-    def _baseline(self, t: Target, kind: str) -> str | None:
-        if kind == "capture":
+    def _baseline(self, t: Target, kind: CheckKind) -> str | None:
+        if kind is CheckKind.CAPTURE:
             return None
         cap = self.log.baseline(t.source, t.post_id)
         # Never captured (pinned before this desk captured pins): compare with the stored text.
         return cap.text if cap is not None and cap.text is not None else clean_text_fast(t.stored_text)
 
-    async def _host(self, fetcher: PostFetcher, items: list[Target], kind: str,
+    async def _host(self, fetcher: PostFetcher, items: list[Target], kind: CheckKind,
                     results: dict[tuple[str, int], Check]) -> None:
         """One host's posts, one request at a time; a page fetched for one post decides its neighbours."""
         by_channel: dict[str, list[Target]] = {}
@@ -261,7 +261,7 @@ class Verifier:
                 page, why = parse_answer(chain, target.channel)
                 decided = [(target, classify(page, why, target, self._baseline(target, kind), kind=kind,
                                              checked=checked, url=url))]
-                if page is not None and page.kind is PageKind.OK and kind == "recheck" and self.group:
+                if page is not None and page.kind is PageKind.OK and kind is CheckKind.RECHECK and self.group:
                     # Neighbours on this page are decided by it; a capture always asks for its own view.
                     for other in list(pending):
                         if covers(page, other.post_id):
@@ -275,7 +275,7 @@ class Verifier:
                     pending = []
                 self._record(chain, decided, results)
 
-    async def _host_other(self, fetcher: PostFetcher, items: list[Target], kind: str,
+    async def _host_other(self, fetcher: PostFetcher, items: list[Target], kind: CheckKind,
                           results: dict[tuple[str, int], Check]) -> None:
         """Posts of other kinds (core/sources/), one request each through the same polite fetcher: the
         kind's own view of the post (Mastodon's status, Bluesky's getPosts) or its feed again (RSS)."""
@@ -305,7 +305,7 @@ class Verifier:
 
 
 def classify_other(source_kind: SourceKind, request: Request, chain: list[Exchange], target: Target,
-                   baseline: str | None, *, kind: str, checked: datetime) -> Check:
+                   baseline: str | None, *, kind: CheckKind, checked: datetime) -> Check:
     """What an answer of another kind says about `target`. A post's own view (step "post") that answers
     404/410 or lacks the post means it is gone; a feed that lacks it proves nothing (feeds drop items)."""
     last = chain[-1]

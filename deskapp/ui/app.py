@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 from deskapp.config import Settings, add_channel
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.events import PollEvent, PollEventKind
-from deskapp.core.model import Pin, SourceConfig, SourceHealth, StoredPost
+from deskapp.core.model import CheckKind, Pin, SourceConfig, SourceHealth, StoredPost
 from deskapp.core.query import QueryError
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
@@ -610,7 +610,7 @@ class DeskApp(App[None]):
     def on_verify_finished(self, message: VerifyFinished) -> None:
         self.pin_checks.finished()
         self.refresh_checks()
-        if message.kind == "recheck" or message.error or any(
+        if message.kind is CheckKind.RECHECK or message.error or any(
                 c.result.value != "captured" for c in message.checks):
             text, severity = finished_message(message.kind, message.checks, message.error)
             self.notify(text, severity=severity, markup=False, timeout=8)

@@ -10,6 +10,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from deskapp.core.events import PollEvent
     from deskapp.core.evidence import Check
+    from deskapp.core.model import CheckKind
 
 
 class PollerEvent(Message):
@@ -37,9 +38,9 @@ class PinChecked(Message):
 
 
 class VerifyFinished(Message):
-    """A capture or re-check run ended: `kind` "capture" | "recheck", its checks, or why it failed."""
+    """A capture or re-check run ended: its checks, or why it failed."""
 
-    def __init__(self, kind: str, checks: list[Check], error: str = "") -> None:
+    def __init__(self, kind: CheckKind, checks: list[Check], error: str = "") -> None:
         super().__init__()
         self.kind = kind
         self.checks = checks

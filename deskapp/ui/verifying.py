@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
 
-from deskapp.core.model import StoredPost, age_text
+from deskapp.core.model import CheckKind, StoredPost, age_text
 from deskapp.ui.messages import PinChecked, VerifyFinished
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _BAD = ("edited", "deleted", "channel_gone")
 
 @dataclass(slots=True)
 class _Run:
-    kind: str  # "capture" | "recheck"
+    kind: CheckKind
     posts: list[StoredPost]
 
 
@@ -112,7 +112,7 @@ class PinChecks:
         if stale:
             parts.append((f" · {len(stale)} not checked in {self.settings.verify.stale_after:g} min (v)", "yellow"))
         if self.running is not None:
-            parts.append((" · re-checking…" if self.running.kind == "recheck" else " · capturing…", "dim"))
+            parts.append((" · re-checking…" if self.running.kind is CheckKind.RECHECK else " · capturing…", "dim"))
         return Content.assemble(*parts)
 
     def copy_warning(self, keys: Sequence[Key]) -> str | None:
@@ -130,13 +130,13 @@ class PinChecks:
     # ---- running -----------------------------------------------------------------------------------
 
     def capture(self, posts: list[StoredPost]) -> None:
-        self._queue(_Run("capture", posts))
+        self._queue(_Run(CheckKind.CAPTURE, posts))
 
     def recheck(self, posts: list[StoredPost]) -> bool:
         """Queue a re-check of `posts`; False when one is already running or queued."""
-        if any(r.kind == "recheck" for r in [*self.queue, *([self.running] if self.running else [])]):
+        if any(r.kind is CheckKind.RECHECK for r in [*self.queue, *([self.running] if self.running else [])]):
             return False
-        self._queue(_Run("recheck", posts))
+        self._queue(_Run(CheckKind.RECHECK, posts))
         return True
 
     def _queue(self, run: _Run) -> None:
@@ -183,7 +183,7 @@ def _worker(app: App, store_path: Path, settings: Settings, run: _Run, clocks: A
         targets = targets_for(run.posts, base_resolver(store, settings.sources, settings.base_url))
         limits = FetchLimits.of(settings.poller, [t.base_url for t in targets])
         verifier = Verifier(store, limits, on_check=lambda c: app.post_message(PinChecked(c)), clocks=clocks)
-        go = verifier.capture if run.kind == "capture" else verifier.recheck
+        go = verifier.capture if run.kind is CheckKind.CAPTURE else verifier.recheck
         checks = asyncio.run(go(targets))
     except Exception as exc:  # a store or settings failure: said once, never a traceback
         app.post_message(VerifyFinished(run.kind, checks, f"{type(exc).__name__}: {exc}"))
@@ -195,7 +195,7 @@ def _worker(app: App, store_path: Path, settings: Settings, run: _Run, clocks: A
     app.post_message(VerifyFinished(run.kind, checks))
 
 
-def finished_message(kind: str, checks: Sequence[Any], error: str) -> tuple[str, str]:
+def finished_message(kind: CheckKind, checks: Sequence[Any], error: str) -> tuple[str, str]:
     """The toast after a run: (text, severity)."""
     if error:
         return f"The {'re-check' if kind == 'recheck' else 'capture'} stopped: {error}", "error"
@@ -204,7 +204,7 @@ def finished_message(kind: str, checks: Sequence[Any], error: str) -> tuple[str,
         word = _WORDS.get(c.result.value, c.result.value)
         counts[word] = counts.get(word, 0) + 1
     told = ", ".join(f"{n} {w}" for w, n in sorted(counts.items(), key=lambda kv: _ORDER.get(kv[0], 9)))
-    what = "Re-checked" if kind == "recheck" else "Captured"
+    what = "Re-checked" if kind is CheckKind.RECHECK else "Captured"
     n = len(checks)
     bad = any(c.result.value in (*_BAD, "unchecked") for c in checks)
     return f"{what} {n} pin{'s' if n != 1 else ''}: {told}", "warning" if bad else "information"

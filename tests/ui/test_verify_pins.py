@@ -94,6 +94,7 @@ def test_compose_line_counts_on_a_long_board() -> None:
     from datetime import UTC, datetime, timedelta
 
     from deskapp.core.evidence import Check, Result
+    from deskapp.core.model import CheckKind
     from deskapp.ui.verifying import PER_PIN_MAX, PinChecks
 
     now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -101,7 +102,7 @@ def test_compose_line_counts_on_a_long_board() -> None:
     pc = PinChecks(None, Settings(), Path("unused.db"))  # type: ignore[arg-type]
     results = [Result.UNCHANGED] * (len(keys) - 3) + [Result.DELETED, Result.EDITED]
     for key, result in zip(keys, results, strict=False):  # the last pin never checked
-        pc.checks[key] = pc.answered[key] = Check(*key, "recheck", result, now - timedelta(minutes=45))
+        pc.checks[key] = pc.answered[key] = Check(*key, CheckKind.RECHECK, result, now - timedelta(minutes=45))
     line = pc.summary(keys, now).plain
     assert line == (f"Checks: 1 DELETED · 1 EDITED · 1 never checked · {len(keys) - 3} ok · oldest 45 min ago"
                     f" · {len(keys)} not checked in 30 min (v)")

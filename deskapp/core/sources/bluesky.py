@@ -104,7 +104,7 @@ def parse_author_feed(body: bytes | str, *, actor: str | None = None, source: st
     """Read a getAuthorFeed response. `actor` is the handle or DID asked for."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=f"not JSON ({type(exc).__name__})"))
     if not isinstance(data, dict) or not isinstance(data.get("feed"), list):
         why = ""
@@ -137,7 +137,7 @@ def parse_posts(body: bytes | str) -> Parsed:
     """A getPosts response ({"posts": [postView, ...]}) read like an author feed's items."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=f"not JSON ({type(exc).__name__})"))
     if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
         return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason="not a Bluesky getPosts answer"))

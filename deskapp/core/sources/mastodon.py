@@ -67,7 +67,7 @@ def parse_statuses(body: bytes | str, *, url: str = "", headers: Mapping[str, st
     """Read an API response: a list of statuses, one status, or an account (lookup)."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         return Parsed(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=f"not JSON ({type(exc).__name__})"))
     host = _host_of(url)
     if isinstance(data, dict) and "content" in data and "id" in data:

@@ -90,23 +90,30 @@ def test_hostile_pastes_fire_no_action_in_the_installed_desk(tmp_path: Path, siz
                 screen = stable_screen(term)
                 assert "DESK-EXITED" not in screen, screen
                 assert "Unpin all" not in screen and number(PINBOARD_TITLE, screen) == 3, screen
-            assert pins_and_notes(store) == before
+            # Input is handled in order: once what follows the pastes shows, every paste was handled.
             if where == "search":
+                screen = wait_screen(term, lambda s: "harbour" in s, 20, "the pasted text in the search box")
                 line = next(row for row in screen.splitlines() if "harbour" in row)
                 assert "\\x1b" not in line and "^[" not in line
                 term.keys("escape")  # clear and close the box: back on the feed
+            else:
+                term.keys("t")
+                wait_screen(term, lambda s: "local time" in s, 20, "t after the pastes")
+                term.keys("t")
+                screen = wait_screen(term, lambda s: "local time" not in s, 20, "t again")
+            assert "Unpin all" not in screen and number(PINBOARD_TITLE, screen) == 3, screen
+            assert pins_and_notes(store) == before
         # Terminal commands pasted into the search box and into Textual's command palette.
         term.keys("/")
         raw_paste(term, TERMINAL_COMMANDS)
-        time.sleep(0.4)
+        wait_screen(term, lambda s: "RED-TEXT" in s, 20, "the cleaned paste in the search box")
         term.keys("escape", "C-p")
-        wait_screen(term, lambda s: "Search for commands" in s, 10, "the command palette")
+        wait_screen(term, lambda s: "Search for commands" in s, 20, "the command palette")
         tmux_paste(term, tmp_path, TERMINAL_COMMANDS, 99)
-        time.sleep(0.4)
-        screen = stable_screen(term)
-        assert "RED-TEXT" in screen and "PWNED" not in screen, screen  # the text stays, the command goes
+        screen = wait_screen(term, lambda s: "RED-TEXT" in s, 20, "the cleaned paste in the palette")
+        assert "PWNED" not in screen, screen  # the text stays, the command goes
         term.keys("escape")
-        wait_screen(term, lambda s: "Search for commands" not in s, 10, "the palette closed")
+        wait_screen(term, lambda s: "Search for commands" not in s, 20, "the palette closed")
         # Still alive and still obeying keys: q quits, with exit status 0.
         term.keys("q")
         screen = wait_screen(term, lambda s: "DESK-EXITED" in s, 20, "the desk to quit on q")

@@ -38,6 +38,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from deskapp.core.model import FeedRow
 from deskapp.ui.keys import FEED_ACTIONS, bindings
@@ -50,6 +51,7 @@ WINDOW = 200  # rows fetched per store query
 # Windows kept in memory (2,400 light rows). Few on purpose: every long-lived object lengthens the
 # garbage collector's full passes, which show up as key-to-repaint spikes.
 KEEP_WINDOWS = 12
+READ_SPACING = 8  # a reload waits this many times the last read's cost after it (see FeedView.reload)
 CHANNEL_WIDTH = 16
 # The mark before the name of a post of another kind than Telegram (the feed names the platform).
 KIND_TAG = {"rss": "[rss]", "bluesky": "[bsky]", "mastodon": "[mstdn]"}
@@ -300,6 +302,8 @@ class FeedView(ScrollView, can_focus=True):
         self._reader: Store | None = None  # the reader thread's own connection
         self._read_request: dict[str, Any] | None = None  # the reload being read
         self._read_again = False  # the store changed again while it was read
+        self._read_timer: Timer | None = None  # a reload waiting for its turn
+        self._next_read_at = 0.0
         self._filter_gen = 0  # a reload read under an older filter is dropped
         self._fill_due = False
         self._fill_failed = False  # the last read for the viewport failed: the lines say why
@@ -327,11 +331,13 @@ class FeedView(ScrollView, can_focus=True):
     class StateRead(Message):
         """The reader thread's answer to a reload (see `read_state`)."""
 
-        def __init__(self, state: FeedState | None, request: dict[str, Any], error: str = "") -> None:
+        def __init__(self, state: FeedState | None, request: dict[str, Any], error: str = "",
+                     cost: float = 0.0) -> None:
             super().__init__()
             self.state = state
             self.request = request
             self.error = error
+            self.cost = cost  # seconds the read took
 
     def on_mount(self) -> None:
         try:
@@ -416,14 +422,23 @@ class FeedView(ScrollView, can_focus=True):
 
     @property
     def reading(self) -> bool:
-        """A reload is being read off the UI thread (tests wait for it)."""
-        return self._read_request is not None
+        """A reload is being read off the UI thread, or waits its turn (tests wait for it)."""
+        return self._read_request is not None or self._read_timer is not None
 
     def reload(self) -> None:
         """The store may have changed: read it again off the UI thread, around the post under the
-        cursor; when the answer comes, that post stays on the same screen row (`_apply_state`)."""
+        cursor; when the answer comes, that post stays on the same screen row (`_apply_state`).
+
+        Reads far down the feed count hundreds of thousands of index entries (tens of ms): the next
+        one waits READ_SPACING times as long, so the reader never takes the CPU the keys need (on a
+        busy 2-core machine); near the top a read costs about a millisecond and nothing waits."""
         if self._read_request is not None:
             self._read_again = True
+            return
+        wait = self._next_read_at - time.monotonic()
+        if wait > 0:
+            if self._read_timer is None:
+                self._read_timer = self.set_timer(wait, self._read_due)
             return
         self._read_again = False
         windows = self.windows
@@ -437,8 +452,13 @@ class FeedView(ScrollView, can_focus=True):
         self.run_worker(partial(self._read_worker, request), thread=True, group="feed-read",
                         exit_on_error=False)
 
+    def _read_due(self) -> None:
+        self._read_timer = None
+        self.reload()
+
     def _read_worker(self, request: dict[str, Any]) -> None:
         """The reader thread: its own connection; only posts a message."""
+        started = time.perf_counter()
         try:
             if self._reader is None:
                 self._reader = self.windows.store.reader()
@@ -449,7 +469,7 @@ class FeedView(ScrollView, can_focus=True):
         except Exception as exc:
             self.post_message(self.StateRead(None, request, " ".join(str(exc).split()) or type(exc).__name__))
             return
-        self.post_message(self.StateRead(state, request))
+        self.post_message(self.StateRead(state, request, cost=time.perf_counter() - started))
 
     def on_feed_view_state_read(self, message: FeedView.StateRead) -> None:
         message.stop()
@@ -457,6 +477,7 @@ class FeedView(ScrollView, can_focus=True):
         if request is not self._read_request:
             return
         self._read_request = None
+        self._next_read_at = time.monotonic() + min(READ_SPACING * message.cost, 2.0)
         if message.state is None:
             self._failed(message.error)
         elif request["gen"] == self._filter_gen:

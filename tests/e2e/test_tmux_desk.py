@@ -41,3 +41,38 @@ def test_desk_in_tmux_pins_and_copies(tmp_path: Path) -> None:
         screen = term.wait_for(lambda s: "DESK-EXITED" in s, 10, "desk to exit")
         assert "DESK-EXITED 0" in screen
 
+
+
+def test_desk_at_80x24_in_tmux(tmp_path: Path) -> None:
+    """A real 80x24 terminal: three pins keep their text, the footer fits, one key shows the whole
+    citation, times say their zone and the month by name, Esc after a search keeps the post."""
+    store = build_store(tmp_path / "desk.db", 30)
+    state = tmp_path / "state"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{store}"\nstate = "{state}"\n', encoding="utf-8")
+    with terminal(tmp_path, f"{DESK} --no-poll --db {store} --config {config}", width=80, height=24) as term:
+        screen = term.wait_for(lambda s: "Post number 29 " in s and "q quit" in s, 30, "the feed and footer")
+        assert "times UTC" in screen and " 1 Mar 12:29 " in screen
+        assert screen.rstrip().splitlines()[-1].rstrip().endswith("q quit")  # the footer fits, whole
+        term.keys("p", "j", "p", "j", "p")
+        screen = term.wait_for(lambda s: "Pinboard (3)" in s, 10, "three pins")
+        assert screen.count("Post number 2") >= 6  # in the feed and on the pinboard
+        term.keys("C")
+        screen = term.wait_for(lambda s: "Esc back" in s, 10, "the citation screen")
+        for permalink in ("https://t.me/gamma_osint/1029", "https://t.me/beta_wire/1028",
+                          "https://t.me/alpha_news/1027"):
+            assert permalink in screen, screen
+        term.keys("Escape")
+        term.wait_for(lambda s: "Esc back" not in s, 10, "the desk again")
+        term.keys("/")
+        term.wait_for(lambda s: "Search:" in s, 10, "the search box")
+        term.keys(*"alpha", "Enter")
+        term.wait_for(lambda s: "filter: “alpha”" in s, 10, "the filter")
+        term.keys("j", "j", "p")  # Alpha News 1021: pinned, found
+        term.wait_for(lambda s: "Pinboard (4)" in s, 10, "the fourth pin")
+        term.keys("Escape")
+        screen = term.wait_for(lambda s: "filter:" not in s and "30 posts" in s, 10, "the full feed")
+        # The post found is still on screen, in the full feed (not the top of it).
+        assert "Post number 21 from alpha_news" in screen and "Post number 29 from" not in screen
+        term.keys("q")
+        assert "DESK-EXITED 0" in term.wait_for(lambda s: "DESK-EXITED" in s, 10, "desk to exit")

@@ -860,6 +860,13 @@ class Store(AttentionStore):
             (source, post_id)).fetchall())
         return [(t, parse_utc_iso(c), parse_utc_iso(r)) for t, c, r in rows]
 
+    def revision_captures(self, source: str, post_id: int) -> list[Capture | None]:
+        """How each earlier text was captured, in the order of `revisions_of` (None: not recorded)."""
+        rows = self._read(lambda c: c.execute(
+            "SELECT capture_how, capture_from, captured FROM revisions WHERE source = ? AND post_id = ? "
+            "ORDER BY id", (source, post_id)).fetchall())
+        return [Capture(how, where or "", parse_utc_iso(at)) if how else None for how, where, at in rows]
+
     def count_posts(self) -> int:
         """Stored posts, from the per-source counters (0.3 ms at 10^6, where count(*) takes 31 ms
         while another connection writes). Ingest keeps them and a trigger handles deletes; rows

@@ -726,7 +726,9 @@ class DeskApp(App[None]):
         revisions = self._store_call("read the revisions", self.store.revisions_of, source, post_id)
         if revisions is _FAILED:
             revisions = []
-        self.push_screen(DetailsScreen(post, revisions, time_mode=self.time_mode, watch=self.watch_re))
+        captures = self._store_call("read the revisions", self.store.revision_captures, source, post_id)
+        self.push_screen(DetailsScreen(post, revisions, captures=None if captures is _FAILED else captures,
+                                       time_mode=self.time_mode, watch=self.watch_re))
 
     def open_url(self, url: str | None) -> None:
         """Only http(s) URLs without control/bidi/zero-width characters reach the browser."""

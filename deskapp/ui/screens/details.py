@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from deskapp.core.model import StoredPost, utc_iso
+from deskapp.core.model import Capture, StoredPost, utc_iso
 from deskapp.core.sanitize import url_problem
 from deskapp.ui.keys import bindings
 from deskapp.ui.text import (
@@ -65,10 +65,12 @@ class DetailsScreen(ModalScreen[None]):
             self.post = post
 
     def __init__(self, post: StoredPost, revisions: list[tuple[str, datetime, datetime]], *,
+                 captures: list[Capture | None] | None = None,
                  time_mode: str = "utc", watch=None) -> None:
         super().__init__()
         self.post = post
         self.revisions = revisions
+        self.captures = captures or []
         self.time_mode = time_mode
         self.watch = watch
 
@@ -129,7 +131,10 @@ class DetailsScreen(ModalScreen[None]):
             for n, (old, captured, replaced) in enumerate(self.revisions, start=1):
                 body, cut = capped(old, REVISION_CAP)
                 head = f"#{n}: captured {_when(captured, self.time_mode)}, replaced {_when(replaced, self.time_mode)}"
-                yield Static(Content(head), classes="field")
+                how = self.captures[n - 1] if n <= len(self.captures) else None
+                if how is not None:
+                    head += f" ({how.how} from {how.where})"
+                yield Static(Content(field_text(head)), classes="field")
                 yield Static(Content(body + (" …" if cut else "")), classes="body")
         yield Footer()
 

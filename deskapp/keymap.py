@@ -51,6 +51,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),
+    KeySpec("alerts", "A", "Show the alerts (posts that matched an alert rule), newest first", show=False),
     KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
     KeySpec("help", "question_mark", "Show every key", footer="keys"),
     KeySpec("quit", "q", "Quit", footer="quit"),
@@ -64,6 +65,8 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("help_back", "escape,q,question_mark", "Back", dialog=True),
     KeySpec("sources_back", "escape,q,s", "Back", dialog=True),
     KeySpec("forget_source", "d,delete", "Forget a source not in the settings", dialog=True),
+    KeySpec("alerts_back", "escape,q,A", "Back", dialog=True),
+    KeySpec("alerts_jump", "enter", "Show the alert's post in the feed", dialog=True),
 )
 
 KEY_IDS = frozenset(spec.id for spec in DEFAULT_KEYS)

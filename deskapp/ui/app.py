@@ -38,9 +38,11 @@ from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import Store, StoreError
 from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
+from deskapp.ui.alerting import NOTIFY_EACH, AlertWatch, alert_message, alert_title
 from deskapp.ui.citing import FORMATS, Citer
 from deskapp.ui.clipboard import Clipboard
 from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
+from deskapp.ui.screens.alerts import AlertsScreen
 from deskapp.ui.screens.citation import CitationScreen
 from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
@@ -134,6 +136,7 @@ class DeskApp(App[None]):
         self._search_timer: Timer | None = None
         self._restart_poller = False  # a channel was added: start the poller again once it stopped
         self._undo = UndoStack(None, "")  # replaced once the store is open (its path and desk)
+        self.alert_watch = AlertWatch()  # from the store's last alert once it is open: old ones are not raised again
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
         self.pin_checks = PinChecks(self, settings, paths.store, clocks_folder=paths.state / "hosts")
         self._open_store()
@@ -174,6 +177,7 @@ class DeskApp(App[None]):
             self._apply_desk_prefs(self.store.desk_prefs())
             self._data_version = self.store.data_version()
             self._start_count = self.store.count_posts()
+            self.alert_watch = AlertWatch(self.store.last_alert_id())
             self._undo = UndoStack(self.paths.state / "undo.json", f"{self.paths.store.resolve()}|{self.store.desk}")
         except StoreError as exc:
             self.store_error = str(exc)
@@ -316,6 +320,8 @@ class DeskApp(App[None]):
         kind = event.kind
         if kind is PollEventKind.STORED and (event.new or event.changed):
             self.store_changed()
+        elif kind is PollEventKind.ALERTS:
+            self.check_alerts()
         elif kind is PollEventKind.STOPPED:
             if not self.poller_state.startswith("poller stopped"):
                 self.poller_state = "poller stopped"
@@ -410,11 +416,53 @@ class DeskApp(App[None]):
         with contextlib.suppress(Exception):
             self._data_version = self.store.data_version()
         self._store_call("read the store", self.feed.reload)
+        self.check_alerts()  # a headless `desk poll` (or this desk's poller) recorded them
         # The count in the title: "new above" changes do not cover posts that land below the
         # screen (backfill) or the first posts of an empty desk.
         self._update_titles()
         self.refresh_pins(if_changed=True)
         self.refresh_status()
+
+    def check_alerts(self) -> None:
+        """Raise the alerts recorded since the last look: a notification each (a burst: the first few
+        and one for the rest), the bell when [attention] bell, the count in the status bar."""
+        if self.store is None or self._panes_gone():
+            return
+        fresh = self._store_call("read the alerts", self.alert_watch.take, self.store)
+        if fresh is _FAILED or not fresh:
+            return
+        for alert in fresh[-NOTIFY_EACH:][::-1]:  # the newest first
+            self.notify(alert_message(alert), title=alert_title(alert), severity="warning", markup=False,
+                        timeout=20)
+        if len(fresh) > NOTIFY_EACH:
+            self.notify(f"and {len(fresh) - NOTIFY_EACH:,} more: {self._key_of('alerts')} lists them",
+                        title="Alerts", severity="warning", markup=False, timeout=20)
+        if self.settings.attention.bell:
+            self.bell()
+        self.refresh_status(reread=False)
+
+    def action_alerts(self) -> None:
+        """Every recorded alert, newest first; Enter puts the feed's cursor on the post."""
+        alerts = self._store_call("read the alerts", partial(self.store.alerts, limit=5_000))
+        if alerts is _FAILED:
+            return
+        self.alert_watch.seen()
+        self.refresh_status(reread=False)
+        self.push_screen(AlertsScreen(alerts), self._show_alerted)
+
+    def _show_alerted(self, key: int | None) -> None:
+        if key is None:
+            return
+        if not self._store_call("find the post", self.feed.show_post, key):
+            # The filter hides it: clear the filter, keeping that post under the cursor.
+            self.query_text, self.source_filter = "", None
+            search = self.query_one("#search", Input)
+            search.value = ""
+            search.remove_class("shown")
+            self._refilter(keep=key)
+            if self.feed.cursor_key != key:
+                self.notify("That post is no longer in the store.", severity="warning", markup=False)
+        self.feed.focus()
 
     def _store_call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a store call; a failure (locked for too long, disk full, I/O error) becomes a
@@ -495,7 +543,7 @@ class DeskApp(App[None]):
         self.query_one(StatusBar).update(status_content(
             self._sources, stored=self._stored, new_since_start=max(0, self._stored - self._start_count),
             time_mode=self.time_mode, poller=self.poller_state,
-            sources_key=keys.get("sources", "s"),
+            sources_key=keys.get("sources", "s"), alerts=self.alert_watch.unseen, alerts_key=keys.get("alerts", "A"),
         ))
 
     def _sources_due(self) -> None:

@@ -29,6 +29,7 @@ APP_ACTIONS: dict[str, str] = {
     "show_citation": "show_citation",
     "toggle_time": "toggle_time",
     "sources": "sources",
+    "alerts": "alerts",
     "add_channel": "add_channel",
     "help": "help",
     "quit": "quit",

@@ -22,9 +22,13 @@ def source_label(s: SourceHealth) -> str:
 
 
 def status_content(sources: list[SourceHealth], *, stored: int, new_since_start: int, time_mode: str,
-                   poller: str, sources_key: str = "s", max_sources: int = 8) -> Content:
-    """One line; the filter is shown in the feed's title instead (this line is full enough)."""
+                   poller: str, sources_key: str = "s", max_sources: int = 8, alerts: int = 0,
+                   alerts_key: str = "A") -> Content:
+    """One line; the filter is shown in the feed's title instead (this line is full enough). Unseen
+    alerts come first, where an 80-column line never cuts them off."""
     parts: list[str | tuple[str, str]] = []
+    if alerts:
+        parts += [(f" ⚑ {alerts:,} alert{'s' if alerts != 1 else ''} ({alerts_key}) ", "bold reverse $error"), " "]
     for s in sources[:max_sources]:
         mark, style = STATE_STYLE.get(s.state, ("?", ""))
         parts += [(mark, style), " ", source_label(s), " ", (s.state, style), "  "]

@@ -51,6 +51,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),
+    KeySpec("toggle_muted", "M", "Show the posts mute rules hid, or hide them again", show=False),
     KeySpec("alerts", "A", "Show the alerts (posts that matched an alert rule), newest first", show=False),
     KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
     KeySpec("help", "question_mark", "Show every key", footer="keys"),

@@ -280,6 +280,16 @@ class _Plan:
     excluded_only: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _muted_cond(col: str, muted: str) -> str | None:
+    """`muted`: "" every post, "hide" those no mute rule hid, "only" those it hid. A primary-key seek
+    in `muted` per row walked (it holds thousands of keys, the feed millions)."""
+    if muted == "hide":
+        return f"{col} NOT IN (SELECT key FROM muted)"
+    if muted == "only":
+        return f"{col} IN (SELECT key FROM muted)"
+    return None
+
+
 def _matches_nothing(plan: _Plan | None, sources: list[str] | None) -> bool:
     if plan is not None:
         return plan.nothing or (plan.sources is not None and not plan.sources)
@@ -960,8 +970,9 @@ class Store(AttentionStore):
         return plan
 
     def _feed_query(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
-                    plan: _Plan | None, sources: list[str] | None) -> tuple[str, list[Any], bool]:
-        """SQL for one feed window. Returns (sql, params, ascending); ascending rows are reversed by the caller."""
+                    plan: _Plan | None, sources: list[str] | None, muted: str = "") -> tuple[str, list[Any], bool]:
+        """SQL for one feed window. Returns (sql, params, ascending); ascending rows are reversed by the
+        caller. `muted`: see _muted_cond."""
         ascending = after_key is not None and before_key is None  # the rows just above after_key
         order = "ASC" if ascending else "DESC"
         params: list[Any] = []
@@ -974,7 +985,8 @@ class Store(AttentionStore):
             # One newest-first window per index, each with every filter, then the newest of both.
             parts = []
             for table, match in plan.branches:
-                sub, sub_params = self._branch_query(plan, table, match, sources, before_key, after_key, limit)
+                sub, sub_params = self._branch_query(plan, table, match, sources, before_key, after_key, limit,
+                                                     muted)
                 parts.append(f"SELECT * FROM ({sub})")
                 params.extend(sub_params)
             keys = " UNION ".join(parts) + f" ORDER BY 1 {order} LIMIT ?"
@@ -988,6 +1000,8 @@ class Store(AttentionStore):
             keycol = f"{table}.rowid"
             where.append(f"{table} MATCH ?")
             params.append(match)
+            if cond := _muted_cond(keycol, muted):
+                where.append(cond)
             if sources is not None:
                 where.append(f"p.source IN ({placeholders(len(sources))})")
                 params.extend(sources)
@@ -1005,6 +1019,8 @@ class Store(AttentionStore):
                     if after_key is not None:
                         sub_where.append("key > ?")
                         params.append(after_key)
+                    if cond := _muted_cond("key", muted):
+                        sub_where.append(cond)
                     parts.append(
                         f"SELECT * FROM (SELECT key FROM posts INDEXED BY posts_source_key "
                         f"WHERE {' AND '.join(sub_where)} ORDER BY key {order} LIMIT ?)"
@@ -1015,6 +1031,8 @@ class Store(AttentionStore):
                 sql = f"SELECT {cols} FROM posts p WHERE p.key IN ({keys}) ORDER BY p.key {order}"
                 return sql, params, ascending
             base = f"SELECT {cols} FROM posts p"
+            if cond := _muted_cond("p.key", muted):
+                where.append(cond)
             if sources is not None:
                 # Many sources: walk the key order and filter (unary + keeps the planner off the index).
                 where.append(f"+p.source IN ({placeholders(len(sources))})")
@@ -1039,18 +1057,19 @@ class Store(AttentionStore):
         return sql, params, ascending
 
     def _window(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None,
-                plan: _Plan | None, sources: list[str] | None) -> tuple[list[tuple[Any, ...]], bool]:
+                plan: _Plan | None, sources: list[str] | None, muted: str = "") -> tuple[list[tuple[Any, ...]], bool]:
         """The rows of one feed window (and whether they came oldest first)."""
         if (plan is not None and len(plan.branches) == 1 and plan.sources is not None and len(plan.sources) == 1
                 and after_key is None):
-            rows = self._source_first(cols, limit, before_key, plan)
+            rows = self._source_first(cols, limit, before_key, plan, muted)
             if rows is not None:
                 return rows, False
         sql, params, ascending = self._feed_query(cols, limit, before_key=before_key, after_key=after_key,
-                                                  plan=plan, sources=sources)
+                                                  plan=plan, sources=sources, muted=muted)
         return self._read(lambda c: c.execute(sql, params).fetchall()), ascending
 
-    def _source_first(self, cols: str, limit: int, before_key: int | None, plan: _Plan) -> list[tuple[Any, ...]] | None:
+    def _source_first(self, cols: str, limit: int, before_key: int | None, plan: _Plan,
+                      muted: str = "") -> list[tuple[Any, ...]] | None:
         """Words within one source: test the source's newest SOURCE_FIRST posts against the index
         (one FTS5 rowid seek each), instead of walking every match of a common word until enough
         of them are from that source (a source holds ~1/500 of the posts). None when those posts
@@ -1067,6 +1086,8 @@ class Store(AttentionStore):
         candidates = (f"SELECT key FROM posts INDEXED BY posts_source_key WHERE {' AND '.join(bounds)} "
                       f"ORDER BY key DESC LIMIT {SOURCE_FIRST}")
         where = [f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = p.key)", *plan.where]
+        if cond := _muted_cond("p.key", muted):
+            where.insert(0, cond)  # no parameters: the parameters' order stays
         # No ORDER BY here: the candidates come newest first, and sorting them would test all of them.
         keys = f"SELECT p.key FROM ({candidates}) AS p WHERE {' AND '.join(where)} LIMIT ?"
         sql = f"SELECT {cols} FROM posts p WHERE p.key IN ({keys}) ORDER BY p.key DESC"
@@ -1081,15 +1102,17 @@ class Store(AttentionStore):
         return self._read(run)
 
     def _branch_query(self, plan: _Plan, table: str, match: str, sources: list[str] | None,
-                      before_key: int | None, after_key: int | None, limit: int) -> tuple[str, list[Any]]:
+                      before_key: int | None, after_key: int | None, limit: int,
+                      muted: str = "") -> tuple[str, list[Any]]:
         branch = _Plan(branches=[(table, match)], where=plan.where, params=plan.params, sources=sources,
                        low=plan.low, high=plan.high)
         sql, params, _ = self._feed_query(f"{table}.rowid", limit, before_key=before_key, after_key=after_key,
-                                          plan=branch, sources=sources)
+                                          plan=branch, sources=sources, muted=muted)
         return sql, params
 
     def feed(self, limit: int, *, before_key: int | None = None, after_key: int | None = None,
-             query: str | None = None, sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
+             query: str | None = None, sources: list[str] | None = None, prefix: bool = False,
+             hide_muted: bool = False) -> list[FeedRow]:
         """Feed rows, newest first.
 
         No key: the newest `limit` rows. before_key: the `limit` rows just below it (key < before_key),
@@ -1098,13 +1121,14 @@ class Store(AttentionStore):
         to prepend when scrolling up. `query`: the editor's search text (core/query.py: words,
         "phrases", word*, OR, -word, source:, since:, until:); blank means no filter; `prefix`
         makes its last word a prefix. `sources`: source names; an empty list matches nothing.
+        `hide_muted`: leave out the posts a mute rule hid (they stay in search).
         Raises QueryError for a filter that cannot be read.
         """
         plan = self._plan(query, prefix, sources)
         if limit <= 0 or _matches_nothing(plan, sources):
             return []
         rows, ascending = self._window(self._feed_cols, limit, before_key=before_key, after_key=after_key,
-                                       plan=plan, sources=sources)
+                                       plan=plan, sources=sources, muted="hide" if hide_muted else "")
         if ascending:
             rows.reverse()
         return [_feed_row(r) for r in rows]
@@ -1122,7 +1146,7 @@ class Store(AttentionStore):
         return [_stored_post(r) for r in rows]
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
-                   after_key: int | None = None, prefix: bool = False) -> int:
+                   after_key: int | None = None, prefix: bool = False, hide_muted: bool = False) -> int:
         """How many feed rows match (and are newer than after_key).
 
         No filter: count(*), which SQLite answers by walking the narrow posts_key index (a few ms
@@ -1130,8 +1154,11 @@ class Store(AttentionStore):
         (the "N new" marker: microseconds). Sources alone: the sources.post_count counters; with
         after_key, index ranges of posts_source_key. A text
         query walks the FTS doclists: proportional to the matches, the slow case (tens of ms for
-        a term in a third of 10^6 posts).
+        a term in a third of 10^6 posts). `hide_muted`: less the posts a mute rule hid (muted_in).
         """
+        if hide_muted:
+            total = self.feed_count(query=query, sources=sources, after_key=after_key, prefix=prefix)
+            return total - self.muted_in(query=query, sources=sources, after_key=after_key, prefix=prefix) if total else 0
         plan = self._plan(query, prefix, sources)
         if _matches_nothing(plan, sources):
             return 0
@@ -1201,8 +1228,32 @@ class Store(AttentionStore):
             c.execute(f"SELECT coalesce(sum(post_count), 0) FROM sources WHERE name IN ({placeholders(len(ch))})",
                       ch).fetchone()[0] for ch in chunked(sources))) <= SOURCE_SCAN_MAX
 
+    def muted_in(self, *, query: str | None = None, sources: list[str] | None = None,
+                 after_key: int | None = None, prefix: bool = False) -> int:
+        """How many posts under the filter (newer than after_key) a mute rule hid: the feed title's
+        "N hidden". Driven from `muted` (thousands of rows) unless a text query must be walked."""
+        plan = self._plan(query, prefix, sources)
+        if _matches_nothing(plan, sources):
+            return 0
+        if plan is not None and not plan.branches and not plan.where and plan.low is None and plan.high is None:
+            sources, plan = plan.sources, None
+        if plan is None:
+            where, params = [], []
+            if sources is not None:
+                where.append(f"p.source IN ({placeholders(len(sources))})")
+                params.extend(sources)
+            if after_key is not None:
+                where.append("m.key > ?")
+                params.append(after_key)
+            sql = ("SELECT count(*) FROM muted m JOIN posts p ON p.key = m.key"
+                   + (" WHERE " + " AND ".join(where) if where else ""))
+            return self._read(lambda c: c.execute(sql, params).fetchone()[0])
+        inner, params, _ = self._feed_query("1", -1, before_key=None, after_key=after_key, plan=plan,
+                                            sources=sources, muted="only")
+        return self._read(lambda c: c.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()[0])
+
     def feed_at(self, offset: int, limit: int, *, query: str | None = None,
-                sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
+                sources: list[str] | None = None, prefix: bool = False, hide_muted: bool = False) -> list[FeedRow]:
         """Random access: `limit` rows starting at row `offset` of the newest-first feed.
 
         Finds the key at `offset` by stepping a narrow index (or the FTS doclist), then reads the
@@ -1212,22 +1263,26 @@ class Store(AttentionStore):
         if limit <= 0 or offset < 0 or _matches_nothing(plan, sources):
             return []
         params: list[Any] = []
+        muted = "hide" if hide_muted else ""
+        unmuted = f" AND {_muted_cond('key', muted)}" if hide_muted else ""
         if plan is not None:
             inner, params, _ = self._feed_query("p.key AS key", -1, before_key=None, after_key=None, plan=plan,
-                                                sources=sources)
+                                                sources=sources, muted=muted)
             sql = f"SELECT key FROM ({inner}) ORDER BY key DESC LIMIT 1 OFFSET ?"
         elif sources is None:
-            sql = "SELECT key FROM posts INDEXED BY posts_key ORDER BY key DESC LIMIT 1 OFFSET ?"
-        else:
-            sql = (f"SELECT key FROM posts INDEXED BY posts_source_key WHERE source IN ({placeholders(len(sources))}) "
+            sql = (f"SELECT key FROM posts INDEXED BY posts_key WHERE 1{unmuted} "
                    "ORDER BY key DESC LIMIT 1 OFFSET ?")
+        else:
+            sql = (f"SELECT key FROM posts INDEXED BY posts_source_key WHERE source IN ({placeholders(len(sources))})"
+                   f"{unmuted} ORDER BY key DESC LIMIT 1 OFFSET ?")
             params.extend(sources)
         params.append(offset)
         with self.snapshot():  # the anchor and the window come from the same state
             row = self._read(lambda c: c.execute(sql, params).fetchone())
             if row is None:
                 return []
-            return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources, prefix=prefix)
+            return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources, prefix=prefix,
+                             hide_muted=hide_muted)
 
 
     # ------------------------------------------------------------------ pins (of this Store's desk)

@@ -120,6 +120,8 @@ class DeskApp(App[None]):
         self.keys_in_force = keyspec.table(settings.keys)
         self.query_text = ""
         self.source_filter: list[str] | None = None
+        self.hide_muted = True  # the feed leaves out what mute rules hid; M shows them
+        self._hidden = 0  # muted posts under the filter, for the feed's title
         self.pins: list[tuple[Pin, StoredPost]] = []
         self.poller: Poller | None = None
         self.poller_state = "not polling" if not poll else "starting poller"
@@ -205,7 +207,7 @@ class DeskApp(App[None]):
                 yield TextField(placeholder='Search: words "a phrase" word* a OR b -word source:NAME since:2d '
                                             "until:2024-05-01 (Enter keeps, Esc clears)",
                                 max_length=SEARCH_CAP, id="search")
-                yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re,
+                yield FeedView(self.store, time_mode=self.time_mode, watch=self.watch_re, hide_muted=self.hide_muted,
                                on_request=self.on_feed_view_row_request, id="feed")
             with Horizontal(id="bottom"):
                 with Vertical(id="pins-pane"):
@@ -246,6 +248,7 @@ class DeskApp(App[None]):
         self.pinboard.time_mode = self.time_mode
         self.feed.clock = self.pinboard.clock = self.clock
         self.refresh_pins()
+        self._count_hidden()
         self._update_titles()
         # After the first paint: what the first frame does not need (the sources' health).
         self.call_after_refresh(self._after_first_paint)
@@ -460,6 +463,9 @@ class DeskApp(App[None]):
             search.value = ""
             search.remove_class("shown")
             self._refilter(keep=key)
+            if self.feed.cursor_key != key and self.hide_muted and self.store.is_muted(key):
+                self.action_toggle_muted()  # an alert on a muted post: show the muted ones
+                self._store_call("find the post", self.feed.show_post, key)
             if self.feed.cursor_key != key:
                 self.notify("That post is no longer in the store.", severity="warning", markup=False)
         self.feed.focus()
@@ -564,8 +570,12 @@ class DeskApp(App[None]):
             return
         feed = self.feed
         total = feed.windows.total
-        parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}",
-                                              (f" · times {zone_label(self.time_mode)}", "dim")]
+        parts: list[str | tuple[str, str]] = [f"Live feed · {total:,} post{'s' if total != 1 else ''}"]
+        if self._hidden:
+            muted_key = self._key_of("toggle_muted")
+            parts.append(f" · {self._hidden:,} muted hidden ({muted_key} shows)" if self.hide_muted
+                         else f" · {self._hidden:,} muted shown ({muted_key} hides)")
+        parts.append((f" · times {zone_label(self.time_mode)}", "dim"))
         if self.query_text or self.source_filter is not None:
             parts.append(f" · filter: {self._filter_text()}")
         if feed.unseen > 0:
@@ -581,7 +591,25 @@ class DeskApp(App[None]):
         self._update_titles()
 
     def on_feed_view_reloaded(self, message: FeedView.Reloaded) -> None:
+        self._count_hidden()
         self._update_titles()
+
+    def _count_hidden(self) -> None:
+        """How many posts under the filter mute rules hid (from `muted`: thousands of rows at most)."""
+        if self.store is None:
+            return
+        hidden = self._store_call("count the muted posts", partial(
+            self.store.muted_in, query=self.query_text or None, sources=self.source_filter))
+        self._hidden = 0 if hidden is _FAILED else hidden
+
+    def action_toggle_muted(self) -> None:
+        self.hide_muted = not self.hide_muted
+        self._store_call("show the feed", self.feed.set_hide_muted, self.hide_muted)
+        self._count_hidden()
+        self._update_titles()
+        if not self._hidden:
+            self.notify("No post is muted here: mute rules are [[mute]] in the settings.", markup=False, timeout=4)
+        self.feed.focus()
 
     def on_feed_view_store_failed(self, message: FeedView.StoreFailed) -> None:
         self.notify(f"Could not read the store: {message.reason}", severity="error", markup=False, timeout=8)
@@ -861,6 +889,7 @@ class DeskApp(App[None]):
         feed.empty_text = "No posts match the filter." if (self.query_text or self.source_filter) else "No posts yet."
         self._store_call("filter the feed", partial(feed.set_filter, keep=keep), self.query_text or None,
                          self.source_filter)
+        self._count_hidden()
         self._update_titles()
         self.refresh_status(reread=False)
 

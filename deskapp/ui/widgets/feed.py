@@ -75,14 +75,14 @@ AnchorHook = Callable[[], None]
 
 def read_state(store: Store, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
                screen_row: int, height: int, seen_key: int, window: int = WINDOW,
-               after_anchor: AnchorHook | None = None) -> FeedState:
+               after_anchor: AnchorHook | None = None, hide_muted: bool = False) -> FeedState:
     """Count, place the anchor post and read the windows the screen needs, in ONE read transaction.
 
     The cursor index and the rows drawn come from the same state of the table, so a commit from the
     poller can never make the next paint show other rows than the cursor was placed for. Rows are
     read by key around the anchor (two O(log n) ranges), never by offset.
     """
-    filt: dict[str, Any] = {"query": query, "sources": sources}
+    filt: dict[str, Any] = {"query": query, "sources": sources, "hide_muted": hide_muted}
     with store.snapshot():
         total = store.feed_count(**filt)
         if total == 0:
@@ -120,6 +120,7 @@ class FeedWindows:
         self.keep = keep
         self.query: str | None = None
         self.sources: list[str] | None = None
+        self.hide_muted = False  # leave out the posts a mute rule hid (the desk's M shows them)
         self.total = 0
         self._windows: OrderedDict[int, list[FeedRow]] = OrderedDict()
         self.queries = 0  # store round trips (for tests and the benchmark)
@@ -138,8 +139,13 @@ class FeedWindows:
         """Drop every window and count the rows again; returns the new total."""
         self._windows.clear()
         self.version = self._data_version()
-        self.total = self.store.feed_count(query=self.query, sources=self.sources)
+        self.total = self.store.feed_count(**self.filt)
         return self.total
+
+    @property
+    def filt(self) -> dict[str, Any]:
+        """The store's feed arguments for the filter in force."""
+        return {"query": self.query, "sources": self.sources, "hide_muted": self.hide_muted}
 
     def _data_version(self) -> int | None:
         try:
@@ -187,7 +193,7 @@ class FeedWindows:
 
     def _load(self, w: int) -> list[FeedRow]:
         size = self.window
-        filt: dict[str, Any] = {"query": self.query, "sources": self.sources}
+        filt = self.filt
         before = self._windows.get(w - 1)
         after = self._windows.get(w + 1)
         self.queries += 1
@@ -215,7 +221,7 @@ class FeedWindows:
 
     def index_of(self, key: int) -> int:
         """Index of the row with `key` under the filter: the number of rows newer than it."""
-        return self.store.feed_count(query=self.query, sources=self.sources, after_key=key)
+        return self.store.feed_count(after_key=key, **self.filt)
 
     count_newer = index_of
 
@@ -290,13 +296,14 @@ class FeedView(ScrollView, can_focus=True):
     time_mode: var[str] = var("utc")
 
     def __init__(self, store: Store, *, time_mode: str = "utc", watch: re.Pattern[str] | None = None,
-                 pinned: set[tuple[str, int]] | None = None,
+                 pinned: set[tuple[str, int]] | None = None, hide_muted: bool = False,
                  on_request: Callable[[FeedView.RowRequest], None] | None = None, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         """`on_request`: handles pin/open/details at once, in key order (else a RowRequest is posted)."""
         super().__init__(name=name, id=id, classes=classes)
         self.on_request = on_request
         self.windows = FeedWindows(store)
+        self.windows.hide_muted = hide_muted
         self.cursor = 0  # index of the post under the cursor in the windows' state
         self.cursor_key: int | None = None  # the post itself: what every reload keeps in place
         self._reader: Store | None = None  # the reader thread's own connection
@@ -369,8 +376,8 @@ class FeedView(ScrollView, can_focus=True):
         self._filter_gen += 1
         windows = self.windows
         version = windows._data_version()
-        state = read_state(windows.store, query=windows.query, sources=windows.sources, anchor_key=None,
-                           screen_row=0, height=self.page_height, seen_key=0, window=windows.window)
+        state = read_state(windows.store, query=windows.query, sources=windows.sources, hide_muted=windows.hide_muted,
+                           anchor_key=None, screen_row=0, height=self.page_height, seen_key=0, window=windows.window)
         windows.install(state, version)
         self.cursor = 0
         self.cursor_key = state.rows[0].key if state.rows else None
@@ -396,6 +403,11 @@ class FeedView(ScrollView, can_focus=True):
                 return
         self.load()
 
+    def set_hide_muted(self, hide: bool) -> None:
+        """Hide the muted posts or show them again, the post under the cursor kept where it can be."""
+        self.windows.hide_muted = hide
+        self.set_filter(self.windows.query, self.windows.sources, keep=self.cursor_key)
+
     def show_post(self, key: int) -> bool:
         """Put the cursor on the post with `key` (under the current filter), at the viewport's top
         third; False when the filter does not hold it."""
@@ -403,8 +415,8 @@ class FeedView(ScrollView, can_focus=True):
         version = windows._data_version()
         height = self.page_height
         row_on_screen = height // 3
-        state = read_state(windows.store, query=windows.query, sources=windows.sources, anchor_key=key,
-                           screen_row=row_on_screen, height=height, seen_key=self.seen_key,
+        state = read_state(windows.store, query=windows.query, sources=windows.sources, hide_muted=windows.hide_muted,
+                           anchor_key=key,                           screen_row=row_on_screen, height=height, seen_key=self.seen_key,
                            window=windows.window)
         windows.install(state, version)
         index = windows.find(key)
@@ -446,7 +458,8 @@ class FeedView(ScrollView, can_focus=True):
             "gen": self._filter_gen, "anchor": self.cursor_key,
             "screen_row": max(0, min(self.cursor - round(self.scroll_y), self.page_height - 1)),
             "height": self.page_height, "seen_key": self.seen_key, "query": windows.query,
-            "sources": windows.sources, "window": windows.window, "version": windows._data_version(),
+            "sources": windows.sources, "hide_muted": windows.hide_muted, "window": windows.window,
+            "version": windows._data_version(),
         }
         self._read_request = request
         self.run_worker(partial(self._read_worker, request), thread=True, group="feed-read",
@@ -463,6 +476,7 @@ class FeedView(ScrollView, can_focus=True):
             if self._reader is None:
                 self._reader = self.windows.store.reader()
             state = read_state(self._reader, query=request["query"], sources=request["sources"],
+                               hide_muted=request["hide_muted"],
                                anchor_key=request["anchor"], screen_row=request["screen_row"],
                                height=request["height"], seen_key=request["seen_key"],
                                window=request["window"], after_anchor=self.after_anchor)

@@ -52,6 +52,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),
     KeySpec("toggle_muted", "M", "Show the posts mute rules hid, or hide them again", show=False),
+    KeySpec("rules", "R", "Alert and mute rules: list, add, delete", show=False),
     KeySpec("alerts", "A", "Show the alerts (posts that matched an alert rule), newest first", show=False),
     KeySpec("add_channel", "a", "Add a channel to the settings file", show=False),
     KeySpec("help", "question_mark", "Show every key", footer="keys"),
@@ -68,6 +69,9 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("forget_source", "d,delete", "Forget a source not in the settings", dialog=True),
     KeySpec("alerts_back", "escape,q,A", "Back", dialog=True),
     KeySpec("alerts_jump", "enter", "Show the alert's post in the feed", dialog=True),
+    KeySpec("rules_back", "escape,q,R", "Back", dialog=True),
+    KeySpec("rule_add", "a", "Add an alert or mute rule", dialog=True),
+    KeySpec("rule_delete", "d,delete", "Delete a rule added in the desk", dialog=True),
 )
 
 KEY_IDS = frozenset(spec.id for spec in DEFAULT_KEYS)

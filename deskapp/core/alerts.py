@@ -180,6 +180,38 @@ class RuleSet:
         return out
 
 
+_TERM = re.compile(r'/((?:[^/\\]|\\.)+)/|"([^"]*)"|(\S+)')
+
+
+def rule_from_text(name: str, action: RuleAction, match: str, limit: str = "") -> Rule:
+    """A rule as an editor types it in the desk: `match` holds words, "phrases" and /patterns/;
+    `limit` holds source names (telegram:harbour_watch) and kinds (kind:rss). RuleError says what is wrong."""
+    words: list[str] = []
+    phrases: list[str] = []
+    patterns: list[str] = []
+    for m in _TERM.finditer(match):
+        pattern, phrase, word = m.groups()
+        if pattern is not None:
+            patterns.append(pattern.replace("\\/", "/"))
+        elif phrase is not None:
+            phrases.append(phrase.strip())
+        elif word.startswith(('"', "/")):
+            raise RuleError(f"rule {name!r}: {word!r} is not closed")
+        else:
+            words.append(word)
+    sources: list[str] = []
+    kinds: list[str] = []
+    for token in limit.split():
+        if token.startswith("kind:") and token[5:]:
+            kinds.append(token[5:].lower())
+        elif ":" in token.strip(":"):
+            sources.append(token)
+        else:
+            raise RuleError(f"rule {name!r}: limit {token!r} is neither a source (kind:handle) nor kind:KIND")
+    return validate(Rule(name.strip(), action, tuple(words), tuple(phrases), tuple(patterns), tuple(sources),
+                         tuple(kinds)))
+
+
 def split_rules(rules: Iterable[Rule]) -> tuple[RuleSet, RuleSet]:
     """(alerts, mutes) from one list of rules."""
     rules = list(rules)

@@ -30,6 +30,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from deskapp.config import Settings, add_channel
+from deskapp.core.alerts import Rule, RuleAction
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.model import CheckKind, Pin, SourceConfig, SourceHealth, StoredPost
@@ -48,6 +49,7 @@ from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
 from deskapp.ui.screens.modals import ConfirmModal, SourcePicker, TextModal
+from deskapp.ui.screens.rules import RulesScreen
 from deskapp.ui.text import one_line, watch_pattern, zone_label
 from deskapp.ui.undo import UndoStack
 from deskapp.ui.verifying import PinChecks, finished_message
@@ -452,6 +454,36 @@ class DeskApp(App[None]):
         self.alert_watch.seen()
         self.refresh_status(reread=False)
         self.push_screen(AlertsScreen(alerts), self._show_alerted)
+
+    def action_rules(self) -> None:
+        store = self.store
+
+        def stored() -> list[tuple[int, Rule]] | None:
+            rules = self._store_call("read the rules", store.rules)
+            return None if rules is _FAILED else rules
+
+        self.push_screen(RulesScreen(stored, list(self.settings.attention.rules), self._add_rule, self._remove_rule))
+
+    def _add_rule(self, rule: Rule) -> None:
+        """Kept in the store: the poller (here or in `desk poll`) picks it up with its next posts; a
+        mute also hides the recent posts it matches, now."""
+        added = self._store_call("keep the rule", self.store.add_rule, rule)
+        if added is _FAILED:
+            return
+        _, hidden = added
+        message = f"Added the {rule.action} rule {rule.name}"
+        if rule.action is RuleAction.MUTE:
+            message += f": {hidden:,} recent post{'s' if hidden != 1 else ''} hidden"
+            self._store_call("show the feed", self.feed.set_hide_muted, self.hide_muted)
+            self._count_hidden()
+            self._update_titles()
+        self.notify(message + ".", markup=False, timeout=6)
+
+    def _remove_rule(self, rule_id: int) -> None:
+        if self._store_call("delete the rule", self.store.remove_rule, rule_id) is not _FAILED:
+            self._store_call("show the feed", self.feed.set_hide_muted, self.hide_muted)
+            self._count_hidden()
+            self._update_titles()
 
     def _show_alerted(self, key: int | None) -> None:
         if key is None:

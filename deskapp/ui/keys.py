@@ -30,6 +30,7 @@ APP_ACTIONS: dict[str, str] = {
     "toggle_time": "toggle_time",
     "sources": "sources",
     "alerts": "alerts",
+    "rules": "rules",
     "toggle_muted": "toggle_muted",
     "add_channel": "add_channel",
     "help": "help",

@@ -124,6 +124,7 @@ class DeskApp(App[None]):
         self.source_filter: list[str] | None = None
         self.hide_muted = True  # the feed leaves out what mute rules hid; M shows them
         self._hidden = 0  # muted posts under the filter, for the feed's title
+        self._feed_widget: FeedView | None = None
         self.pins: list[tuple[Pin, StoredPost]] = []
         self.poller: Poller | None = None
         self.poller_state = "not polling" if not poll else "starting poller"
@@ -252,6 +253,9 @@ class DeskApp(App[None]):
         self.refresh_pins()
         self._count_hidden()
         self._update_titles()
+        mark = self._store_call("read the read mark", self.store.read_mark)
+        self.feed.set_read_mark(None if mark is _FAILED else mark)
+        self._feed_widget = self.feed  # on_unmount keeps the mark once the panes are gone
         # After the first paint: what the first frame does not need (the sources' health).
         self.call_after_refresh(self._after_first_paint)
         self.feed.focus()
@@ -385,6 +389,8 @@ class DeskApp(App[None]):
         """Last thing the app does (every screen is gone): poller told to stop, connection closed."""
         self.stop_poller()
         if self.store is not None:
+            with contextlib.suppress(Exception):  # keeping the mark must never prevent quitting
+                self.move_read_mark()
             with contextlib.suppress(Exception):
                 self.store.close()
 
@@ -960,7 +966,22 @@ class DeskApp(App[None]):
 
     def action_jump_new(self) -> None:
         self.feed.jump_newest()
+        self.move_read_mark()
         self.feed.focus()
+
+    def on_feed_view_at_top(self, message: FeedView.AtTop) -> None:
+        self.move_read_mark()
+
+    def move_read_mark(self) -> None:
+        """The read mark (kept per desk) moves to the newest post the editor has had on screen, when
+        they go to the top (n, g) and when the desk quits: posts that arrive later come above it."""
+        feed = self._feed_widget
+        if self.store is None or feed is None:
+            return
+        key = feed.seen_key
+        if (key and key != feed.read_mark
+                and self._store_call("keep the read mark", self.store.set_read_mark, key) is not _FAILED):
+            feed.set_read_mark(key)
 
     def action_cite_format(self) -> None:
         fmt = self.citer.next_format()
@@ -1008,13 +1029,18 @@ class DeskApp(App[None]):
         sources = self._store_call("read the sources", self.store.sources)
         if sources is not _FAILED:
             self.push_screen(SourcesScreen(sources, {c.name for c in self.settings.sources},
-                                           forget=self._forget_source, reread=self._reread_sources))
+                                           forget=self._forget_source, reread=self._reread_sources,
+                                           unread=self._unread_by_source))
 
     def _forget_source(self, name: str) -> None:
         gone = self._store_call("forget the source", self.store.forget_source, name)
         if gone is not _FAILED:
             self.notify(f"Forgot {name} and its {gone:,} stored posts", markup=False, timeout=6)
             self.store_changed()
+
+    def _unread_by_source(self) -> dict[str, int]:
+        unread = self._store_call("count the unread posts", self.store.unread_by_source)
+        return {} if unread is _FAILED else unread
 
     def _reread_sources(self) -> list[SourceHealth] | None:
         sources = self._store_call("read the sources", self.store.sources)

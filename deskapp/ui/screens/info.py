@@ -23,6 +23,8 @@ EXTRA_KEYS = [
     ("ctrl+p", "Command palette: every action by name"),
     ("Esc", "Close a screen or a dialog"),
     ("mouse", "Click a post to put the cursor on it; double-click for the whole post"),
+    ("read mark", "“▲ read up to here” marks the newest post read (kept per desk): it moves to the newest post "
+                  "on screen when you go to the top (n, g) and when you quit"),
 ]
 
 
@@ -65,8 +67,11 @@ class SourcesScreen(ModalScreen[None]):
 
     def __init__(self, sources: list[SourceHealth], configured: set[str] | None = None,
                  forget: Callable[[str], None] | None = None,
-                 reread: Callable[[], list[SourceHealth] | None] | None = None) -> None:
+                 reread: Callable[[], list[SourceHealth] | None] | None = None,
+                 unread: Callable[[], dict[str, int]] | None = None) -> None:
+        """`unread()`: posts above this desk's read mark, per source."""
         super().__init__()
+        self.unread = unread
         self.sources = sources
         self.configured = configured
         self.forget = forget
@@ -81,7 +86,7 @@ class SourcesScreen(ModalScreen[None]):
         with Vertical():
             yield Static(Content(f"Sources ({len(self.sources)})"), classes="title")
             table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="sources-table")
-            for label in ("Source", "State", "Posts", "Last success", "Errors", "Last error", "Next poll", "Reason"):
+            for label in ("Source", "State", "Posts", "Unread", "Last success", "Errors", "Last error", "Next poll", "Reason"):
                 table.add_column(Text(label), key=label.lower())
             yield table
             yield Vertical(id="reasons")
@@ -93,11 +98,13 @@ class SourcesScreen(ModalScreen[None]):
     def _fill(self) -> None:
         table = self.query_one("#sources-table", DataTable)
         table.clear()
+        unread = self.unread() if self.unread is not None else {}
         for s in self.sources:
             table.add_row(
                 Text(one_line(s.label or s.title or s.handle, 30)),
                 Text(self._state(s)),
                 Text(f"{s.posts:,}"),
+                Text(f"{unread.get(s.name, 0):,}"),
                 Text(_when(s.last_success)),
                 Text(str(s.error_count)),
                 Text(_when(s.last_error)),

@@ -250,6 +250,7 @@ class FeedView(ScrollView, can_focus=True):
         "feed--watch",
         "feed--service",
         "feed--mark",
+        "feed--read",
         "feed--empty",
     }
 
@@ -267,6 +268,7 @@ class FeedView(ScrollView, can_focus=True):
     FeedView > .feed--watch { background: $warning 60%; color: $text; text-style: bold; }
     FeedView > .feed--service { color: $text-disabled; text-style: italic; }
     FeedView > .feed--mark { color: $secondary-lighten-2; }
+    FeedView > .feed--read { color: $warning; text-style: bold reverse; }
     FeedView > .feed--empty { color: $text-muted; text-style: italic; }
     """
 
@@ -285,6 +287,9 @@ class FeedView(ScrollView, can_focus=True):
         def __init__(self, reason: str) -> None:
             super().__init__()
             self.reason = reason
+
+    class AtTop(Message):
+        """The editor went to the newest post (g): the desk moves its read mark there."""
 
     class Unseen(Message):
         """How many posts arrived above what the editor has seen changed."""
@@ -318,6 +323,7 @@ class FeedView(ScrollView, can_focus=True):
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # which year is "this year"
         self.watch_re = watch
         self.pinned: set[tuple[str, int]] = set(pinned or ())
+        self.read_mark: int | None = None  # the newest post read up to (the desk's read mark): marked in its line
         self.empty_text = "No posts yet."
         self.error = ""  # the last store error met while drawing
         # A screen's worth of lines a few times over (a Strip is ~10 Python objects).
@@ -620,6 +626,7 @@ class FeedView(ScrollView, can_focus=True):
 
     def action_cursor_top(self) -> None:
         self.move_to(0)
+        self._emit(self.AtTop())
 
     def action_cursor_bottom(self) -> None:
         self.move_to(self.windows.total - 1)
@@ -684,7 +691,7 @@ class FeedView(ScrollView, can_focus=True):
         self._styles.clear()
 
     def _style_set(self, is_cursor: bool) -> tuple[Style, ...]:
-        """(base, pin, time, channel, service, watch, mark), computed once per theme/focus state:
+        """(base, pin, time, channel, service, watch, mark, read), computed once per theme/focus state:
         `rich_style` walks the ancestors and was the largest cost of drawing a line."""
         key = (is_cursor, self.has_focus)
         styles = self._styles.get(key)
@@ -693,7 +700,7 @@ class FeedView(ScrollView, can_focus=True):
             if is_cursor:
                 base = base + self.get_component_rich_style("feed--cursor")
             styles = (base, *(base + self.get_component_rich_style(f"feed--{name}")
-                              for name in ("pin", "time", "channel", "service", "watch", "mark")))
+                              for name in ("pin", "time", "channel", "service", "watch", "mark", "read")))
             self._styles[key] = styles
         return styles
 
@@ -725,13 +732,27 @@ class FeedView(ScrollView, can_focus=True):
                 return Strip([Segment(" …", style)]).crop_extend(0, width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
-        cache_key = (row, width, is_cursor, is_cursor and self.has_focus)  # an edit is a new row
+        marked = self._is_read_mark(index, row)
+        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked)  # an edit is a new row
         strip = self._cache.get(cache_key)
         if strip is None:
-            strip = self._render_row(row, width, is_cursor)
+            strip = self._render_row(row, width, is_cursor, marked)
             self._cache[cache_key] = strip
         self._painted()
         return strip
+
+    def _is_read_mark(self, index: int, row: FeedRow) -> bool:
+        """The newest read post, under posts not read yet: where the editor stopped reading."""
+        mark = self.read_mark
+        if mark is None or row.key > mark or index == 0:
+            return False
+        above = self.windows.cached(index - 1)
+        return above is not None and above.key > mark
+
+    def set_read_mark(self, key: int | None) -> None:
+        self.read_mark = key
+        self._cache.clear()
+        self.refresh()
 
     def _want_fill(self) -> None:
         if not self._fill_due:
@@ -757,9 +778,10 @@ class FeedView(ScrollView, can_focus=True):
         if not self.first_paint:
             self.first_paint = now
 
-    def _render_row(self, row: FeedRow, width: int, is_cursor: bool) -> Strip:
+    def _render_row(self, row: FeedRow, width: int, is_cursor: bool, marked: bool = False) -> Strip:
         """One line from plain text only: Segments never parse markup, controls are removed."""
-        base, pin_style, time_style, chan_style, service_style, watch_style, mark_style = self._style_set(is_cursor)
+        base, pin_style, time_style, chan_style, service_style, watch_style, mark_style, read_style = (
+            self._style_set(is_cursor))
         text_style = service_style if row.service else base
 
         pinned = (row.source, row.post_id) in self.pinned
@@ -776,6 +798,8 @@ class FeedView(ScrollView, can_focus=True):
             Segment(set_cell_size(channel, CHANNEL_WIDTH), chan_style),
             Segment(" ", base),
         ]
+        if marked:
+            segments += [Segment(" ▲ read up to here ", read_style), Segment(" ", base)]
         for mark in post_marks(forwarded=row.forwarded is not None, reply=row.reply, edited=row.edited,
                                media=row.media):
             segments += [Segment(f"[{mark}]", mark_style), Segment(" ", base)]

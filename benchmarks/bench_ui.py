@@ -1,6 +1,6 @@
 """UI benchmark: start-up to first painted feed, key-to-repaint latency while scrolling, memory.
 
-    python -m benchmarks.bench_ui [--posts N ...] [--keys K] [--json]
+    python -m benchmarks.bench_ui [--posts N ...] [--keys K] [--muted M] [--json]
 
 For each N (default 10^5 and 10^6) a store of N generated posts (benchmarks/gen.py, 500 channels) is
 built once in a child process and cached under benchmarks/.data/ (so the generator's memory never
@@ -16,6 +16,10 @@ own), the desk runs headless (`App.run_test`, 120x40, poll=False):
 * memory: peak RSS of the process (VmHWM) and RSS at the end (VmRSS), from /proc/self/status.
   Not getrusage's ru_maxrss: on Linux it survives fork+exec, so a child started by a big parent
   (the suite) would report the parent's peak.
+
+`--muted M`: the same store again with M posts muted (spread evenly, as a mute rule over a flood
+leaves them), the desk hiding them: each key walks the newest-first index with a seek in `muted`
+per row; the unmuted run of the same N is its same-run baseline.
 
 `run(n) -> dict` is the entry point for a suite runner. Budgets (DESIGN.md): start-up 1 s,
 key-to-repaint 30 ms at p95, 250 MB RSS, at 10^6 posts.
@@ -65,6 +69,26 @@ def build(n: int, path: Path | None = None) -> Path:
     from benchmarks.stores import build_store  # one store builder for every benchmark
 
     build_store(n, path)
+    return path
+
+
+def muted_copy(n: int, muted: int) -> Path:
+    """A copy of the n-post store with `muted` posts muted, every (n // muted)-th key (cached)."""
+    import sqlite3
+
+    path = DATA / f"ui-{n}-muted{muted}.db"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        src = sqlite3.connect(store_path(n))
+        dst = sqlite3.connect(tmp)
+        src.backup(dst)
+        src.close()
+        step = max(1, n // muted)
+        dst.execute("INSERT OR IGNORE INTO muted (key, rule) SELECT key, 'bench' FROM posts WHERE key % ? = 0 LIMIT ?",
+                    (step, muted))
+        dst.commit()
+        dst.close()
+        tmp.rename(path)
     return path
 
 
@@ -150,12 +174,12 @@ async def _measure(path: Path, keys: int) -> dict[str, Any]:
     return out
 
 
-def _child(n: int, keys: int) -> dict[str, Any]:
+def _child(n: int, keys: int, path: Path | None = None) -> dict[str, Any]:
     """Measure in a fresh interpreter: cold imports, RSS of the desk alone."""
     env = dict(os.environ)
     root = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = f"{root}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--measure", str(store_path(n)),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_ui", "--measure", str(path or store_path(n)),
                            "--keys", str(keys)], capture_output=True, text=True, cwd=root, env=env,
                           timeout=600)
     if proc.returncode != 0:
@@ -170,12 +194,16 @@ def _build_child(n: int) -> None:
                    check=True, cwd=root, timeout=3600)
 
 
-def run(n: int, *, keys: int = 200) -> dict[str, Any]:
-    """Build (cached) and measure the desk over n posts; returns the figures and the budgets."""
+def run(n: int, *, keys: int = 200, muted: int = 0) -> dict[str, Any]:
+    """Build (cached) and measure the desk over n posts; returns the figures and the budgets.
+    `muted`: also measure the same store with that many posts muted (res["muted"])."""
     t = time.perf_counter()
     _build_child(n)
     built_s = time.perf_counter() - t
     res = _child(n, keys)
+    if muted:
+        res["muted"] = _child(n, keys, muted_copy(n, muted))
+        res["muted"]["count"] = muted
     res["n"] = n
     res["store_mb"] = round(store_path(n).stat().st_size / 1e6, 1)
     res["build_s"] = round(built_s, 1)
@@ -205,12 +233,19 @@ def _print(res: dict[str, Any]) -> None:
     print(f"  peak RSS {res['rss_peak_mb']:.1f} MB (end {res['rss_end_mb']:.1f} MB)  budget {b['rss_mb']:.0f} MB"
           f"  ratio {res['rss_peak_mb'] / b['rss_mb']:.2f}")
     print(f"  store window queries during the run: {res['store_queries']}")
+    if "muted" in res:
+        m, k = res["muted"], res["key_all"]
+        print(f"  with {m['count']:,} posts muted (hidden, {m['posts']:,} shown): key-to-repaint p50 "
+              f"{m['key_all']['p50_ms']:.2f} ms p95 {m['key_all']['p95_ms']:.2f} ms (none muted, same run: p50 "
+              f"{k['p50_ms']:.2f} ms p95 {k['p95_ms']:.2f} ms); G {m['keys']['G']['p50_ms']:.1f} ms "
+              f"(none muted {res['keys']['G']['p50_ms']:.1f} ms)")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--posts", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--keys", type=int, default=200, help="key presses per scrolling phase")
+    ap.add_argument("--muted", type=int, default=0, help="also measure with this many posts muted")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--build", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
@@ -222,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         print(json.dumps(asyncio.run(_measure(args.measure, args.keys))))
         return 0
-    results = [run(n, keys=args.keys) for n in args.posts]
+    results = [run(n, keys=args.keys, muted=args.muted) for n in args.posts]
     for res in results:
         print(json.dumps(res) if args.json else "", end="\n" if args.json else "")
         if not args.json:

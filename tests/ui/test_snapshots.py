@@ -147,3 +147,34 @@ def test_three_pins_200x50(snap_compare, snap_paths):
     build_store(snap_paths.store, 60)
     app = make_app(snap_paths)
     assert snap_compare(app, terminal_size=(200, 50), run_before=keys("p", "j", "p", "j", "p", "tab", "e", *"ok", "enter"))
+
+
+def _alerts_store(path: Path) -> None:
+    """Posts and alerts recorded at fixed times (the attention worker stamps the clock's time)."""
+    from deskapp.core.model import utc_iso
+
+    build_store(path, 8, extra=[make_post(20, channel="beta_wire", text="Air raid sirens over the east quay [b]x[/b]"),
+                                make_post(21, channel="gamma_osint", text="Evacuation ordered for the harbour district")])
+    with Store.open(path) as store:
+        rows = [(store.get(make_post(i, channel=c).source, 1000 + i), rule, what, minute)
+                for i, c, rule, what, minute in ((20, "beta_wire", "raid", "air raid", 1),
+                                                 (21, "gamma_osint", "evacuations", "evacuation", 2))]
+        store._write(lambda c: c.executemany(
+            "INSERT INTO alerts (key, source, post_id, rule, what, kind, at) VALUES (?, ?, ?, ?, ?, 'rule', ?)",
+            [(p.key, p.post.source, p.post.id, rule, what, utc_iso(FETCHED + timedelta(minutes=m)))
+             for p, rule, what, m in rows]))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_alerts_screen(snap_compare, snap_paths, size):
+    _alerts_store(snap_paths.store)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=size, run_before=keys("A"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_rule_dialog_with_an_error(snap_compare, snap_paths, size):
+    build_store(snap_paths.store, 8)
+    app = make_app(snap_paths)
+    assert snap_compare(app, terminal_size=size,
+                        run_before=keys("R", "a", *"ads", "tab", "tab", *'"promo code', "enter"))

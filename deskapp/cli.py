@@ -18,12 +18,15 @@ from pathlib import Path
 
 from deskapp import config as config_mod
 from deskapp.config import ConfigError, Settings
+from deskapp.core.backend import is_pg_url, open_store, shown_url, sqlite_path
 from deskapp.core.model import CheckKind, fmt_utc
 from deskapp.logfile import LogFile
 from deskapp.paths import Paths, default_state, default_store, resolve_config
 
 EXIT_USAGE = 2
 MAX_LIMIT = 100_000  # posts one `desk search` prints
+# Commands that run on a PostgreSQL store today (the store's missing methods say so themselves).
+ON_POSTGRESQL = {"locate", "parse", "sources", "search", "cite", "pin", "unpin", "pins", "db"}
 
 
 class CliError(Exception):
@@ -156,9 +159,12 @@ def load_context(args: argparse.Namespace) -> Context:
     cfg_path = resolve_config(getattr(args, "config", None))
     explicit = bool(getattr(args, "config", None) or os.environ.get("DESK_CONFIG"))
     settings = config_mod.load(cfg_path, must_exist=explicit)
-    store = Path(args.db).expanduser() if getattr(args, "db", None) else (settings.store or default_store())
+    db = getattr(args, "db", None)
+    # --db wins over [store]: a server URL, `sqlite:PATH` or a path (core/backend.py).
+    url = db if is_pg_url(db) else (None if db else settings.store_url)
+    store = sqlite_path(db) if db and not url else (settings.store or default_store())
     state = settings.state or default_state()
-    return Context(settings=settings, paths=Paths(config=cfg_path, store=store, state=state),
+    return Context(settings=settings, paths=Paths(config=cfg_path, store=store, state=state, store_url=url),
                    desk=_desk(getattr(args, "desk", None), settings))
 
 
@@ -191,6 +197,9 @@ def _open_store(ctx: Context, *, readonly: bool = False):
     from deskapp.core.store import Store, StoreError
 
     try:
+        if ctx.paths.store_url:
+            # A shared server: opened read-write so a fresh database gets its schema.
+            return open_store(ctx.paths.store_url, desk=ctx.desk)
         return Store.open(ctx.paths.store, readonly=readonly, desk=ctx.desk)
     except StoreError as exc:
         raise CliError(f"cannot open the store: {exc}") from None
@@ -758,6 +767,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = load_context(args)
         _setup_logging(ctx.paths, args.verbose)
+        if ctx.paths.store_url and args.command not in ON_POSTGRESQL:
+            raise CliError(f"desk {args.command or ''}: not supported on PostgreSQL yet "
+                           f"(store {shown_url(ctx.paths.store_url)})".replace("desk :", "desk:"))
         return COMMANDS[args.command](ctx, args)
     except ConfigError as exc:
         print(f"desk: config error: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from deskapp.core import politeness
 from deskapp.core.alerts import Rule, RuleAction, RuleError
 from deskapp.core.alerts import validate as validate_rule
+from deskapp.core.backend import is_pg_url, sqlite_path
 from deskapp.core.desks import DeskNameError, desk_name
 from deskapp.core.model import SourceConfig
 from deskapp.core.settings import AttentionSettings, PollerSettings
@@ -71,6 +72,7 @@ class Settings:
     base_url: str = "https://t.me"
     sources: list[SourceConfig] = field(default_factory=list)
     store: Path | None = None
+    store_url: str | None = None  # [store] url = "postgresql://..." (core/backend.py)
     state: Path | None = None
     poller: PollerSettings = field(default_factory=PollerSettings)
     ui: UISettings = field(default_factory=UISettings)
@@ -136,7 +138,15 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         s.store = Path(r.string(store, "path", "store")).expanduser()
     if "state" in store:
         s.state = Path(r.string(store, "state", "store")).expanduser()
-    r.no_unknown(store, {"path", "state"}, "store")
+    if "url" in store:
+        url = r.string(store, "url", "store")
+        if is_pg_url(url):
+            s.store_url = url
+        elif url.startswith("sqlite:"):
+            s.store = sqlite_path(url)
+        else:
+            raise ConfigError(path, "store.url", f"must be postgresql://... or sqlite:PATH, got {url!r}")
+    r.no_unknown(store, {"path", "state", "url"}, "store")
 
     p = r.table(raw, "poller")
     defaults = PollerSettings()

@@ -16,6 +16,7 @@ class Paths:
     config: Path  # the settings file (may not exist: defaults apply)
     store: Path  # the SQLite store
     state: Path  # folder for logs and the last citation
+    store_url: str | None = None  # a PostgreSQL server (--db / [store] url) instead of the file
 
     @property
     def last_citation(self) -> Path:
@@ -33,7 +34,7 @@ class Paths:
     def as_rows(self) -> list[tuple[str, Path]]:
         return [
             ("config", self.config),
-            ("store", self.store),
+            ("store", Path(self.store_url) if self.store_url else self.store),
             ("state", self.state),
             ("last citation", self.last_citation),
             ("log", self.log),

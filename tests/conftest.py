@@ -108,3 +108,35 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line("tests left processes running (now killed): "
                                 + "; ".join(f"{pid} {cmd[:120]}" for pid, cmd in left), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_PG_DBS = iter(range(1, 10**9))
+
+
+def new_pg_database(server) -> str:
+    """The URL of a new empty database on the throwaway server (one per test: nothing shared)."""
+    import psycopg
+
+    name = f"desk_test_{os.getpid()}_{next(_PG_DBS)}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    return new_pg_database(pg_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path):
+    """A fresh empty store on each backend: a SQLite file, and a new database on the session's
+    throwaway PostgreSQL server (skipped with a reason where there is none)."""
+    from deskapp.core.backend import open_store
+
+    if request.param == "sqlite":
+        store = open_store(tmp_path / "desk.db")
+    else:
+        store = open_store(new_pg_database(request.getfixturevalue("pg_server")))
+    yield store
+    store.close()

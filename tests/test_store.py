@@ -312,7 +312,8 @@ def test_readonly_store_reads_but_refuses_writes(db_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- ingest
 
 
-def test_ingest_new_unchanged_and_edited(store: Store) -> None:
+def test_ingest_new_unchanged_and_edited(any_store: Store) -> None:
+    store = any_store  # both backends (conftest.py)
     p = post(text="first text", views="1.2K", views_count=1200, author="Ann",
              forwarded_from=ForwardedFrom("Origin", "https://t.me/origin/5"), reply_to="https://t.me/alpha/0",
              album_ids=[1, 2], media=["photo", "video"], edited=False)
@@ -386,7 +387,8 @@ def test_ingest_page_is_one_transaction(store: Store, monkeypatch: pytest.Monkey
     assert store.revisions_of("telegram:alpha", 1) == [] and store.count_posts() == 1
 
 
-def test_repeated_posts_within_one_call(store: Store) -> None:
+def test_repeated_posts_within_one_call(any_store: Store) -> None:
+    store = any_store  # both backends (conftest.py)
     r = store.ingest_page("telegram:alpha", [post(pid=1, text="a"), post(pid=1, text="b")], fetched_at=FETCHED)
     assert r.new == 1 and store.get("telegram:alpha", 1).post.text == "b"  # type: ignore[union-attr]
     # Repeated across the batches of one bulk transaction: the later copy wins, views and title
@@ -547,7 +549,8 @@ HOSTILE_QUERIES = [
 ]
 
 
-def test_search_newest_first_and_hostile_queries(store: Store) -> None:
+def test_search_newest_first_and_hostile_queries(any_store: Store) -> None:
+    store = any_store  # both backends (conftest.py)
     store.ingest_page("telegram:alpha", many("telegram:alpha", 60), fetched_at=FETCHED)
     res = store.search("gamma", limit=100)
     ids = [s.post.id for s in res]
@@ -575,7 +578,8 @@ def test_search_newest_first_and_hostile_queries(store: Store) -> None:
     assert [x.post.id for x in store.search("gamma -", limit=1)] == [60] and query.parse("a\x00b").clauses[0][0].text == "ab"
 
 
-def test_search_sources_filter_and_pinned_flag(store: Store) -> None:
+def test_search_sources_filter_and_pinned_flag(any_store: Store) -> None:
+    store = any_store  # both backends (conftest.py)
     for name in ("telegram:alpha", "telegram:beta"):
         store.ingest_page(name, many(name, 30, words=("shared",)), fetched_at=FETCHED)
     store.pin("telegram:beta", 30, "note")
@@ -589,7 +593,8 @@ def test_search_sources_filter_and_pinned_flag(store: Store) -> None:
 
 
 @pytest.fixture
-def feed_store(store: Store) -> Store:
+def feed_store(any_store: Store) -> Store:
+    store = any_store  # both backends (conftest.py)
     batches = [(f"telegram:s{i:02d}", many(f"telegram:s{i:02d}", 25, start=1 + i)) for i in range(20)]
     store.ingest_many(batches, fetched_at=FETCHED)
     return store
@@ -743,7 +748,8 @@ def test_pin_is_visible_to_another_connection_immediately(db_path: Path) -> None
 # ---------------------------------------------------------------------------------------------- sources
 
 
-def test_sources_sync_and_health(store: Store) -> None:
+def test_sources_sync_and_health(any_store: Store) -> None:
+    store = any_store  # both backends (conftest.py)
     cfgs = [SourceConfig(name="telegram:alpha", kind="telegram", handle="Alpha", label="Alpha wire"),
             SourceConfig(name="telegram:beta", kind="telegram", handle="beta", enabled=False, interval=120)]
     store.sync_sources(cfgs)

@@ -8,7 +8,11 @@ name, the desk is named after the user running it.
 from __future__ import annotations
 
 import getpass
+import json
 import re
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _NAME = re.compile(r"^[\w.-]{1,40}$")
 FALLBACK = "desk"  # when the user name gives nothing usable
@@ -24,6 +28,34 @@ def desk_name(name: str) -> str:
     if not _NAME.match(folded):
         raise DeskNameError(f"{name!r} is not a desk name (1-40 letters, digits, '.', '_' or '-')")
     return folded
+
+
+def merged_prefs(stored: str | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """A desk's stored preferences (JSON text, None when none) with `changes` merged in (a None
+    value removes the key); text edited by hand into something else counts as no preferences."""
+    try:
+        prefs = json.loads(stored) if stored else {}
+    except ValueError:
+        prefs = {}
+    if not isinstance(prefs, dict):
+        prefs = {}
+    for key, value in changes.items():
+        if value is None:
+            prefs.pop(key, None)
+        else:
+            prefs[key] = value
+    return prefs
+
+
+def moved(order: list[T], item: T, delta: int) -> list[T] | None:
+    """`order` with `item` moved by delta places, clamped to the ends; None when it is not there."""
+    if item not in order:
+        return None
+    old = order.index(item)
+    new = max(0, min(len(order) - 1, old + delta))
+    out = [x for x in order if x != item]
+    out.insert(new, item)
+    return out
 
 
 def default_desk() -> str:

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from deskapp.core import grams
-from deskapp.core.desks import default_desk, desk_name
+from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
 from deskapp.core.ingest import (
     KEY_SHIFT,
     UNKNOWN_PROVENANCE,
@@ -1331,14 +1331,9 @@ class Store(AttentionStore):
         desk = self.desk
 
         def run(conn: sqlite3.Connection) -> None:
-            order = self._pin_order(conn, desk)
-            item = (source, post_id)
-            if item not in order:
+            order = moved(self._pin_order(conn, desk), (source, post_id), delta)
+            if order is None:
                 return
-            old = order.index(item)
-            new = max(0, min(len(order) - 1, old + delta))
-            order.pop(old)
-            order.insert(new, item)
             self._set_positions(conn, desk, order)
 
         self._write(run)
@@ -1412,17 +1407,7 @@ class Store(AttentionStore):
 
         def run(conn: sqlite3.Connection) -> dict[str, Any]:
             row = conn.execute("SELECT prefs FROM desks WHERE name = ?", (desk,)).fetchone()
-            try:
-                prefs = json.loads(row[0]) if row else {}
-            except ValueError:
-                prefs = {}
-            if not isinstance(prefs, dict):
-                prefs = {}
-            for key, value in changes.items():
-                if value is None:
-                    prefs.pop(key, None)
-                else:
-                    prefs[key] = value
+            prefs = merged_prefs(row[0] if row else None, changes)
             conn.execute(
                 "INSERT INTO desks (name, prefs, last_used) VALUES (?1, ?2, ?3) "
                 "ON CONFLICT (name) DO UPDATE SET prefs = ?2, last_used = ?3",

@@ -1,0 +1,109 @@
+"""PostgreSQL schema of the desk store, in versions kept in its own table `desk_schema`.
+
+Same tables, columns and text times as the SQLite store (store_schema.py), so `desk db copy`
+moves rows as they are. Search: a generated `tsvector` ('simple' config: no stemming, any
+language) with a GIN index for words; words in CJK/Thai runs match as substrings (ILIKE) over a
+pg_trgm GIN index, since the 'simple' parser keeps such a run as one token.
+"""
+
+from __future__ import annotations
+
+# Each entry upgrades the schema by one version; never edit a landed one, append the next.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        label TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        title TEXT,
+        description TEXT,
+        subscribers TEXT,
+        subscribers_count BIGINT,
+        last_success TEXT,
+        last_error TEXT,
+        error_text TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT,
+        cursor BIGINT,
+        backfill_done INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        last_modified TEXT,
+        interval DOUBLE PRECISION,
+        created TEXT,
+        base_url TEXT,
+        post_count BIGINT NOT NULL DEFAULT 0,
+        warning TEXT,
+        warning_at TEXT
+    );
+    CREATE TABLE posts (
+        key BIGINT PRIMARY KEY,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        channel TEXT,
+        channel_title TEXT,
+        url TEXT,
+        published TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        author TEXT,
+        views TEXT,
+        views_count BIGINT,
+        views_seen TEXT,
+        edited INTEGER NOT NULL DEFAULT 0,
+        fwd_name TEXT,
+        fwd_url TEXT,
+        reply_to TEXT,
+        album_ids TEXT,
+        media TEXT,
+        service INTEGER NOT NULL DEFAULT 0,
+        text_sha256 TEXT,
+        first_seen TEXT,
+        last_seen TEXT,
+        text_seen TEXT,
+        revisions INTEGER NOT NULL DEFAULT 0,
+        native_id TEXT,
+        reposted_by TEXT,
+        quote_of TEXT,
+        capture_how TEXT,
+        capture_from TEXT,
+        tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    );
+    CREATE UNIQUE INDEX posts_source_post ON posts (source, post_id);
+    CREATE INDEX posts_source_key ON posts (source, key);
+    CREATE INDEX posts_tsv ON posts USING gin (tsv);
+    CREATE TABLE revisions (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        text TEXT NOT NULL,
+        text_sha256 TEXT,
+        captured TEXT,
+        replaced TEXT,
+        capture_how TEXT,
+        capture_from TEXT
+    );
+    CREATE INDEX revisions_post ON revisions (source, post_id);
+    CREATE TABLE pins (
+        desk TEXT NOT NULL,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        position INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        pinned_at TEXT NOT NULL,
+        seq BIGSERIAL,
+        PRIMARY KEY (desk, source, post_id)
+    );
+    CREATE TABLE desks (
+        name TEXT PRIMARY KEY,
+        prefs TEXT NOT NULL DEFAULT '{}',
+        last_used TEXT
+    );
+    -- Bumped by every write transaction: Store.data_version() for desks that look for changes.
+    CREATE SEQUENCE desk_changes;
+    """,
+    """
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX posts_trgm ON posts USING gin (text gin_trgm_ops);
+    """,
+]

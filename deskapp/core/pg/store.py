@@ -1,0 +1,769 @@
+"""The desk store on PostgreSQL: what the poller, the desk and the CLI need most.
+
+Same public methods and results as the SQLite `Store` (deskapp/core/store.py) for what it
+implements: schema and migrations, sources and their health, ingest with revisions and post
+counts, posts by id and key, the newest-first feed and search, pins per desk and desk
+preferences. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
+StoreError the CLI prints as one line.
+
+Connections come from a psycopg_pool pool; each call is one transaction. Writes that collide
+with another writer (two pollers probing the same new key) are retried a few times.
+Keys are the SQLite store's (ingest.make_key, probed upwards), so rows copy across unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg_pool import ConnectionPool
+
+from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
+from deskapp.core.ingest import (
+    _P_CAPTURE_FROM,
+    _P_CAPTURE_HOW,
+    _P_EDITED,
+    _P_KEY,
+    _P_SHA,
+    _P_TEXT,
+    _P_TITLE,
+    _P_URL,
+    _P_VIEWS,
+    _P_VIEWS_COUNT,
+    KEY_SHIFT,
+    UNKNOWN_PROVENANCE,
+    Batch,
+    IngestResult,
+    Prepare,
+    Provenance,
+    unix_seconds,
+)
+from deskapp.core.model import (
+    ChannelInfo,
+    FeedRow,
+    Pin,
+    Post,
+    SourceConfig,
+    SourceHealth,
+    StoredPost,
+    utc_iso,
+)
+from deskapp.core.pg.schema import MIGRATIONS
+from deskapp.core.pg.urls import shown_url
+from deskapp.core.query import QueryError, Term
+from deskapp.core.query import parse as parse_query
+from deskapp.core.sanitize import (
+    clean_channel,
+    clean_header,
+    clean_line,
+    clean_post,
+    clean_text,
+    post_problem,
+)
+from deskapp.core.store import (
+    _POST_COLS,
+    SNIPPET_CHARS,
+    StoreError,
+    _dt,
+    _feed_row,
+    _iso,
+    _stored_post,
+)
+
+T = TypeVar("T")
+
+WRITE_RETRIES = 5
+_RETRYABLE = (pgerrors.UniqueViolation, pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
+
+
+class NotSupported(StoreError):
+    """A Store feature the PostgreSQL store does not have yet."""
+
+
+def _feed_cols() -> str:
+    return (
+        "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
+        f"substr(p.text, 1, {SNIPPET_CHARS}), EXISTS (SELECT 1 FROM pins WHERE pins.desk = %(desk)s "
+        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service, "
+        "p.edited <> 0 OR p.revisions > 0, coalesce(p.fwd_name, p.reposted_by), p.reply_to IS NOT NULL, p.media"
+    )
+
+
+_PIN_JOIN = "LEFT JOIN pins ON pins.desk = %(desk)s AND pins.source = p.source AND pins.post_id = p.post_id"
+_POST_SELECT = f"SELECT {_POST_COLS} FROM posts p {_PIN_JOIN}"
+
+# SQLite booleans come back as ints; the shared row readers accept either.
+_CJK = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+_UPDATE_SEEN = (
+    "UPDATE posts SET channel = %s, channel_title = coalesce(%s, channel_title), url = %s, author = %s, "
+    "views = coalesce(%s, views), views_count = coalesce(%s, views_count), views_seen = coalesce(%s, views_seen), "
+    "edited = %s, fwd_name = %s, fwd_url = %s, reply_to = %s, album_ids = %s, media = %s, service = %s, "
+    "last_seen = %s WHERE key = %s"
+)
+_KEEP_REVISION = (
+    "INSERT INTO revisions (source, post_id, text, text_sha256, captured, replaced, capture_how, capture_from) "
+    "SELECT source, post_id, text, text_sha256, coalesce(text_seen, first_seen), %s, capture_how, capture_from "
+    "FROM posts WHERE key = %s"
+)
+_UPDATE_CHANGED = (
+    "UPDATE posts SET channel = %s, channel_title = coalesce(%s, channel_title), url = %s, author = %s, "
+    "views = coalesce(%s, views), views_count = coalesce(%s, views_count), views_seen = coalesce(%s, views_seen), "
+    "edited = %s, fwd_name = %s, fwd_url = %s, reply_to = %s, album_ids = %s, media = %s, service = %s, "
+    "last_seen = %s, text = %s, text_sha256 = %s, text_seen = %s, capture_how = %s, capture_from = %s, "
+    "revisions = revisions + %s WHERE key = %s"
+)
+_INSERT_COLS = (
+    "key, source, post_id, channel, channel_title, url, published, text, author, views, views_count, "
+    "edited, fwd_name, fwd_url, reply_to, album_ids, media, service, text_sha256, capture_how, capture_from, "
+    "views_seen, first_seen, last_seen, text_seen"
+)
+_INSERT = f"INSERT INTO posts ({_INSERT_COLS}) VALUES ({', '.join(['%s'] * 25)})"
+_SOURCE_COLS = (
+    "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
+    "next_poll, cursor, backfill_done, warning, warning_at, post_count"
+)
+
+
+def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
+    kind, sep, handle = name.partition(":")
+    cur.execute("INSERT INTO sources (name, kind, handle, enabled, created) VALUES (%s, %s, %s, 0, %s) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
+
+
+class PgStore:
+    """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
+    (each call takes a pooled connection)."""
+
+    def __init__(self, url: str, pool: ConnectionPool, *, readonly: bool, desk: str | None = None) -> None:
+        self.url = url
+        self.path = shown_url(url)  # what messages name, as the SQLite store names its file
+        self.readonly = readonly
+        self._pool = pool
+        self.desk = desk if desk is not None else default_desk()
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def desk(self) -> str:
+        return self._desk
+
+    @desk.setter
+    def desk(self, name: str) -> None:
+        self._desk = desk_name(name)
+
+    # ------------------------------------------------------------------ open / close
+
+    @classmethod
+    def open(cls, url: str, *, readonly: bool = False, desk: str | None = None, max_size: int = 4) -> PgStore:
+        """Connect (the pool's first connection within 10 s) and bring the schema up to date."""
+        desk = desk_name(desk) if desk is not None else default_desk()
+        pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="desk-store",
+                              kwargs={"connect_timeout": 10})
+        try:
+            pool.open(wait=True, timeout=15)
+        except Exception as exc:
+            pool.close()
+            raise StoreError("cannot open store", shown_url(url), f"cannot connect ({_one_line(exc)})") from None
+        store = cls(url, pool, readonly=readonly, desk=desk)
+        try:
+            store._migrate()
+        except BaseException:
+            pool.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+
+    def __enter__(self) -> PgStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PgStore({self.path!r})"
+
+    def reader(self) -> PgStore:
+        """Another store on the same server (the SQLite store's read connection for a worker)."""
+        return PgStore.open(self.url, readonly=True, desk=self.desk)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        yield  # each call is its own transaction; feed_at reads its anchor and window in one
+
+    def _migrate(self) -> None:
+        def run(cur: psycopg.Cursor) -> None:
+            # One migrator at a time: two processes opening a fresh server must not both create.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk_schema'))")
+            cur.execute("CREATE TABLE IF NOT EXISTS desk_schema (version INTEGER NOT NULL)")
+            cur.execute("SELECT version FROM desk_schema")
+            row = cur.fetchone()
+            version = row[0] if row else 0
+            if row is None:
+                cur.execute("INSERT INTO desk_schema VALUES (0)")
+            if version > len(MIGRATIONS):
+                raise StoreError("cannot open store", self.path,
+                                 f"schema version {version} is newer than this desk ({len(MIGRATIONS)}); upgrade desk")
+            if self.readonly:
+                return
+            for sql in MIGRATIONS[version:]:
+                cur.execute(sql)
+            cur.execute("UPDATE desk_schema SET version = %s", (len(MIGRATIONS),))
+
+        self._tx(run, write=False)
+
+    @property
+    def schema_version(self) -> int:
+        return self._tx(lambda cur: cur.execute("SELECT version FROM desk_schema").fetchone()[0])
+
+    # ------------------------------------------------------------------ transactions
+
+    def _tx(self, fn: Callable[[psycopg.Cursor], T], *, write: bool = False) -> T:
+        """fn(cursor) in one transaction; writes are replayed after a collision (fn keeps no state)."""
+        if write and self.readonly:
+            raise StoreError("cannot write", self.path, "store opened read-only")
+        attempt = 0
+        while True:
+            try:
+                with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    if write:
+                        cur.execute("SELECT nextval('desk_changes')")
+                    return fn(cur)
+            except _RETRYABLE:
+                attempt += 1
+                if not write or attempt >= WRITE_RETRIES:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+            except psycopg.OperationalError as exc:
+                raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+
+    def _pg_write(self, fn: Callable[[psycopg.Cursor], T]) -> T:
+        return self._tx(fn, write=True)
+
+    def _pg_read(self, fn: Callable[[psycopg.Cursor], T]) -> T:
+        return self._tx(fn)
+
+    def _write(self, fn: Callable[[Any], T]) -> T:
+        # Modules that write the SQLite store's own SQL through it (evidence, alerts, dedup).
+        raise NotSupported("this feature", self.path, "not supported on PostgreSQL yet")
+
+    _read = _write
+
+    def data_version(self) -> int:
+        """Changes when any connection has committed a write since (a server-wide counter)."""
+        return self._pg_read(lambda c: c.execute(
+            "SELECT last_value + is_called::int FROM desk_changes").fetchone()[0])
+
+    # ------------------------------------------------------------------ sources
+
+    def sync_sources(self, configs: list[SourceConfig]) -> None:
+        now = utc_iso(datetime.now(UTC))
+        rows = [(c.name, c.kind, clean_line(c.handle), clean_line(c.label) or None, int(bool(c.enabled)),
+                 c.interval, now, c.base_url) for c in configs]
+
+        def run(cur: psycopg.Cursor) -> None:
+            cur.executemany(
+                "INSERT INTO sources (name, kind, handle, label, enabled, interval, created, base_url) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
+                "handle = excluded.handle, label = excluded.label, enabled = excluded.enabled, "
+                "interval = excluded.interval, base_url = excluded.base_url, "
+                "created = coalesce(sources.created, excluded.created)", rows)
+
+        self._pg_write(run)
+
+    def sources(self) -> list[SourceHealth]:
+        rows = self._pg_read(lambda c: c.execute(f"SELECT {_SOURCE_COLS} FROM sources ORDER BY name").fetchall())
+        return [
+            SourceHealth(
+                name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
+                last_success=_dt(r[6]), last_error=_dt(r[7]), error_text=r[8], error_count=r[9] or 0,
+                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
+                warning_at=_dt(r[14]), posts=r[15] or 0,
+            )
+            for r in rows
+        ]
+
+    def source_row(self, name: str) -> dict[str, Any] | None:
+        def run(cur: psycopg.Cursor) -> dict[str, Any] | None:
+            cur.execute("SELECT * FROM sources WHERE name = %s", (name,))
+            row = cur.fetchone()
+            return dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
+
+        return self._pg_read(run)
+
+    @staticmethod
+    def _channel_update(cur: psycopg.Cursor, name: str, channel: ChannelInfo | None) -> None:
+        if channel is None:
+            return
+        channel = clean_channel(channel)
+        cur.execute(
+            "UPDATE sources SET title = coalesce(%s, title), description = coalesce(%s, description), "
+            "subscribers = coalesce(%s, subscribers), subscribers_count = coalesce(%s, subscribers_count) "
+            "WHERE name = %s",
+            (channel.title, channel.description, channel.subscribers, channel.subscribers_count, name))
+
+    def update_channels(self, channels: dict[str, ChannelInfo]) -> None:
+        if not channels:
+            return
+
+        def run(cur: psycopg.Cursor) -> None:
+            for name, info in channels.items():
+                _ensure_source(cur, name)
+                self._channel_update(cur, name, info)
+
+        self._pg_write(run)
+
+    def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
+                       last_modified: str | None = None, channel: ChannelInfo | None = None,
+                       warning: str | None = None) -> None:
+        def run(cur: psycopg.Cursor) -> None:
+            _ensure_source(cur, name)
+            cur.execute("UPDATE sources SET last_success = %s, next_poll = %s, error_count = 0, etag = %s, "
+                        "last_modified = %s WHERE name = %s",
+                        (_iso(at), _iso(next_poll), clean_header(etag), clean_header(last_modified), name))
+            if warning:
+                cur.execute("UPDATE sources SET warning = %s, warning_at = %s WHERE name = %s",
+                            (clean_line(warning)[:2000], _iso(at), name))
+            self._channel_update(cur, name, channel)
+
+        self._pg_write(run)
+
+    def record_failure(self, name: str, *, at: datetime, reason: str, next_poll: datetime) -> None:
+        def run(cur: psycopg.Cursor) -> None:
+            _ensure_source(cur, name)
+            cur.execute("UPDATE sources SET last_error = %s, error_text = %s, error_count = error_count + 1, "
+                        "next_poll = %s WHERE name = %s", (_iso(at), clean_line(reason), _iso(next_poll), name))
+
+        self._pg_write(run)
+
+    def set_backfill(self, name: str, *, cursor: int | None, done: bool) -> None:
+        def run(cur: psycopg.Cursor) -> None:
+            _ensure_source(cur, name)
+            cur.execute("UPDATE sources SET cursor = %s, backfill_done = %s WHERE name = %s",
+                        (cursor, int(done), name))
+
+        self._pg_write(run)
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest_page(self, source: str, posts: list[Post], *, fetched_at: datetime,
+                    channel: ChannelInfo | None = None, capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
+        """One fetched page in one transaction; the rules of the SQLite store's ingest_page."""
+        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+
+        def run(cur: psycopg.Cursor) -> IngestResult:
+            tx = _PgIngest(cur, fetched)
+            tx.add(source, posts, capture)
+            _set_extras(cur, source, posts)
+            self._channel_update(cur, source, channel)
+            return tx.result
+
+        return self._pg_write(run)
+
+    def ingest_many(self, batches: Iterable[tuple[str, list[Post]] | Batch], *, fetched_at: datetime,
+                    commit_every: int = 50_000,
+                    on_commit: Callable[[int, IngestResult], None] | None = None,
+                    capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
+        """Bulk upsert: pages grouped into transactions of about `commit_every` posts."""
+        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        total = IngestResult()
+        group: list[Batch] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal group, size
+            pages = group
+
+            def run(cur: psycopg.Cursor) -> IngestResult:
+                tx = _PgIngest(cur, fetched)
+                for source, posts, how in pages:
+                    tx.add(source, posts, how)
+                return tx.result
+
+            res = self._pg_write(run)
+            total.add(res)
+            if on_commit is not None:
+                on_commit(len(pages), res)
+            group, size = [], 0
+
+        for b in batches:
+            page: Batch = b if len(b) == 3 else (b[0], b[1], capture)  # type: ignore[assignment]
+            group.append(page)
+            size += len(page[1])
+            if size >= commit_every:
+                flush()
+        if group:
+            flush()
+        return total
+
+    # ------------------------------------------------------------------ posts
+
+    def _one_post(self, where: str, params: dict[str, Any]) -> StoredPost | None:
+        row = self._pg_read(lambda c: c.execute(f"{_POST_SELECT} WHERE {where}",
+                                             {"desk": self.desk, **params}).fetchone())
+        return _stored_post(row) if row else None
+
+    def get(self, source: str, post_id: int) -> StoredPost | None:
+        return self._one_post("p.source = %(s)s AND p.post_id = %(i)s", {"s": source, "i": post_id})
+
+    def get_by_key(self, key: int) -> StoredPost | None:
+        return self._one_post("p.key = %(k)s", {"k": key})
+
+    def get_by_url(self, url: str) -> StoredPost | None:
+        return self._one_post("p.url = %(u)s ORDER BY p.key DESC LIMIT 1", {"u": url})
+
+    def revisions_of(self, source: str, post_id: int) -> list[tuple[str, datetime, datetime]]:
+        rows = self._pg_read(lambda c: c.execute(
+            "SELECT text, captured, replaced FROM revisions WHERE source = %s AND post_id = %s ORDER BY id",
+            (source, post_id)).fetchall())
+        return [(t, _dt(c), _dt(r)) for t, c, r in rows]  # type: ignore[misc]
+
+    def count_posts(self) -> int:
+        return self._pg_read(lambda c: c.execute("SELECT coalesce(sum(post_count), 0) FROM sources").fetchone()[0])
+
+    def max_post_id(self, source: str) -> int | None:
+        return self._pg_read(lambda c: c.execute("SELECT max(post_id) FROM posts WHERE source = %s",
+                                              (source,)).fetchone()[0])
+
+    def max_key(self) -> int:
+        return self._pg_read(lambda c: c.execute("SELECT coalesce(max(key), 0) FROM posts").fetchone()[0])
+
+    # ------------------------------------------------------------------ feed and search
+
+    def resolve_sources(self, typed: list[str]) -> list[str]:
+        out: list[str] = []
+        for value in typed:
+            v = value.casefold().lstrip("@")
+            hits = self._pg_read(lambda c, v=v: [r[0] for r in c.execute(
+                "SELECT name FROM sources WHERE lower(name) = %(v)s OR lower(handle) = %(v)s "
+                "OR lower(label) = %(v)s ORDER BY name", {"v": v})])
+            if not hits:
+                raise QueryError(f"source:{value} matches no source")
+            out.extend(h for h in hits if h not in out)
+        return out
+
+    def check_query(self, query: str) -> None:
+        self._where(query, False, None)
+
+    def _where(self, query: str | None, prefix: bool, sources: list[str] | None
+               ) -> tuple[list[str], dict[str, Any], bool] | None:
+        """(conditions over p, params, matches nothing) for a search text and a source filter;
+        None when there is no filter at all."""
+        conds: list[str] = []
+        params: dict[str, Any] = {}
+        if sources is not None:
+            conds.append("p.source = ANY(%(sources)s)")
+            params["sources"] = list(sources)
+        q = parse_query(query, prefix=prefix) if query and query.strip() else None
+        if q is not None and not q.empty:
+            if q.sources:
+                named = self.resolve_sources(q.sources)
+                conds.append("p.source = ANY(%(qsources)s)")
+                params["qsources"] = named
+            if q.since is not None:
+                conds.append("p.key >= %(low)s")
+                params["low"] = unix_seconds(q.since) << KEY_SHIFT
+            if q.until is not None:
+                conds.append("p.key < %(high)s")
+                params["high"] = unix_seconds(q.until) << KEY_SHIFT
+            for clause in q.clauses:
+                conds.append("(" + " OR ".join(_term_sql(t, params) for t in clause) + ")")
+            for term in q.excluded:
+                conds.append(f"NOT {_term_sql(term, params)}")
+        elif query and query.strip() and q is not None and q.empty:
+            return conds, params, True  # typed, but nothing searchable: matches nothing
+        if not conds:
+            return None
+        return conds, params, sources is not None and not sources
+
+    def feed(self, limit: int, *, before_key: int | None = None, after_key: int | None = None,
+             query: str | None = None, sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
+        """Feed rows, newest first (the SQLite store's `feed`: keyset windows by key)."""
+        where = self._where(query, prefix, sources)
+        if limit <= 0 or (where is not None and where[2]):
+            return []
+        conds, params = (where[0], where[1]) if where is not None else ([], {})
+        conds = list(conds)
+        ascending = after_key is not None and before_key is None
+        if before_key is not None:
+            conds.append("p.key < %(before)s")
+            params["before"] = before_key
+        if after_key is not None:
+            conds.append("p.key > %(after)s")
+            params["after"] = after_key
+        sql = (f"SELECT {_feed_cols()} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
+               f"ORDER BY p.key {'ASC' if ascending else 'DESC'} LIMIT %(limit)s")
+        rows = self._pg_read(lambda c: c.execute(sql, {**params, "desk": self.desk, "limit": limit}).fetchall())
+        if ascending:
+            rows.reverse()
+        return [_feed_row(r) for r in rows]
+
+    def search(self, query: str, *, limit: int = 20, sources: list[str] | None = None,
+               prefix: bool = False) -> list[StoredPost]:
+        """Full posts matching the search text, newest first. Blank text finds nothing."""
+        if not query or not query.strip():
+            return []
+        where = self._where(query, prefix, sources)
+        if where is None or where[2] or limit <= 0:
+            return []
+        conds, params, _ = where
+        sql = f"{_POST_SELECT} WHERE {' AND '.join(conds)} ORDER BY p.key DESC LIMIT %(limit)s"
+        rows = self._pg_read(lambda c: c.execute(sql, {**params, "desk": self.desk, "limit": limit}).fetchall())
+        return [_stored_post(r) for r in rows]
+
+    def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
+                   after_key: int | None = None, prefix: bool = False) -> int:
+        where = self._where(query, prefix, sources)
+        if where is not None and where[2]:
+            return 0
+        if where is None and after_key is None:
+            return self.count_posts()
+        conds, params = (list(where[0]), where[1]) if where is not None else ([], {})
+        if after_key is not None:
+            conds.append("p.key > %(after)s")
+            params["after"] = after_key
+        sql = f"SELECT count(*) FROM posts p WHERE {' AND '.join(conds)}"
+        return self._pg_read(lambda c: c.execute(sql, params).fetchone()[0])
+
+    def feed_at(self, offset: int, limit: int, *, query: str | None = None,
+                sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
+        where = self._where(query, prefix, sources)
+        if limit <= 0 or offset < 0 or (where is not None and where[2]):
+            return []
+        conds, params = (where[0], where[1]) if where is not None else ([], {})
+        sql = (f"SELECT {_feed_cols()} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
+               "ORDER BY p.key DESC LIMIT %(limit)s OFFSET %(offset)s")
+        rows = self._pg_read(lambda c: c.execute(
+            sql, {**params, "desk": self.desk, "limit": limit, "offset": offset}).fetchall())
+        return [_feed_row(r) for r in rows]
+
+    # ------------------------------------------------------------------ pins (of this store's desk)
+
+    def pin(self, source: str, post_id: int, note: str = "") -> None:
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> None:
+            # Serialise pinning per desk so two editors' positions never collide.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            if cur.execute("SELECT 1 FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
+                           (desk, source, post_id)).fetchone():
+                return
+            if not cur.execute("SELECT 1 FROM posts WHERE source = %s AND post_id = %s", (source, post_id)).fetchone():
+                raise KeyError(f"no stored post {source}/{post_id}")
+            cur.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
+                        "VALUES (%(d)s, %(s)s, %(i)s, (SELECT count(*) FROM pins WHERE desk = %(d)s), %(n)s, %(t)s)",
+                        {"d": desk, "s": source, "i": post_id, "n": clean_text(note),
+                         "t": utc_iso(datetime.now(UTC))})
+
+        self._pg_write(run)
+
+    @staticmethod
+    def _pin_order(cur: psycopg.Cursor, desk: str) -> list[tuple[str, int]]:
+        return [tuple(r) for r in cur.execute(  # type: ignore[misc]
+            "SELECT source, post_id FROM pins WHERE desk = %s ORDER BY position, pinned_at, seq", (desk,)).fetchall()]
+
+    @staticmethod
+    def _set_positions(cur: psycopg.Cursor, desk: str, order: list[tuple[str, int]]) -> None:
+        cur.executemany("UPDATE pins SET position = %s WHERE desk = %s AND source = %s AND post_id = %s",
+                        [(i, desk, s, p) for i, (s, p) in enumerate(order)])
+
+    def unpin(self, source: str, post_id: int) -> None:
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> None:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            if cur.execute("DELETE FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
+                           (desk, source, post_id)).rowcount:
+                self._set_positions(cur, desk, self._pin_order(cur, desk))
+
+        self._pg_write(run)
+
+    def move_pin(self, source: str, post_id: int, delta: int) -> None:
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> None:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            order = moved(self._pin_order(cur, desk), (source, post_id), delta)
+            if order is None:
+                return
+            self._set_positions(cur, desk, order)
+
+        self._pg_write(run)
+
+    def set_pin_note(self, source: str, post_id: int, note: str) -> None:
+        self._pg_write(lambda c: c.execute("UPDATE pins SET note = %s WHERE desk = %s AND source = %s AND post_id = %s",
+                                        (clean_text(note), self.desk, source, post_id)))
+
+    def clear_pins(self) -> int:
+        return self._pg_write(lambda c: c.execute("DELETE FROM pins WHERE desk = %s", (self.desk,)).rowcount)
+
+    def pins(self) -> list[tuple[Pin, StoredPost]]:
+        rows = self._pg_read(lambda c: c.execute(
+            f"SELECT pins.position, pins.note, pins.pinned_at, {_POST_COLS} FROM pins "
+            "JOIN posts p ON p.source = pins.source AND p.post_id = pins.post_id "
+            "WHERE pins.desk = %(desk)s ORDER BY pins.position, pins.pinned_at, pins.seq",
+            {"desk": self.desk}).fetchall())
+        out = []
+        for r in rows:
+            stored = _stored_post(r[3:])
+            out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], _dt(r[2])), stored))  # type: ignore[arg-type]
+        return out
+
+    def desks(self) -> list[tuple[str, int]]:
+        return self._pg_read(lambda c: [tuple(r) for r in c.execute(  # type: ignore[misc]
+            "SELECT name, (SELECT count(*) FROM pins WHERE pins.desk = names.name) FROM "
+            "(SELECT desk AS name FROM pins UNION SELECT name FROM desks) AS names ORDER BY name").fetchall()])
+
+    def desk_prefs(self) -> dict[str, Any]:
+        row = self._pg_read(lambda c: c.execute("SELECT prefs FROM desks WHERE name = %s", (self.desk,)).fetchone())
+        try:
+            prefs = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return prefs if isinstance(prefs, dict) else {}
+
+    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]:
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> dict[str, Any]:
+            row = cur.execute("SELECT prefs FROM desks WHERE name = %s FOR UPDATE", (desk,)).fetchone()
+            prefs = merged_prefs(row[0] if row else None, changes)
+            cur.execute("INSERT INTO desks (name, prefs, last_used) VALUES (%(n)s, %(p)s, %(t)s) "
+                        "ON CONFLICT (name) DO UPDATE SET prefs = %(p)s, last_used = %(t)s",
+                        {"n": desk, "p": json.dumps(prefs, ensure_ascii=False, sort_keys=True),
+                         "t": utc_iso(datetime.now(UTC))})
+            return prefs
+
+        return self._pg_write(run)
+
+    # ------------------------------------------------------------------ the rest
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names the SQLite store has: a typo elsewhere stays an AttributeError.
+        from deskapp.core.store import Store
+
+        if not name.startswith("_") and hasattr(Store, name):
+            def unsupported(*_args: Any, **_kwargs: Any) -> Any:
+                raise NotSupported(f"{name.replace('_', ' ')}", self.path, "not supported on PostgreSQL yet")
+
+            return unsupported
+        raise AttributeError(name)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _term_sql(term: Term, params: dict[str, Any]) -> str:
+    """One typed word or phrase as a condition over p: the tsvector for words, a substring
+    (pg_trgm index) for text in scripts written without spaces."""
+    n = len(params)
+    text = term.text
+    if _CJK.search(text):
+        params[f"t{n}"] = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return f"p.text ILIKE %(t{n})s"
+    words = [w for w in re.split(r"\W+", text) if w]
+    if not words:
+        return "TRUE"
+    is_prefix = any(p.match.endswith("*") for p in term.parts)
+    lexemes = ["'" + w.lower().replace("'", "''") + "'" for w in words]
+    if is_prefix:
+        lexemes[-1] += ":*"
+    params[f"t{n}"] = " <-> ".join(lexemes)
+    return f"p.tsv @@ to_tsquery('simple', %(t{n})s)"
+
+
+_SET_EXTRAS = "UPDATE posts SET native_id = %s, reposted_by = %s, quote_of = %s WHERE source = %s AND post_id = %s"
+
+
+def _set_extras(cur: psycopg.Cursor, source: str, posts: list[Post]) -> None:
+    posts = [clean_post(p) for p in posts if post_problem(p) is None]
+    rows = [(p.native_id, p.reposted_by, p.quote_of, source, p.id)
+            for p in posts if p.native_id is not None or p.reposted_by is not None or p.quote_of is not None]
+    if rows:
+        cur.executemany(_SET_EXTRAS, rows)
+
+
+class _PgIngest:
+    """The upserts of one write transaction (the rules of ingest.IngestTx, on PostgreSQL)."""
+
+    def __init__(self, cur: psycopg.Cursor, fetched: str) -> None:
+        self.cur = cur
+        self.fetched = fetched
+        self.result = IngestResult()
+        self.prep = Prepare(fetched)
+        self.fresh: set[int] = set()  # keys inserted in this transaction: a repeat keeps no revision
+        self.sources: set[str] = set()
+
+    def add(self, source: str, posts: list[Post], capture: Provenance) -> None:
+        if not posts:
+            return
+        prepared = self.prep.page(source, posts, capture)
+        self.result.refused.extend(self.prep.take_refused())
+        if not prepared:
+            return
+        cur, fetched, result = self.cur, self.fetched, self.result
+        if source not in self.sources:
+            _ensure_source(cur, source)
+            self.sources.add(source)
+        existing = {pid: (key, sha) for pid, key, sha in cur.execute(
+            "SELECT post_id, key, text_sha256 FROM posts WHERE source = %s AND post_id = ANY(%s)",
+            (source, list(prepared))).fetchall()}
+        new_ids = [i for i in prepared if i not in existing]
+        if new_ids:
+            self._insert_new(source, new_ids, prepared)
+        seen, changed, revs = [], [], []
+        for post_id, (key, sha) in existing.items():
+            r = prepared[post_id]
+            result.max_key = max(result.max_key, key)
+            meta = (r[3], r[_P_TITLE], r[_P_URL], r[8], r[_P_VIEWS], r[_P_VIEWS_COUNT],
+                    fetched if r[_P_VIEWS] is not None else None, *r[_P_EDITED:_P_SHA], fetched)
+            if r[_P_SHA] == sha:
+                seen.append((*meta, key))
+                continue
+            kept = key not in self.fresh  # a text never committed leaves no revision
+            if kept:
+                revs.append((fetched, key))
+            changed.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, r[_P_CAPTURE_HOW], r[_P_CAPTURE_FROM],
+                            int(kept), key))
+        if seen:
+            cur.executemany(_UPDATE_SEEN, seen)
+            result.unchanged += len(seen)
+        if changed:
+            if revs:
+                cur.executemany(_KEEP_REVISION, revs)
+            cur.executemany(_UPDATE_CHANGED, changed)
+            result.changed += len(changed)
+
+    def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:
+        cur, fetched = self.cur, self.fetched
+        wanted = {i: prepared[i][_P_KEY] for i in new_ids}
+        taken = {r[0] for r in cur.execute("SELECT key FROM posts WHERE key = ANY(%s)",
+                                           (list(set(wanted.values())),)).fetchall()}
+        rows = []
+        for post_id in new_ids:
+            key = wanted[post_id]
+            while key in taken or (key != wanted[post_id] and cur.execute(
+                    "SELECT 1 FROM posts WHERE key = %s", (key,)).fetchone()):
+                key += 1
+            taken.add(key)
+            self.fresh.add(key)
+            r = prepared[post_id]
+            rows.append((key, *r[1:], fetched if r[_P_VIEWS] is not None else None, fetched, fetched, fetched))
+            self.result.max_key = max(self.result.max_key, key)
+        cur.executemany(_INSERT, sorted(rows))
+        cur.execute("UPDATE sources SET post_count = post_count + %s WHERE name = %s", (len(rows), source))
+        self.result.new += len(rows)

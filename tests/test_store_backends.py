@@ -1,0 +1,138 @@
+"""Behaviour both stores share (SQLite and PostgreSQL, the `any_store` fixture), and what the
+PostgreSQL store and the CLI say about what it does not do yet. More shared tests are in
+test_store.py (those taking `any_store`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from deskapp.cli import main
+from deskapp.core.backend import is_pg_url, shown_url, sqlite_path
+from deskapp.core.model import Post
+from deskapp.core.store import StoreError
+
+T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
+FETCHED = datetime(2024, 3, 2, 8, 0, 0, tzinfo=UTC)
+
+
+def post(source: str, pid: int, text: str, *, minutes: int | None = None) -> Post:
+    handle = source.split(":", 1)[1]
+    return Post(source=source, channel=handle, id=pid, url=f"https://t.me/{handle}/{pid}",
+                published=T0 + timedelta(minutes=pid if minutes is None else minutes), text=text)
+
+
+def test_urls_name_the_backend() -> None:
+    assert is_pg_url("postgresql://desk@db/news") and is_pg_url("postgres://x")
+    assert not is_pg_url("/tmp/desk.db") and not is_pg_url("sqlite:/tmp/desk.db") and not is_pg_url(None)
+    assert sqlite_path("sqlite:/tmp/a.db") == Path("/tmp/a.db") and sqlite_path("sqlite:///tmp/a.db") == Path("/tmp/a.db")
+    assert shown_url("postgresql://ann:secret@db:5432/news") == "postgresql://ann:***@db:5432/news"
+
+
+def test_search_languages_exclusions_and_filters(any_store) -> None:
+    s = any_store
+    s.ingest_page("telegram:asia", [
+        post("telegram:asia", 1, "現場からの情報です"),
+        post("telegram:asia", 2, "Наводнение в городе, river bank"),
+        post("telegram:asia", 3, "flood on the river bank, rumour"),
+        post("telegram:asia", 4, "น้ำท่วมหนักในกรุงเทพ"),
+    ], fetched_at=FETCHED)
+    s.ingest_page("telegram:wire", [post("telegram:wire", 9, "river levels at the bank", minutes=30)],
+                  fetched_at=FETCHED)
+    ids = lambda q, **kw: [p.post.id for p in s.search(q, limit=50, **kw)]  # noqa: E731
+    assert ids("現場") == [1] and ids("น้ำท่วม") == [4]
+    assert ids("наводнение") == [2]  # case-folded outside ASCII
+    assert ids("river") == [9, 3, 2]  # newest first
+    assert ids('"river bank"') == [3, 2] and ids("river -rumour") == [9, 2]
+    assert ids("river source:wire") == [9] and ids("river", sources=["telegram:asia"]) == [3, 2]
+    assert ids("flood OR Наводнение") == [3, 2]
+    assert ids("riv", prefix=True) == [9, 3, 2] and ids("riv") == []
+    assert ids("river until:2024-03-01T12:03") == [2] and ids("river since:2024-03-01T12:03") == [9, 3]
+    assert s.feed_count(query="river") == 3 and s.feed_count(query="river -rumour") == 2
+
+
+def test_pins_per_desk_and_prefs(any_store) -> None:
+    s = any_store
+    s.ingest_page("telegram:a", [post("telegram:a", i, f"text {i}") for i in range(1, 5)], fetched_at=FETCHED)
+    s.desk = "anna"
+    for i in (1, 2, 3):
+        s.pin("telegram:a", i, f"note {i}")
+    s.pin("telegram:a", 1)  # already pinned: nothing changes
+    s.move_pin("telegram:a", 3, -5)
+    assert [(p.post_id, p.position, p.note) for p, _ in s.pins()] == [(3, 0, "note 3"), (1, 1, "note 1"),
+                                                                      (2, 2, "note 2")]
+    s.unpin("telegram:a", 1)
+    s.set_pin_note("telegram:a", 2, "new")
+    assert [(p.post_id, p.position, p.note) for p, _ in s.pins()] == [(3, 0, "note 3"), (2, 1, "new")]
+    with pytest.raises(KeyError):
+        s.pin("telegram:a", 99)
+    assert s.set_desk_prefs(format="md", heading="x") == {"format": "md", "heading": "x"}
+    s.set_desk_prefs(heading=None)
+    s.desk = "ben"
+    assert s.pins() == [] and s.desk_prefs() == {}
+    assert [r.post_id for r in s.feed(10) if r.pinned] == []
+    s.pin("telegram:a", 4)
+    assert s.desks() == [("anna", 2), ("ben", 1)] and s.clear_pins() == 1
+    s.desk = "anna"
+    assert s.desk_prefs() == {"format": "md"} and [r.post_id for r in s.feed(10) if r.pinned] == [3, 2]
+
+
+def test_postgresql_says_what_it_does_not_do_yet(pg_url: str) -> None:
+    from deskapp.core.backend import open_store
+    from deskapp.core.pg.store import NotSupported
+
+    with open_store(pg_url, desk="anna") as s:
+        assert s.schema_version >= 1
+        with pytest.raises(NotSupported, match="not supported on PostgreSQL yet") as err:
+            s.forget_source("telegram:a")
+        assert isinstance(err.value, StoreError)
+        with pytest.raises(AttributeError):
+            s.no_such_method  # noqa: B018
+        v0 = s.data_version()
+        s.ingest_page("telegram:a", [post("telegram:a", 1, "x")], fetched_at=FETCHED)
+        assert s.data_version() != v0 and s.count_posts() == 1 and s.max_post_id("telegram:a") == 1
+
+
+def test_newer_schema_is_refused(pg_url: str) -> None:
+    import psycopg
+
+    from deskapp.core.backend import open_store
+
+    open_store(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE desk_schema SET version = 999")
+    with pytest.raises(StoreError, match="newer than this desk"):
+        open_store(pg_url)
+
+
+def test_cli_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture) -> None:
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("DESK_CONFIG", raising=False)
+    from deskapp.core.backend import open_store
+
+    with open_store(pg_url) as s:
+        s.ingest_page("telegram:a", [post("telegram:a", 7, "flood warning")], fetched_at=FETCHED)
+    assert main(["--db", pg_url, "search", "flood"]) == 0
+    assert "t.me/a/7" in capsys.readouterr().out
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(f'[store]\nurl = "{pg_url}"\n')
+    assert main(["--config", str(cfg), "pin", "--no-capture", "https://t.me/a/7"]) == 0
+    assert "pinned 1 post on desk" in capsys.readouterr().out
+    with open_store(pg_url) as s:
+        assert [p.post_id for p, _ in s.pins()] == [7]
+    assert main(["--db", pg_url, "poll"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "desk poll: not supported on PostgreSQL yet" in err and "Traceback" not in err
+    cfg.write_text('[store]\nurl = "mysql://x"\n')
+    assert main(["--config", str(cfg), "sources"]) == 2
+    assert "store.url" in capsys.readouterr().err
+    # A path or sqlite: keeps the file store.
+    assert main(["--db", f"sqlite:{tmp_path / 'f.db'}", "sources"]) == 0 and (tmp_path / "f.db").exists()
+    # Features built on the SQLite store's own SQL say so in one line.
+    assert main(["--db", pg_url, "pin", "https://t.me/a/7"]) == 1
+    err = capsys.readouterr().err
+    assert "not supported on PostgreSQL yet" in err and "Traceback" not in err and "unexpected" not in err

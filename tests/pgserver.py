@@ -48,6 +48,16 @@ def bindir() -> Path | None:
     return None
 
 
+def _reachable_tmp() -> str:
+    """A temporary folder the server user can reach: the run's own one (tests/conftest.py) is
+    private to root, so as root the server's folder goes to the system's /tmp instead (and is
+    removed at the end all the same)."""
+    here = Path(tempfile.gettempdir())
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in (here, *here.parents)):
+        return str(here)
+    return "/tmp"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -71,7 +81,7 @@ def running_server() -> Iterator[PgServer]:
     bins = bindir()
     if bins is None:
         raise PgUnavailable("PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
-    folder = Path(tempfile.mkdtemp(prefix="desk-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="desk-pg-", dir=_reachable_tmp()))
     data = folder / "data"
     try:
         if os.geteuid() == 0:

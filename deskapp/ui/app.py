@@ -841,8 +841,22 @@ class DeskApp(App[None]):
         if revisions is _FAILED:
             revisions = []
         captures = self._store_call("read the revisions", self.store.revision_captures, source, post_id)
+        group = self._store_call("read the copies", self._group_of, post.key)
         self.push_screen(DetailsScreen(post, revisions, captures=None if captures is _FAILED else captures,
+                                       group=None if group is _FAILED else group,
                                        time_mode=self.time_mode, watch=self.watch_re))
+
+    def _group_of(self, key: int, cap: int = 100) -> list[tuple[StoredPost, float]]:
+        """The posts that repeat the same news as `key`, earliest first (the first `cap`)."""
+        members = self.store.duplicate_group(key)
+        if len(members) < 2:
+            return []
+        out = []
+        for k, similarity in members[:cap]:
+            member = self.store.get_by_key(k)
+            if member is not None:
+                out.append((member, similarity))
+        return out
 
     def open_url(self, url: str | None) -> None:
         """Only http(s) URLs without control/bidi/zero-width characters reach the browser."""

@@ -1,4 +1,5 @@
-"""The whole post: every field, the full text (capped for layout), its links and its revisions."""
+"""The whole post: every field, the full text (capped for layout), its links, its revisions, and the
+posts of other channels that repeat the same news (who posted it first)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,10 @@ class DetailsScreen(ModalScreen[None]):
 
     def __init__(self, post: StoredPost, revisions: list[tuple[str, datetime, datetime]], *,
                  captures: list[Capture | None] | None = None,
-                 time_mode: str = "utc", watch=None) -> None:
+                 time_mode: str = "utc", watch=None, group: list[tuple[StoredPost, float]] | None = None) -> None:
+        """`group`: (post, similarity to the earliest) of every post with the same news, earliest first."""
         super().__init__()
+        self.group = group or []
         self.post = post
         self.revisions = revisions
         self.captures = captures or []
@@ -125,6 +128,15 @@ class DetailsScreen(ModalScreen[None]):
                 problem = url_problem(link)
                 yield Static(Content(field_text(link + (f"  [not http(s): {problem}]" if problem else ""))),
                              classes="field")
+            if len(self.group) > 1:
+                yield Static(Content(f"Same news in {len(self.group)} posts, earliest first (times UTC)"),
+                             classes="section")
+                for member, similarity in self.group:
+                    mp = member.post
+                    this = "  ← this post" if member.key == self.post.key else ""
+                    how = "first" if member.key == self.group[0][0].key else f"{similarity:.0%} alike"
+                    yield Static(Content(field_text(f"{utc_iso(mp.published)}  {one_line(mp.channel, 64)}  "
+                                                    f"{mp.url}  ({how}){this}")), classes="field")
             yield Static(Content(f"Revisions ({len(self.revisions)})"), classes="section")
             if not self.revisions:
                 yield Static(Content("The text has not changed since it was first captured."), classes="field")

@@ -22,7 +22,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -66,6 +66,7 @@ class FeedState:
     start: int  # index of rows[0]; a multiple of the window size
     rows: list[FeedRow]
     unseen: int  # rows newer than the seen key
+    copies: dict[int, int] = field(default_factory=dict)  # key -> later posts that repeat it ("+N")
 
 
 # A test hook: called in the reader between placing the cursor and reading the rows it is drawn
@@ -103,7 +104,8 @@ def read_state(store: Store, *, query: str | None, sources: list[str] | None, an
         else:
             rows = store.feed(below, **filt)
         unseen = store.feed_count(after_key=seen_key, **filt) if seen_key else 0
-    return FeedState(total, idx, first_w * window, rows, unseen)
+        copies = store.copies_count([r.key for r in rows])  # one batch for the rows read
+    return FeedState(total, idx, first_w * window, rows, unseen, copies)
 
 
 class FeedWindows:
@@ -125,6 +127,7 @@ class FeedWindows:
         self._windows: OrderedDict[int, list[FeedRow]] = OrderedDict()
         self.queries = 0  # store round trips (for tests and the benchmark)
         self.version: int | None = None  # the store's data_version the windows were read at
+        self.copies: dict[int, int] = {}  # key -> later posts that repeat it, for the rows held
 
     @property
     def filtered(self) -> bool:
@@ -158,6 +161,7 @@ class FeedWindows:
         self._windows.clear()
         self.total = state.total
         self.version = version
+        self.copies = dict(state.copies)
         for n in range(0, len(state.rows), self.window):
             chunk = state.rows[n : n + self.window]
             start = state.start + n
@@ -215,6 +219,7 @@ class FeedWindows:
                 self.version = version
             rows = self.store.feed(size, **filt) if w == 0 else self.store.feed_at(w * size, size, **filt)
         self._windows[w] = rows
+        self.copies.update(self.store.copies_count([r.key for r in rows]))  # one batch per window
         while len(self._windows) > self.keep:
             self._windows.popitem(last=False)
         return rows
@@ -733,10 +738,11 @@ class FeedView(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
         marked = self._is_read_mark(index, row)
-        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked)  # an edit is a new row
+        copies = self.windows.copies.get(row.key, 0)
+        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked, copies)  # an edit is a new row
         strip = self._cache.get(cache_key)
         if strip is None:
-            strip = self._render_row(row, width, is_cursor, marked)
+            strip = self._render_row(row, width, is_cursor, marked, copies)
             self._cache[cache_key] = strip
         self._painted()
         return strip
@@ -778,7 +784,7 @@ class FeedView(ScrollView, can_focus=True):
         if not self.first_paint:
             self.first_paint = now
 
-    def _render_row(self, row: FeedRow, width: int, is_cursor: bool, marked: bool = False) -> Strip:
+    def _render_row(self, row: FeedRow, width: int, is_cursor: bool, marked: bool = False, copies: int = 0) -> Strip:
         """One line from plain text only: Segments never parse markup, controls are removed."""
         base, pin_style, time_style, chan_style, service_style, watch_style, mark_style, read_style = (
             self._style_set(is_cursor))
@@ -803,6 +809,8 @@ class FeedView(ScrollView, can_focus=True):
         for mark in post_marks(forwarded=row.forwarded is not None, reply=row.reply, edited=row.edited,
                                media=row.media):
             segments += [Segment(f"[{mark}]", mark_style), Segment(" ", base)]
+        if copies:  # other channels repeated this post later (the details list them)
+            segments += [Segment(f"+{copies}", pin_style), Segment(" ", base)]
         text = line_text(row.snippet, service=row.service, has_media=bool(row.media))
         text = text[: 2 * width]  # a character is at least one cell (or a rare zero-width mark)
         for piece, style in highlight_segments(text, self.watch_re, text_style, watch_style):

@@ -1,0 +1,41 @@
+"""Who posted it first, in the desk: "+N" on the feed line of a post others repeated (read in one batch
+per window), and the details list the whole group with channels and UTC times."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from deskapp.core.attention import Attention
+from deskapp.core.settings import AttentionSettings
+from deskapp.core.store import Store
+from deskapp.ui.screens.details import DetailsScreen
+from tests.ui.conftest import build_store, make_app, make_post, settle
+from tests.ui.screen_text import screen_text
+
+FIRE = "Port authority reports a fire in a warehouse near the east quay; no injuries so far, crews on site."
+
+
+async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_paths) -> None:
+    build_store(desk_paths.store, 6, extra=[
+        make_post(10, channel="alpha_news", text=FIRE),
+        make_post(11, channel="beta_wire", text="Via Alpha: " + FIRE),
+        make_post(12, channel="gamma_osint", text=FIRE + " More soon."),
+    ])
+    with Store.open(desk_paths.store) as store:
+        Attention(store, AttentionSettings(notify=False)).drain()
+        first = store.get("telegram:alpha_news", 1010).key
+        assert store.copies_count([first]) == {first: 2}
+    app = make_app(desk_paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.feed.windows.copies[first] == 2  # (the generated "Post number i" texts group too)
+        lines = [ln for ln in screen_text(app).splitlines() if "Port authority" in ln]
+        assert len(lines) == 3 and sum("+2 " in ln for ln in lines) == 1
+        await pilot.press("j", "j")  # the earliest, under its two copies
+        assert app.feed.cursor_key == first
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailsScreen)
+        assert [m.post.id for m, _ in app.screen.group] == [1010, 1011, 1012]
+        text = "\n".join(str(w.render()) for w in app.screen.query(Static))  # below the fold at 80x24
+        assert "Same news in 3 posts" in text and "beta_wire" in text and "(first)" in text

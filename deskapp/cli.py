@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "with its stored posts (refused while any are pinned)")
     sp = add("check", "check the store file, its search index and counters; exit 1 if something is wrong")
     sp.add_argument("--repair", action="store_true", help="rebuild what can be rebuilt from the posts")
+    sp = add("db", "move a store between SQLite and PostgreSQL, or bring its schema up to date")
+    dbs = sp.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    cp = dbs.add_parser("copy", help="copy every source, post, revision, pin and desk of SRC into the empty DST, "
+                                     "with row counts and a checksum per table",
+                        description="SRC and DST: a SQLite file (a path or sqlite:PATH) or postgresql://...")
+    cp.add_argument("src")
+    cp.add_argument("dst")
+    dbs.add_parser("migrate", help="bring the store's schema (--db, [store]) up to date and print its version")
     sp = add("search", "full-text search of stored posts, newest first: words, \"a phrase\", word*, "
                        "a OR b, -word, source:NAME, since:/until: 2024-05-01, 2024-05-01T14:30 (UTC) or 6h/2d")
     sp.add_argument("query")
@@ -714,6 +722,37 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
         raise CliError(str(exc), EXIT_USAGE) from None
 
 
+def cmd_db(ctx: Context, args: argparse.Namespace) -> int:
+    from deskapp.core.store import StoreError
+
+    if args.db_action == "migrate":
+        store = _open_store(ctx)  # opening read-write applies what migrations are missing
+        try:
+            print(f"{store.path}: schema version {store.schema_version} (up to date)")
+        finally:
+            store.close()
+        return 0
+    from deskapp.core.pg.copy import copy_store
+
+    src_name, dst_name = text_arg("SRC", args.src), text_arg("DST", args.dst)
+    if not is_pg_url(src_name) and not sqlite_path(src_name).is_file():
+        raise CliError(f"{src_name}: no such store file", EXIT_USAGE)
+    try:
+        with open_store(src_name, desk=ctx.desk) as src, open_store(dst_name, desk=ctx.desk) as dst:
+            def progress(table: str, rows: int) -> None:
+                print(f"\r{table}: {rows:,} rows", end="", file=sys.stderr, flush=True)
+
+            tables = copy_store(src, dst, progress)
+            print(file=sys.stderr)
+    except StoreError as exc:
+        print(file=sys.stderr)
+        raise CliError(str(exc)) from None
+    for t in tables:
+        print(f"{t.table:<10} {t.rows:>10,} rows  sha256 {t.checksum}")
+    print(f"copied {shown_url(src_name)} -> {shown_url(dst_name)}: every table's rows and checksum match")
+    return 0
+
+
 def cmd_desk(ctx: Context, args: argparse.Namespace) -> int:
     if args.demo:
         _need_terminal()
@@ -759,6 +798,7 @@ COMMANDS = {
     "evidence": cmd_evidence,
     "archive": cmd_archive,
     None: cmd_desk,
+    "db": cmd_db,
 }
 
 

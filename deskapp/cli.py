@@ -541,7 +541,7 @@ def _host_clocks(ctx: Context):
     (`desk poll`, the desk, `desk verify`): together they are as polite as one client."""
     from deskapp.core.fetch import HostClocks
 
-    return HostClocks()
+    return HostClocks(ctx.paths.state / "hosts")
 
 
 def _run_checks(ctx: Context, store, posts: list, *, kind: CheckKind, on_check=None) -> list:

@@ -13,9 +13,11 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -49,6 +51,9 @@ class Fetched:
     etag: str | None
     last_modified: str | None
     link: str | None = None  # the Link header (Mastodon pages by it)
+
+
+_T = TypeVar("_T")
 
 
 class HostClock:
@@ -88,73 +93,113 @@ class HostClock:
 
 
 class FileHostClock(HostClock):
-    """A HostClock that other processes share through two small files in a folder (the desk's state
-    folder): `<host>.busy`, flock-ed while a request is out (the kernel frees it when a process dies,
-    even by SIGKILL), and `<host>.json` with the wall-clock end of the last request and the pause.
-    So `desk poll`, the desk and `desk verify` take turns at one host as one client would."""
+    """A HostClock that other processes share through one small file in a folder (the desk's state
+    folder): `<host>.json` holds the wall-clock end of the last request, any 429 pause, and who has a
+    request out (pid and an id, with a deadline). It is read and written under a flock held only for
+    that moment (`<host>.lock`), never across a request: a process killed mid-request holds nothing,
+    and its claim is ignored once its pid is gone. So `desk poll`, the desk and `desk verify` take
+    turns at one host as one client would."""
+
+    HOLD_MAX = 300.0  # seconds a claim counts even if its process seems alive (a stuck request)
 
     def __init__(self, folder: Path, host: str) -> None:
         super().__init__()
         name = re.sub(r"[^A-Za-z0-9.-]+", "_", host)[:120] or "host"
-        self._busy_path = folder / f"{name}.busy"
+        self._lock_path = folder / f"{name}.lock"
         self._state_path = folder / f"{name}.json"
-        self._busy_fd: int | None = None
+        self._me = f"{os.getpid()}:{id(self)}"
         folder.mkdir(parents=True, exist_ok=True)
 
-    def _read(self) -> tuple[float, float]:
+    def _state(self) -> dict[str, Any]:
         try:
             data = json.loads(self._state_path.read_text(encoding="utf-8"))
-            return float(data.get("last", 0.0)), float(data.get("paused_until", 0.0))
-        except (OSError, ValueError, TypeError, AttributeError):
-            return 0.0, 0.0  # no file yet, or a torn one: no known gap
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}  # no file yet, or a torn one: no known gap
 
-    def _write(self, last: float, paused_until: float) -> None:
+    def _save(self, state: dict[str, Any]) -> None:
         tmp = self._state_path.with_name(f"{self._state_path.name}.{os.getpid()}.{threading.get_ident()}")
         try:
-            tmp.write_text(json.dumps({"last": last, "paused_until": paused_until}), encoding="utf-8")
+            tmp.write_text(json.dumps(state), encoding="utf-8")
             os.replace(tmp, self._state_path)
         except OSError:
             pass  # a read-only or full state folder: the in-process clock still holds
+
+    def _update(self, fn: Callable[[dict[str, Any]], _T]) -> _T:
+        """fn(state) under the folder's flock; the state is saved after it (fn may change it)."""
+        try:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return fn({})  # no folder to share through: behave as an in-process clock
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state = self._state()
+            before = dict(state)
+            out = fn(state)
+            if state != before:
+                self._save(state)
+            return out
+        finally:
+            os.close(fd)  # frees the flock
+
+    @staticmethod
+    def _claim_live(state: dict[str, Any], me: str, now: float) -> bool:
+        holder = str(state.get("holder") or "")
+        if not holder or holder == me or float(state.get("holder_until") or 0) <= now:
+            return False
+        try:
+            os.kill(int(holder.split(":", 1)[0]), 0)
+        except (ValueError, ProcessLookupError):
+            return False  # its process is gone (SIGKILL mid-request): the claim means nothing
+        except PermissionError:
+            return True  # alive, another user's
+        return True
 
     def try_acquire(self, gap: float) -> float:
         with self._lock:
             if self.busy:
                 return 0.02
-            fd = os.open(self._busy_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                return 0.05  # another process has a request out at this host
-            last, paused = self._read()
-            now = time.time()
-            wait = max(paused - now, last + gap - now, self.last + gap - time.monotonic(),
-                       self.paused_until - time.monotonic())
-            if wait > 0:
-                os.close(fd)  # closing frees the flock
-                return wait
-            self.busy, self._busy_fd = True, fd
-            return 0.0
+
+            def claim(state: dict[str, Any]) -> float:
+                now = time.time()
+                if self._claim_live(state, self._me, now):
+                    return 0.05  # another process has a request out at this host
+                wait = max(float(state.get("paused_until") or 0) - now, float(state.get("last") or 0) + gap - now,
+                           self.last + gap - time.monotonic(), self.paused_until - time.monotonic())
+                if wait > 0:
+                    return wait
+                state["holder"], state["holder_until"] = self._me, now + self.HOLD_MAX
+                return 0.0
+
+            wait = self._update(claim)
+            if wait <= 0:
+                self.busy = True
+            return wait
 
     def release(self) -> None:
         with self._lock:
-            _last, paused = self._read()
-            self._write(time.time(), paused)
+            def done(state: dict[str, Any]) -> None:
+                state["last"] = time.time()
+                if state.get("holder") == self._me:
+                    state["holder"], state["holder_until"] = None, 0.0
+
+            self._update(done)
             self.busy = False
             self.last = time.monotonic()
-            if self._busy_fd is not None:
-                os.close(self._busy_fd)
-                self._busy_fd = None
 
     def pause(self, seconds: float) -> None:
         super().pause(seconds)
+
+        def paused(state: dict[str, Any]) -> None:
+            state["paused_until"] = max(float(state.get("paused_until") or 0), time.time() + seconds)
+
         with self._lock:
-            last, paused = self._read()
-            self._write(last, max(paused, time.time() + seconds))
+            self._update(paused)
 
     def shared_pause(self) -> float:
         """Seconds any process sharing this clock was asked to stay away from the host (0: none)."""
-        return max(0.0, self._read()[1] - time.time(), self.paused_until - time.monotonic())
+        return max(0.0, float(self._state().get("paused_until") or 0) - time.time(),
+                   self.paused_until - time.monotonic())
 
 
 class HostClocks:

@@ -143,7 +143,7 @@ class DeskApp(App[None]):
         self._undo = UndoStack(None, "")  # replaced once the store is open (its path and desk)
         self.alert_watch = AlertWatch()  # from the store's last alert once it is open: old ones are not raised again
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
-        self.pin_checks = PinChecks(self, settings, paths.store)
+        self.pin_checks = PinChecks(self, settings, paths.store, clocks_folder=paths.state / "hosts")
         self._open_store()
 
     def _apply_desk_prefs(self, prefs: dict[str, Any]) -> None:

@@ -355,3 +355,30 @@ def test_a_pause_through_the_state_folder_is_seen_by_every_gate(tmp_path: Path) 
 
     assert 590 < gate.paused_until - time.monotonic() <= 600  # what `desk poll --once` reports
     assert HostGate(2.0, 0.0).paused_until == 0.0
+
+
+def test_a_process_killed_mid_request_does_not_hold_the_host(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from deskapp.core.fetch import HostClocks
+
+    host = "https://t.me"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from deskapp.core.fetch import HostClocks\n"
+         f"c = HostClocks(Path({str(tmp_path)!r})).get({host!r})\n"
+         "assert c.try_acquire(0.0) == 0.0\nprint('holding', flush=True)\nsys.stdin.readline()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        mine = HostClocks(tmp_path).get(host)
+        assert mine.try_acquire(0.0) > 0  # its request is out
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        assert mine.try_acquire(0.0) == 0.0  # the claim died with it
+        mine.release()
+    finally:
+        child.kill()
+        child.wait(10)

@@ -136,3 +136,45 @@ def test_cli_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert main(["--db", pg_url, "pin", "https://t.me/a/7"]) == 1
     err = capsys.readouterr().err
     assert "not supported on PostgreSQL yet" in err and "Traceback" not in err and "unexpected" not in err
+
+
+_LISTENER = """
+import sys, time
+from deskapp.core.pg.store import PgStore
+with PgStore.open(sys.argv[1]) as s, s.listening() as wait:
+    print("ready", flush=True)
+    key = wait(30)
+    print(key, time.time(), flush=True)
+"""
+
+
+def test_a_desk_on_another_connection_hears_each_committed_page(pg_url: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from deskapp.core.backend import open_store
+
+    root = Path(__file__).resolve().parents[1]
+    with open_store(pg_url) as s:
+        with s.listening() as wait:
+            assert wait(0.05) is None  # nothing committed: no wake-up
+            s.ingest_page("telegram:a", [post("telegram:a", 1, "x")], fetched_at=FETCHED)
+            assert wait(5) == s.max_key()
+            s.ingest_page("telegram:a", [post("telegram:a", 1, "x")], fetched_at=FETCHED)
+            assert wait(0.2) is None  # an unchanged page is not news
+        # Another process (another desk), woken by the commit.
+        proc = subprocess.Popen([sys.executable, "-c", _LISTENER, pg_url], stdout=subprocess.PIPE, text=True,
+                                cwd=root)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            committed = time.time()
+            r = s.ingest_page("telegram:a", [post("telegram:a", 2, "y")], fetched_at=FETCHED)
+            key, heard = proc.stdout.readline().split()
+            assert int(key) == r.max_key
+            print(f"commit-to-desk across processes: {(float(heard) - committed) * 1000:.1f} ms")
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -369,6 +369,7 @@ class PgStore:
             tx.add(source, posts, capture)
             _set_extras(cur, source, posts)
             self._channel_update(cur, source, channel)
+            _announce(cur, tx.result)
             return tx.result
 
         return self._pg_write(run)
@@ -391,6 +392,7 @@ class PgStore:
                 tx = _PgIngest(cur, fetched)
                 for source, posts, how in pages:
                     tx.add(source, posts, how)
+                _announce(cur, tx.result)
                 return tx.result
 
             res = self._pg_write(run)
@@ -649,6 +651,26 @@ class PgStore:
 
         return self._pg_write(run)
 
+    # ------------------------------------------------------------------ many desks
+
+    @contextmanager
+    def listening(self) -> Iterator[Callable[[float], int | None]]:
+        """A wait for the next committed page: `wait(timeout)` -> the newest key it announced, or
+        None after `timeout` seconds. One connection of its own, LISTENing (NOTIFY is delivered at
+        commit, so nothing polls the tables)."""
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+
+            def wait(timeout: float) -> int | None:
+                for note in conn.notifies(timeout=timeout, stop_after=1):
+                    return int(note.payload or 0)
+                return None
+
+            yield wait
+        finally:
+            conn.close()
+
     # ------------------------------------------------------------------ the rest
 
     def __getattr__(self, name: str) -> Any:
@@ -684,6 +706,16 @@ def _term_sql(term: Term, params: dict[str, Any]) -> str:
         lexemes[-1] += ":*"
     params[f"t{n}"] = " <-> ".join(lexemes)
     return f"p.tsv @@ to_tsquery('simple', %(t{n})s)"
+
+
+# NOTIFY channel for committed pages; the payload is the newest key the page touched.
+CHANNEL = "desk_posts"
+
+
+def _announce(cur: psycopg.Cursor, result: IngestResult) -> None:
+    """Tell listening desks at commit (PostgreSQL holds a NOTIFY until the transaction commits)."""
+    if result.new or result.changed:
+        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(result.max_key)))
 
 
 _SET_EXTRAS = "UPDATE posts SET native_id = %s, reposted_by = %s, quote_of = %s WHERE source = %s AND post_id = %s"

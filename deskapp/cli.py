@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sha256", action="store_true", default=None, help="add the SHA-256 of the captured text")
     sp.add_argument("--no-notes", action="store_true", help="leave out the pin notes")
     sp.add_argument("--chronological", action="store_true", help="order by publication time")
+    sp.add_argument("--earliest", action="store_true", default=None,
+                    help="name the earliest post of the same news beside a later copy (who posted it first)")
 
     sp = add("pin", "pin posts on the pinboard and capture each post's own page as evidence")
     sp.add_argument("posts", nargs="+", metavar="POST")
@@ -497,9 +499,10 @@ def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
         posts = _named_posts(ctx, store, args)
         facts = cite_facts(store, [(sp.post.source, sp.post.id) for sp in posts]) \
             if options.checked or options.archive else {}
+        firsts = store.earliest_posts(posts) if options.earliest else {}
     finally:
         store.close()
-    result = cite.render(posts, options, templates, verified=facts)
+    result = cite.render(posts, options, templates, verified=facts, earliest=firsts)
     sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
     for r in result.refused:
         print(f"desk: refused {r.what} of {r.post}: {r.url}: {r.reason}", file=sys.stderr)
@@ -709,7 +712,7 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
             # The command line's mistake: name the option, not the settings file.
             raise CliError(f"--format: unknown format {args.fmt!r}; known: {', '.join(FORMATS)}", EXIT_USAGE)
         over["fmt"] = args.fmt
-    for name in ("excerpt", "views", "archive", "sha256", "checked"):
+    for name in ("excerpt", "views", "archive", "sha256", "checked", "earliest"):
         if getattr(args, name, None):
             over[name] = True
     if args.no_notes:

@@ -48,6 +48,7 @@ DEFAULT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("clear_pins", "X", "Clear all pins", show=False),
     KeySpec("undo", "u", "Undo the last unpin or clear", show=False),
     KeySpec("cite_format", "F", "Switch the citation format", show=False),
+    KeySpec("cite_earliest", "E", "Name the earliest post of the same news in the citation (on/off)", show=False),
     KeySpec("edit_heading", "H", "Edit the citation heading", show=False),
     KeySpec("toggle_time", "t", "Switch times between UTC and local", show=False),
     KeySpec("sources", "s", "Show sources and their health", show=False),

@@ -95,6 +95,7 @@ LINE_FIELDS: dict[str, str] = {
     "views": 'option views: "11.4M views as of 2026-08-09 12:09 UTC"',
     "edited": 'option edited: "edited after capture" or "edited at source"',
     "forward": "option forwards: the forward origin, with its link",
+    "earliest": 'option earliest: "first posted by NAME at TIME, URL" when another post of the same news came first',
     "reply": "option replies: the replied-to post's link",
     "repost": 'a repost or boost shown as the original: "reposted by @x on Bluesky"',
     "quote": "option replies: the quoted post's link",
@@ -160,6 +161,7 @@ class CiteOptions:
     order: str = "editor"  # "editor" (as given) or "chronological"
     replies: bool = True  # a reply cites the post it answers (extension)
     checked: bool = False  # when the post was last re-checked, and a deletion with the captured hash
+    earliest: bool = False  # name the earliest post of the same news beside a later copy (render's `earliest`)
 
     def validate(self, prefix: str = "cite") -> CiteOptions:
         """Raise `CiteOptionError` naming the key when a value is out of range; return self."""
@@ -470,6 +472,7 @@ class _Item:
     quote: _Link | None
     sha256: str
     verification: Verification
+    earliest: _Item | None = None  # the first post of the same news, when it is another post
 
     @property
     def ref(self) -> str:
@@ -672,6 +675,11 @@ def _parts(it: _Item, opts: CiteOptions) -> dict[str, list[_Seg]]:
         parts["archive"] = [("text", "archive: none yet")]
     if opts.sha256:
         parts["sha256"] = [("text", f"text SHA-256 {it.sha256}")]
+    if opts.earliest and it.earliest is not None:
+        first = it.earliest
+        who = f"{first.name} ({first.handle})" if first.handle and first.handle != first.name else first.name
+        parts["earliest"] = [("text", f"first posted by {who} at {fmt_utc(first.published)}, "),
+                             *_link_segs(first.link)]
     return parts
 
 
@@ -701,8 +709,8 @@ def _media_summary(media: list[str]) -> str:
     return ", ".join(k if n == 1 else f"{k} ×{n}" for k, n in counts.items())
 
 
-_EXTRAS_ORDER = ("repost", "author", "excerpt", "note", "views", "edited", "checked", "forward", "reply", "quote",
-                 "archive", "sha256")
+_EXTRAS_ORDER = ("repost", "author", "excerpt", "note", "views", "edited", "checked", "forward", "earliest", "reply",
+                 "quote", "archive", "sha256")
 
 # Markdown: characters that can start markup anywhere in a line. Parentheses only matter after
 # "]" and "[" is escaped, so names keep their parentheses readable.
@@ -771,8 +779,8 @@ def _line_values(it: _Item, opts: CiteOptions, fmt: str) -> dict[str, str]:
     }
     values = {k: _escape(v, fmt) for k, v in plain.items()}
     values["url"] = _render_segs(_link_segs(it.link), fmt)
-    for key in ("excerpt", "note", "views", "edited", "checked", "forward", "reply", "repost", "quote", "archive",
-                "sha256"):
+    for key in ("excerpt", "note", "views", "edited", "checked", "forward", "earliest", "reply", "repost", "quote",
+                "archive", "sha256"):
         values[key] = rendered.get(key, "")
     values["extras"] = extras
     return values
@@ -885,6 +893,8 @@ def _json_item(it: _Item) -> dict[str, Any]:
         "service": post.service,
         "captured": _capture_json(it.sp),
         **_other_kind_json(it),
+        **({"earliest": {"name": it.earliest.name, "url": _link_json(it.earliest.link),
+                         "published": utc_iso(it.earliest.published)}} if it.earliest is not None else {}),
     }
 
 
@@ -964,6 +974,7 @@ def render(
     templates: CiteTemplates | None = None,
     now: datetime | None = None,
     verified: Mapping[tuple[str, int], Verification] | None = None,
+    earliest: Mapping[tuple[str, int], StoredPost] | None = None,
 ) -> Citation:
     """The citation block for `posts` (the pins in the editor's order, or posts named by the editor).
 
@@ -971,7 +982,8 @@ def render(
     TypeError for an item that is not a StoredPost. Everything about the posts themselves is
     handled: duplicates are dropped, unsafe URLs refused in view. `now` only fills the {generated}
     and {date} heading fields (current time when None). `verified` gives, by (source, post id), the
-    re-check and archive facts the "checked" and "archive" options print. No posts: "No posts to cite." (``[]`` in the
+    re-check and archive facts the "checked" and "archive" options print; `earliest`, by (source,
+    post id), the first post of the same news (Store.first_of) the "earliest" option names. No posts: "No posts to cite." (``[]`` in the
     JSON formats), count 0.
     """
     opts = (options or CiteOptions()).validate()
@@ -984,6 +996,11 @@ def render(
     facts = verified or {}
     items = [_item(sp, n, opts, refused, facts.get((sp.post.source, sp.post.id), _NO_FACTS))
              for n, sp in enumerate(unique, start=1)]
+    if opts.earliest and earliest:
+        for it in items:
+            first = earliest.get((it.sp.post.source, it.sp.post.id))
+            if first is not None and first.key != it.sp.key:
+                it.earliest = _item(first, 0, opts, refused, _NO_FACTS)  # its link passes the same checks
 
     if opts.fmt in ("json", "csl-json"):
         data = [(_json_item if opts.fmt == "json" else _csl_item)(it) for it in items]

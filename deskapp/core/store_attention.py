@@ -48,6 +48,7 @@ class AttentionStore:
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...  # pragma: no cover
     def desk_prefs(self) -> dict[str, Any]: ...  # pragma: no cover
     def set_desk_prefs(self, **changes: Any) -> dict[str, Any]: ...  # pragma: no cover
+    def get_by_key(self, key: int) -> Any: ...  # pragma: no cover
 
     # ------------------------------------------------------------------ the queue
 
@@ -167,6 +168,18 @@ class AttentionStore:
         """The earliest post `key` copies (itself when it copies none)."""
         row = self._read(lambda c: c.execute("SELECT first_key FROM dup_groups WHERE key = ?", (key,)).fetchone())
         return row[0] if row else key
+
+    def earliest_posts(self, posts: Sequence[Any]) -> dict[tuple[str, int], Any]:
+        """For citations (cite option `earliest`): by (source, post id), the first post of the same
+        news for each StoredPost another post came before."""
+        out = {}
+        for sp in posts:
+            first = self.first_of(sp.key)
+            if first != sp.key:
+                found = self.get_by_key(first)
+                if found is not None:
+                    out[(sp.post.source, sp.post.id)] = found
+        return out
 
     # ------------------------------------------------------------------ read position (per desk)
 

@@ -154,6 +154,8 @@ class DeskApp(App[None]):
             self.citer.heading = prefs["heading"]
         if prefs.get("time") in ("utc", "local"):
             self.time_mode = prefs["time"]
+        if isinstance(prefs.get("earliest"), bool):
+            self.citer.earliest = prefs["earliest"]
 
     def _keep_desk_prefs(self, **changes: Any) -> None:
         if self.store is not None:
@@ -553,7 +555,10 @@ class DeskApp(App[None]):
 
     def _render_citation(self):
         facts = self._store_call("read the pins' checks", self.pin_checks.facts, self.store, self._pin_keys())
-        return self.citer.render([sp for _, sp in self.pins], verified=None if facts is _FAILED else facts)
+        posts = [sp for _, sp in self.pins]
+        firsts = self._store_call("read who posted first", self.store.earliest_posts, posts) if self.citer.earliest else {}
+        return self.citer.render(posts, verified=None if facts is _FAILED else facts,
+                                 earliest=None if firsts is _FAILED else firsts)
 
     def refresh_compose(self) -> None:
         rendered = self._render_citation()
@@ -1002,6 +1007,14 @@ class DeskApp(App[None]):
         self._keep_desk_prefs(format=fmt)
         self.refresh_compose()
         self.notify(f"Citation format: {fmt}", markup=False, timeout=2)
+
+    def action_cite_earliest(self) -> None:
+        self.citer.earliest = not self.citer.earliest
+        self._keep_desk_prefs(earliest=self.citer.earliest)
+        self.refresh_compose()
+        self.notify("The citation names the earliest post of the same news beside a later copy."
+                    if self.citer.earliest else "The citation no longer names the earliest posts.",
+                    markup=False, timeout=4)
 
     def action_edit_heading(self) -> None:
         def done(value: str | None) -> None:

@@ -37,6 +37,7 @@ class Citer:
         self.now = now
         self.fmt = settings.cite.format if settings.cite.format in FORMATS else FORMATS[0]
         self._heading: str | None = settings.cite.heading  # None: the renderer's default
+        self.earliest = bool(settings.cite.options.get("earliest", False))  # E in the desk switches it
 
     @property
     def heading(self) -> str | None:
@@ -58,10 +59,10 @@ class Citer:
 
     def _objects(self) -> tuple[cite.CiteOptions, cite.CiteTemplates, str]:
         try:
-            options, templates = cite_objects(self.settings, {"fmt": self.fmt})
+            options, templates = cite_objects(self.settings, {"fmt": self.fmt, "earliest": self.earliest})
             problem = ""
         except ConfigError as exc:  # settings built in code, not through config.load
-            options, templates = cite.CiteOptions(fmt=self.fmt), cite.CiteTemplates()
+            options, templates = cite.CiteOptions(fmt=self.fmt, earliest=self.earliest), cite.CiteTemplates()
             problem = f"{exc} (using the default citation settings)"
         if self.heading is not None:
             templates.heading = self.heading
@@ -73,9 +74,11 @@ class Citer:
                 templates.heading = self.heading.replace("{", "{{").replace("}", "}}")
         return options, templates, problem
 
-    def render(self, posts: list[StoredPost], verified: dict | None = None) -> Rendered:
-        """`verified`: the pins' re-check and archive facts (cite.Verification by (source, id))."""
+    def render(self, posts: list[StoredPost], verified: dict | None = None, earliest: dict | None = None) -> Rendered:
+        """`verified`: the pins' re-check and archive facts (cite.Verification by (source, id));
+        `earliest`: the first post of the same news, by (source, id), named when `self.earliest`."""
         options, templates, problem = self._objects()
-        result = cite.render(posts, options, templates, now=self.now() if self.now else None, verified=verified)
+        result = cite.render(posts, options, templates, now=self.now() if self.now else None, verified=verified,
+                             earliest=earliest)
         refused = [f"{r.post}: {r.what} refused ({r.reason})" for r in result.refused]
         return Rendered(result.text, result.count, result.fmt, refused, problem)

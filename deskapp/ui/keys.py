@@ -26,6 +26,7 @@ APP_ACTIONS: dict[str, str] = {
     "undo": "undo",
     "cite_format": "cite_format",
     "edit_heading": "edit_heading",
+    "cite_earliest": "cite_earliest",
     "show_citation": "show_citation",
     "toggle_time": "toggle_time",
     "sources": "sources",

@@ -39,3 +39,23 @@ async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_
         assert [m.post.id for m, _ in app.screen.group] == [1010, 1011, 1012]
         text = "\n".join(str(w.render()) for w in app.screen.query(Static))  # below the fold at 80x24
         assert "Same news in 3 posts" in text and "beta_wire" in text and "(first)" in text
+
+
+async def test_e_names_the_earliest_post_in_the_citation_and_is_kept_per_desk(desk_paths) -> None:
+    build_store(desk_paths.store, 3, extra=[make_post(10, channel="alpha_news", text=FIRE),
+                                            make_post(11, channel="beta_wire", text="Via Alpha: " + FIRE)])
+    with Store.open(desk_paths.store) as store:
+        Attention(store, AttentionSettings(notify=False)).drain()
+    app = make_app(desk_paths)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.feed.current.post_id == 1011
+        await pilot.press("p")
+        await settle(pilot)
+        assert "first posted by" not in app.rendered.text
+        await pilot.press("E")
+        await settle(pilot)
+        assert "first posted by Alpha News (@alpha_news) at 2026-03-01 12:10 UTC, https://t.me/alpha_news/1010" \
+            in app.rendered.text
+    with Store.open(desk_paths.store) as store:
+        assert store.desk_prefs()["earliest"] is True

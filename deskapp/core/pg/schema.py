@@ -106,4 +106,16 @@ MIGRATIONS: list[str] = [
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
     CREATE INDEX posts_trgm ON posts USING gin (text gin_trgm_ops);
     """,
+    """
+    -- Many pollers (core/pg/leases.py): who is alive, and which poller holds each source until when.
+    CREATE TABLE pollers (
+        name TEXT PRIMARY KEY,
+        seen TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE leases (
+        source TEXT PRIMARY KEY,
+        poller TEXT,
+        expires TIMESTAMPTZ
+    );
+    """,
 ]

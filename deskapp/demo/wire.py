@@ -10,6 +10,7 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
+from deskapp.demo.copies import variants
 from deskapp.demo.others import Item, demo_accounts
 from deskapp.demo.server import Fault, WireServer
 from deskapp.demo.tme import FakeChannel, FakePost
@@ -30,6 +31,8 @@ VANISHING = ("harbour_watch", "UNCONFIRMED: reports of an explosion at the east 
                               "we will update.")
 CORRECTED = ("citydesk_alerts", "Police: 3 people injured in the collision on the ring road.",
              "Police: 5 people injured in the collision on the ring road, two of them seriously.")
+COPIED_STORY = ("Port authority reports a fire in a warehouse near the east quay; crews are on site and "
+                "the quay road is closed to traffic.")
 CHANGE_AFTER = 120.0  # seconds after the demo starts: the deletion; the edit comes at three quarters
 CHANGE_HINT = "pin UNCONFIRMED + injured posts; ~2 min later, v on the pinboard"
 
@@ -124,6 +127,19 @@ class DemoWire:
         self.corrected = self._append(chans[CORRECTED[0]], now - timedelta(seconds=30), CORRECTED[1])
         self.changes = [(now + timedelta(seconds=self.change_after * 0.75), "edit"),
                         (now + timedelta(seconds=self.change_after), "delete")]
+        self._copies(now)
+
+    def _copies(self, now: datetime) -> None:
+        """One story first posted by Harbour Watch, then repeated by two channels (an attributed copy
+        and one with a tail, demo/copies.py), so a new user sees "+2" and who posted it first."""
+        chans = self.server.channels
+        harbour = chans["harbour_watch"]
+        story = COPIED_STORY
+        self._append(harbour, now - timedelta(seconds=25), story)
+        kinds = dict(variants(story, random.Random(7), who=harbour.title, handle=harbour.handle))  # own rng: the
+        # main stream of draws (and so every other demo post) stays as it was
+        self._append(chans["citydesk_alerts"], now - timedelta(seconds=20), kinds["attributed"])
+        self._append(chans["eastfield_monitor"], now - timedelta(seconds=15), kinds["tail"])
 
     def _due_change(self, now: datetime) -> str | None:
         """Apply the first scheduled change that is due (under the server's lock); what happened."""

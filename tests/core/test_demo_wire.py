@@ -124,3 +124,32 @@ def test_demo_keeps_to_its_own_folder_and_removes_it(tmp_path: Path) -> None:
         demo.paths.last_citation.write_text("a citation\n")
     assert not demo.workdir.exists()  # store, citation and all
     assert not mine.state.exists() and not mine.store.exists()  # the editor's own files untouched
+
+
+def test_the_demo_repeats_one_story_across_channels_and_the_desk_groups_it(tmp_path) -> None:
+    """A new user sees "+2": the copies the demo posts are grouped under Harbour Watch's first post."""
+    from datetime import UTC, datetime
+
+    from deskapp.core.attention import Attention
+    from deskapp.core.model import Post
+    from deskapp.core.settings import AttentionSettings
+    from deskapp.core.store import Store
+    from deskapp.demo.server import WireServer
+    from deskapp.demo.wire import COPIED_STORY, DemoWire
+
+    server = WireServer()
+    DemoWire(server, seed=3, now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    with Store.open(tmp_path / "d.db") as store:
+        for handle in ("harbour_watch", "citydesk_alerts", "eastfield_monitor"):
+            ch = server.channels[handle]
+            store.ingest_page(f"telegram:{handle}", [
+                Post(source=f"telegram:{handle}", channel=handle, id=p.id, url=f"https://t.me/{handle}/{p.id}",
+                     published=p.published, text=p.text) for p in ch.posts if not p.service],
+                fetched_at=datetime(2026, 12, 1, 9, 1, tzinfo=UTC))
+        Attention(store, AttentionSettings(notify=False)).drain()
+        first = next(p for p in server.channels["harbour_watch"].posts if p.text == COPIED_STORY)
+        key = store.get("telegram:harbour_watch", first.id).key
+        group = store.duplicate_group(key)
+        sources = {store.get_by_key(k).post.source for k, _ in group}
+        assert {"telegram:citydesk_alerts", "telegram:eastfield_monitor"} <= sources
+        assert store.copies_count([key])[key] >= 2

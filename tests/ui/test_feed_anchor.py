@@ -141,6 +141,8 @@ async def test_bursts_while_the_editor_sits_or_scrolls_far_down(desk_paths):
         assert where(app) == chosen
         with app.store.snapshot():
             assert app.feed.windows.total == app.store.feed_count()
+            # The index carried forward from read to read is the true one.
+            assert app.feed.cursor == app.store.feed_count(after_key=app.feed.cursor_key)
 
 
 async def test_reads_while_the_editor_holds_a_key(desk_paths):
@@ -171,3 +173,35 @@ async def test_reads_while_the_editor_holds_a_key(desk_paths):
         app.feed.after_anchor = None
         assert where(app) == moved_to
         assert app.feed.windows.total == 609
+
+
+def test_the_anchor_index_carried_forward_is_the_counted_one(desk_paths):
+    """read_state(since=...) skips the count above the anchor only when every post added since is
+    newer than the newest then; a backfill above the anchor (older than the newest) is counted."""
+    from datetime import timedelta
+
+    from deskapp.ui.widgets.feed import read_state
+    from tests.ui.conftest import T0
+
+    build_store(desk_paths.store, 500)
+
+    with Store.open(desk_paths.store) as store:
+        anchor = store.feed_at(300, 1)[0].key
+
+    def read(since=None):
+        with Store.open(desk_paths.store) as store:
+            return anchor, read_state(store, query=None, sources=None, anchor_key=anchor, screen_row=5,
+                                      height=20, seen_key=0, since=since)
+
+    _, first = read()
+    assert first.anchor_index == 300
+    add_posts(desk_paths.store, [make_post(1000 + i) for i in range(7)])  # newer than everything
+    _, carried = read(since=(first.anchor_index, first.total, first.newest))
+    assert carried.anchor_index == 307 and carried.total == 507
+    # Backfill between the newest and the anchor: the total grows by more than what is above the
+    # newest, so the index is counted again (and is right).
+    late = [make_post(2000 + i, published=T0 + timedelta(minutes=450, seconds=i)) for i in range(4)]
+    add_posts(desk_paths.store, late)
+    _, counted = read(since=(carried.anchor_index, carried.total, carried.newest))
+    with Store.open(desk_paths.store) as store:
+        assert counted.anchor_index == store.feed_count(after_key=anchor) == 311

@@ -51,6 +51,9 @@ WINDOW = 200  # rows fetched per store query
 # Windows kept in memory (2,400 light rows). Few on purpose: every long-lived object lengthens the
 # garbage collector's full passes, which show up as key-to-repaint spikes.
 KEEP_WINDOWS = 12
+# Every FULL_COUNT_EVERY-th reload counts the anchor's index in full (else it is carried forward
+# from the last read when only newer posts arrived): a bound on any drift.
+FULL_COUNT_EVERY = 16
 READ_SPACING = 8  # a reload waits this many times the last read's cost after it (see FeedView.reload)
 CHANNEL_WIDTH = 16
 # The mark before the name of a post of another kind than Telegram (the feed names the platform).
@@ -67,6 +70,7 @@ class FeedState:
     rows: list[FeedRow]
     unseen: int  # rows newer than the seen key
     copies: dict[int, int] = field(default_factory=dict)  # key -> later posts that repeat it ("+N")
+    newest: int = 0  # the newest key under the filter
 
 
 # A test hook: called in the reader between placing the cursor and reading the rows it is drawn
@@ -76,19 +80,33 @@ AnchorHook = Callable[[], None]
 
 def read_state(store: Store, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
                screen_row: int, height: int, seen_key: int, window: int = WINDOW,
-               after_anchor: AnchorHook | None = None, hide_muted: bool = False) -> FeedState:
+               after_anchor: AnchorHook | None = None, hide_muted: bool = False,
+               since: tuple[int, int, int] | None = None) -> FeedState:
     """Count, place the anchor post and read the windows the screen needs, in ONE read transaction.
 
     The cursor index and the rows drawn come from the same state of the table, so a commit from the
     poller can never make the next paint show other rows than the cursor was placed for. Rows are
     read by key around the anchor (two O(log n) ranges), never by offset.
+
+    `since`: (the anchor's index, the total, the newest key) in an earlier consistent read. When
+    every post added since is newer than that newest key (the total grew by exactly their number),
+    the anchor moved down by that number: no count of the hundreds of thousands of rows above it.
     """
     filt: dict[str, Any] = {"query": query, "sources": sources, "hide_muted": hide_muted}
     with store.snapshot():
         total = store.feed_count(**filt)
         if total == 0:
             return FeedState(0, 0, 0, [], 0)
-        idx = min(store.feed_count(after_key=anchor_key, **filt), total - 1) if anchor_key else 0
+        newest_rows = store.feed(1, **filt)
+        newest = newest_rows[0].key if newest_rows else 0
+        idx: int | None = None
+        if anchor_key and since is not None:
+            index_then, total_then, newest_then = since
+            added = store.feed_count(after_key=newest_then, **filt) if newest_then else total
+            if total - total_then == added:
+                idx = min(index_then + added, total - 1)
+        if idx is None:
+            idx = min(store.feed_count(after_key=anchor_key, **filt), total - 1) if anchor_key else 0
         if after_anchor is not None:
             after_anchor()
         top = max(0, idx - max(0, screen_row))
@@ -105,7 +123,7 @@ def read_state(store: Store, *, query: str | None, sources: list[str] | None, an
             rows = store.feed(below, **filt)
         unseen = store.feed_count(after_key=seen_key, **filt) if seen_key else 0
         copies = store.copies_count([r.key for r in rows])  # one batch for the rows read
-    return FeedState(total, idx, first_w * window, rows, unseen, copies)
+    return FeedState(total, idx, first_w * window, rows, unseen, copies, newest)
 
 
 class FeedWindows:
@@ -128,6 +146,7 @@ class FeedWindows:
         self.queries = 0  # store round trips (for tests and the benchmark)
         self.version: int | None = None  # the store's data_version the windows were read at
         self.copies: dict[int, int] = {}  # key -> later posts that repeat it, for the rows held
+        self.basis: tuple[int, int] | None = None  # (total, newest key) of the installed read
 
     @property
     def filtered(self) -> bool:
@@ -162,6 +181,7 @@ class FeedWindows:
         self.total = state.total
         self.version = version
         self.copies = dict(state.copies)
+        self.basis = (state.total, state.newest)
         for n in range(0, len(state.rows), self.window):
             chunk = state.rows[n : n + self.window]
             start = state.start + n
@@ -217,6 +237,7 @@ class FeedWindows:
             if version != self.version:
                 self._windows.clear()
                 self.version = version
+                self.basis = None  # indices from here on are not those of the installed read
             rows = self.store.feed(size, **filt) if w == 0 else self.store.feed_at(w * size, size, **filt)
         self._windows[w] = rows
         self.copies.update(self.store.copies_count([r.key for r in rows]))  # one batch per window
@@ -321,6 +342,7 @@ class FeedView(ScrollView, can_focus=True):
         self._read_again = False  # the store changed again while it was read
         self._read_timer: Timer | None = None  # a reload waiting for its turn
         self._next_read_at = 0.0
+        self._reads = 0
         self._filter_gen = 0  # a reload read under an older filter is dropped
         self._fill_due = False
         self._fill_failed = False  # the last read for the viewport failed: the lines say why
@@ -470,8 +492,11 @@ class FeedView(ScrollView, can_focus=True):
             "screen_row": max(0, min(self.cursor - round(self.scroll_y), self.page_height - 1)),
             "height": self.page_height, "seen_key": self.seen_key, "query": windows.query,
             "sources": windows.sources, "hide_muted": windows.hide_muted, "window": windows.window,
-            "version": windows._data_version(),
+            "version": windows._data_version(), "since": None,
         }
+        self._reads += 1
+        if windows.basis is not None and self.cursor_key is not None and self._reads % FULL_COUNT_EVERY:
+            request["since"] = (self.cursor, *windows.basis)
         self._read_request = request
         self.run_worker(partial(self._read_worker, request), thread=True, group="feed-read",
                         exit_on_error=False)
@@ -490,7 +515,8 @@ class FeedView(ScrollView, can_focus=True):
                                hide_muted=request["hide_muted"],
                                anchor_key=request["anchor"], screen_row=request["screen_row"],
                                height=request["height"], seen_key=request["seen_key"],
-                               window=request["window"], after_anchor=self.after_anchor)
+                               window=request["window"], after_anchor=self.after_anchor,
+                               since=request["since"])
         except Exception as exc:
             self.post_message(self.StateRead(None, request, " ".join(str(exc).split()) or type(exc).__name__))
             return

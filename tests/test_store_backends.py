@@ -124,6 +124,12 @@ def test_cli_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert "pinned 1 post on desk" in capsys.readouterr().out
     with open_store(pg_url) as s:
         assert [p.post_id for p, _ in s.pins()] == [7]
+    assert main(["--db", pg_url, "cite", "https://t.me/a/7"]) == 0
+    assert "t.me/a/7" in capsys.readouterr().out
+    assert main(["--db", pg_url, "sources"]) == 0
+    assert "telegram:a" in capsys.readouterr().out
+    assert main(["--db", pg_url, "unpin", "https://t.me/a/7"]) == 0
+    capsys.readouterr()
     assert main(["--db", pg_url, "poll"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "desk poll: not supported on PostgreSQL yet" in err and "Traceback" not in err

@@ -367,10 +367,11 @@ class PgStore:
         def run(cur: psycopg.Cursor) -> IngestResult:
             tx = _PgIngest(cur, fetched)
             tx.add(source, posts, capture)
+            result = tx.done
             _set_extras(cur, source, posts)
             self._channel_update(cur, source, channel)
-            _announce(cur, tx.result)
-            return tx.result
+            _announce(cur, result)
+            return result
 
         return self._pg_write(run)
 
@@ -390,10 +391,11 @@ class PgStore:
 
             def run(cur: psycopg.Cursor) -> IngestResult:
                 tx = _PgIngest(cur, fetched)
-                for source, posts, how in pages:
-                    tx.add(source, posts, how)
-                _announce(cur, tx.result)
-                return tx.result
+                for source, prepared in tx.prepare(pages):
+                    tx.add_prepared(source, prepared)
+                result = tx.done
+                _announce(cur, result)
+                return result
 
             res = self._pg_write(run)
             total.add(res)
@@ -730,7 +732,11 @@ def _set_extras(cur: psycopg.Cursor, source: str, posts: list[Post]) -> None:
 
 
 class _PgIngest:
-    """The upserts of one write transaction (the rules of ingest.IngestTx, on PostgreSQL)."""
+    """The upserts of one write transaction (the rules of ingest.IngestTx, on PostgreSQL).
+
+    Round trips are what cost on a server: `prefetch` looks up every post of the transaction and
+    every key it wants in two queries, and writes are buffered and sent as pipelined executemany
+    batches (`flush`), in order: a key touched again goes out only after the earlier write."""
 
     def __init__(self, cur: psycopg.Cursor, fetched: str) -> None:
         self.cur = cur
@@ -739,63 +745,108 @@ class _PgIngest:
         self.prep = Prepare(fetched)
         self.fresh: set[int] = set()  # keys inserted in this transaction: a repeat keeps no revision
         self.sources: set[str] = set()
+        self.known: dict[tuple[str, int], tuple[int, str]] = {}  # (source, id) -> (key, sha), looked up
+        self.looked: set[tuple[str, int]] = set()
+        self.taken: set[int] = set()  # keys in use (stored or given in this transaction)
+        self.counts: dict[str, int] = {}
+        self.inserts: list[tuple[Any, ...]] = []
+        self.seen: list[tuple[Any, ...]] = []
+        self.changed: list[tuple[Any, ...]] = []
+        self.revs: list[tuple[Any, ...]] = []
+        self.touched: set[int] = set()  # keys with a write in the buffer
+
+    def prepare(self, pages: list[Batch]) -> list[tuple[str, dict[int, tuple[Any, ...]]]]:
+        """Clean and hash every page, then look up what is stored of them (two queries in all)."""
+        out = []
+        for source, posts, capture in pages:
+            prepared = self.prep.page(source, posts, capture) if posts else {}
+            self.result.refused.extend(self.prep.take_refused())
+            out.append((source, prepared))
+        pairs = {(src, pid) for src, prepared in out for pid in prepared} - self.looked
+        if pairs:
+            srcs, ids = zip(*pairs, strict=True)
+            for src, pid, key, sha in self.cur.execute(
+                    "SELECT p.source, p.post_id, p.key, p.text_sha256 FROM posts p "
+                    "JOIN unnest(%s::text[], %s::bigint[]) AS w(source, post_id) "
+                    "ON p.source = w.source AND p.post_id = w.post_id", (list(srcs), list(ids))).fetchall():
+                self.known[(src, pid)] = (key, sha)
+            self.looked |= pairs
+            wanted = list({prepared[pid][_P_KEY] for src, prepared in out for pid in prepared
+                           if (src, pid) not in self.known})
+            if wanted:
+                self.taken.update(r[0] for r in self.cur.execute(
+                    "SELECT key FROM posts WHERE key = ANY(%s)", (wanted,)).fetchall())
+        return out
 
     def add(self, source: str, posts: list[Post], capture: Provenance) -> None:
-        if not posts:
-            return
-        prepared = self.prep.page(source, posts, capture)
-        self.result.refused.extend(self.prep.take_refused())
+        for src, prepared in self.prepare([(source, posts, capture)]):
+            self.add_prepared(src, prepared)
+
+    def add_prepared(self, source: str, prepared: dict[int, tuple[Any, ...]]) -> None:
         if not prepared:
             return
-        cur, fetched, result = self.cur, self.fetched, self.result
         if source not in self.sources:
-            _ensure_source(cur, source)
+            _ensure_source(self.cur, source)
             self.sources.add(source)
-        existing = {pid: (key, sha) for pid, key, sha in cur.execute(
-            "SELECT post_id, key, text_sha256 FROM posts WHERE source = %s AND post_id = ANY(%s)",
-            (source, list(prepared))).fetchall()}
-        new_ids = [i for i in prepared if i not in existing]
-        if new_ids:
-            self._insert_new(source, new_ids, prepared)
-        seen, changed, revs = [], [], []
-        for post_id, (key, sha) in existing.items():
-            r = prepared[post_id]
+        fetched, result = self.fetched, self.result
+        if any(self.known[(source, pid)][0] in self.touched for pid in prepared if (source, pid) in self.known):
+            self.flush()  # the earlier write of that post goes first
+        for post_id, r in prepared.items():
+            stored = self.known.get((source, post_id))
+            if stored is None:
+                key = self._new_key(r[_P_KEY])
+                self.inserts.append((key, *r[1:], fetched if r[_P_VIEWS] is not None else None,
+                                     fetched, fetched, fetched))
+                self.known[(source, post_id)] = (key, r[_P_SHA])
+                self.fresh.add(key)
+                self.touched.add(key)
+                self.counts[source] = self.counts.get(source, 0) + 1
+                result.new += 1
+                result.max_key = max(result.max_key, key)
+                continue
+            key, sha = stored
             result.max_key = max(result.max_key, key)
             meta = (r[3], r[_P_TITLE], r[_P_URL], r[8], r[_P_VIEWS], r[_P_VIEWS_COUNT],
                     fetched if r[_P_VIEWS] is not None else None, *r[_P_EDITED:_P_SHA], fetched)
+            self.touched.add(key)
             if r[_P_SHA] == sha:
-                seen.append((*meta, key))
+                self.seen.append((*meta, key))
+                result.unchanged += 1
                 continue
             kept = key not in self.fresh  # a text never committed leaves no revision
             if kept:
-                revs.append((fetched, key))
-            changed.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, r[_P_CAPTURE_HOW], r[_P_CAPTURE_FROM],
-                            int(kept), key))
-        if seen:
-            cur.executemany(_UPDATE_SEEN, seen)
-            result.unchanged += len(seen)
-        if changed:
-            if revs:
-                cur.executemany(_KEEP_REVISION, revs)
-            cur.executemany(_UPDATE_CHANGED, changed)
-            result.changed += len(changed)
+                self.revs.append((fetched, key))
+            self.changed.append((*meta, r[_P_TEXT], r[_P_SHA], fetched, r[_P_CAPTURE_HOW], r[_P_CAPTURE_FROM],
+                                 int(kept), key))
+            self.known[(source, post_id)] = (key, r[_P_SHA])
+            result.changed += 1
 
-    def _insert_new(self, source: str, new_ids: list[int], prepared: dict[int, tuple[Any, ...]]) -> None:
-        cur, fetched = self.cur, self.fetched
-        wanted = {i: prepared[i][_P_KEY] for i in new_ids}
-        taken = {r[0] for r in cur.execute("SELECT key FROM posts WHERE key = ANY(%s)",
-                                           (list(set(wanted.values())),)).fetchall()}
-        rows = []
-        for post_id in new_ids:
-            key = wanted[post_id]
-            while key in taken or (key != wanted[post_id] and cur.execute(
-                    "SELECT 1 FROM posts WHERE key = %s", (key,)).fetchone()):
-                key += 1
-            taken.add(key)
-            self.fresh.add(key)
-            r = prepared[post_id]
-            rows.append((key, *r[1:], fetched if r[_P_VIEWS] is not None else None, fetched, fetched, fetched))
-            self.result.max_key = max(self.result.max_key, key)
-        cur.executemany(_INSERT, sorted(rows))
-        cur.execute("UPDATE sources SET post_count = post_count + %s WHERE name = %s", (len(rows), source))
-        self.result.new += len(rows)
+    def _new_key(self, wanted: int) -> int:
+        key = wanted
+        while key in self.taken or (key != wanted and self.cur.execute(
+                "SELECT 1 FROM posts WHERE key = %s", (key,)).fetchone()):
+            key += 1
+        self.taken.add(key)
+        return key
+
+    def flush(self) -> None:
+        cur = self.cur
+        if self.inserts:
+            cur.executemany(_INSERT, sorted(self.inserts))
+        if self.revs:
+            cur.executemany(_KEEP_REVISION, self.revs)
+        if self.changed:
+            cur.executemany(_UPDATE_CHANGED, self.changed)
+        if self.seen:
+            cur.executemany(_UPDATE_SEEN, self.seen)
+        if self.counts:
+            cur.executemany("UPDATE sources SET post_count = post_count + %s WHERE name = %s",
+                            [(n, src) for src, n in self.counts.items()])
+        self.inserts, self.revs, self.changed, self.seen, self.counts = [], [], [], [], {}
+        self.touched.clear()
+
+    @property
+    def done(self) -> IngestResult:
+        """The result, after the last buffered write went out."""
+        self.flush()
+        return self.result

@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.stores import DATA
 from benchmarks.suite import render, run_suite
 
-PARTS = ("parse", "ingest", "import", "poller", "store", "search", "ui", "latency")
+PARTS = ("parse", "ingest", "import", "poller", "attention", "store", "search", "ui", "latency")
 
 
 NOTES = "\n## Notes"

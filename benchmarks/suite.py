@@ -76,6 +76,8 @@ class Plan:
         self.import_rounds = 1 if quick else 3
         self.poller_channels = 10 if quick else 100
         self.poller_rounds = 1 if quick else 5
+        self.dedup_stored = 10_000 if quick else 1_000_000  # posts in the duplicate index (issue 15: 10^6)
+        self.rules_posts = 200 if quick else 2000
 
 
 def cached_store(n: int, data: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, Any], bool]:
@@ -431,6 +433,14 @@ def measure_poller(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------- the run
 
 
+def measure_attention(plan: Plan) -> dict[str, Any]:
+    """Per new post: 100 alert rules (RuleSet, beside a plain loop of one regex per word) and the
+    duplicate lookup (fingerprint + LSH band seek) among plan.dedup_stored indexed posts."""
+    from benchmarks import bench_dedup
+
+    return {"rules": bench_dedup.rules_cost(100, plan.rules_posts), "dedup": bench_dedup.lookup_cost(plan.dedup_stored)}
+
+
 def run_suite(sizes: list[int], *, quick: bool = False, data: Path = DATA,
               only: set[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Measure everything; returns {"machine", "plan", "parse", "ingest", "sizes": {n: {...}},
@@ -461,6 +471,7 @@ def run_suite(sizes: list[int], *, quick: bool = False, data: Path = DATA,
     res["ingest"] = attempt("ingest", lambda: measure_ingest(plan.ingest_n, plan.ingest_runs))
     res["import"] = attempt("import", lambda: measure_import(plan))
     res["poller"] = attempt("poller", lambda: measure_poller(plan, log))
+    res["attention"] = attempt("attention", lambda: measure_attention(plan))
     res["empty_app"] = attempt("ui:baseline", lambda: _child(["--empty-app-rss"], timeout=300))
     parse_later: list[dict[str, Any]] = []
     for n in plan.sizes:
@@ -605,6 +616,18 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                     f"{po['channels']} channels",
                     f"{po['unchanged_cpu_ms']:.0f} ms CPU ({po['unchanged_wall_ms']:.0f} ms wall)", "none",
                     f"plain httpx, 200s with bodies: {po['httpx_cpu_ms']:.0f} ms", "-"])
+    at = res.get("attention")
+    if at:
+        ru, dd = at["rules"], at["dedup"]
+        budget = BUDGETS["after_fetch_s"][0]
+        out.append(["alert matching per new post (RuleSet, one pass)", f"{ru['rules']} rules",
+                    f"{ru['ruleset_us']:.1f} µs (median of 5 rounds)", "within the 0.5 s post-to-screen budget",
+                    f"plain loop, one regex per rule word: {ru['plain_loop_us']:.1f} µs",
+                    _verdict(ru["ruleset_us"] / 1e6, budget)])
+        out.append(["duplicate lookup per new post (MinHash fingerprint + LSH band seek)", _size(dd["stored"]),
+                    f"fingerprint {dd['fingerprint_ms']:.2f} ms + lookup {dd['lookup_ms']:.3f} ms median "
+                    f"(lookup p95 {dd['lookup_p95_ms']:.3f} ms)", "within the 0.5 s post-to-screen budget",
+                    "-", _verdict((dd["fingerprint_ms"] + dd["lookup_p95_ms"]) / 1000, budget)])
     small_done = False
     for n, entry in res["sizes"].items():
         la = entry.get("latency")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import statistics
 import sys
@@ -76,7 +77,8 @@ def run(n: int, runs: int = 7, url: str | None = None) -> dict:
             store.ingest_many(_pages(iter(posts)), fetched_at=FETCHED, commit_every=10_000)
             out[f"ingest_{name}_posts_per_s"] = round(n / (time.perf_counter() - t))
         del posts
-        queries = {"common": COMMON_TERMS[0], "rare": rare_term(3), "cyrillic": COMMON_TERMS[1], "cjk": "現場"}
+        queries = {"common": COMMON_TERMS[0], "rare": rare_term(3), "cyrillic": COMMON_TERMS[1], "cjk": "新闻",
+                   "thai": "ข่าว"}
         with psycopg.connect(pg_url, autocommit=True) as conn:
             for label, q in queries.items():
                 out[f"search_{label}_sqlite_ms"] = round(_median_ms(lambda q=q: lite.search(q, limit=20), runs), 2)
@@ -94,9 +96,47 @@ def run(n: int, runs: int = 7, url: str | None = None) -> dict:
                     "SELECT count(*) FROM posts WHERE text ILIKE %s", (f"%{q}%",)).fetchone()[0]
             out["pg_index_mb_tsvector"] = round(conn.execute("SELECT pg_relation_size('posts_tsv')").fetchone()[0] / 2**20, 1)
             out["pg_index_mb_trgm"] = round(conn.execute("SELECT pg_relation_size('posts_trgm')").fetchone()[0] / 2**20, 1)
+        out["notify_commit_to_desk_ms_median"], out["notify_samples"] = _notify_latency(pg, runs * 3)
+        out["sqlite_data_version_poll_ms"] = "n/a: the SQLite desk polls data_version on a timer"
         lite.close()
         pg.close()
     return out
+
+
+_LISTENER = """
+import sys, time
+from deskapp.core.pg.store import PgStore
+with PgStore.open(sys.argv[1]) as s, s.listening() as wait:
+    print("ready", flush=True)
+    for _ in range(int(sys.argv[2])):
+        key = wait(30)
+        print(key, time.time(), flush=True)
+"""
+
+
+def _notify_latency(pg: PgStore, samples: int) -> tuple[float, int]:
+    """Median ms from the ingest_page call (its transaction and commit included) to a desk in
+    another process hearing it, over `samples` pages."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", _LISTENER, pg.url, str(samples)], stdout=subprocess.PIPE,
+                            text=True, cwd=root)
+    lags = []
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for i in range(samples):
+            post = dataclasses.replace(next(generate_posts(1, seed=1000 + i)), id=10**9 + i)
+            committed = time.time()  # before the call: the figure includes the page's own transaction
+            pg.ingest_page(post.source, [post], fetched_at=FETCHED)
+            _, heard = proc.stdout.readline().split()
+            lags.append((float(heard) - committed) * 1000)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return round(statistics.median(lags), 2), len(lags)
 
 
 def main() -> None:

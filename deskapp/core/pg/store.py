@@ -81,6 +81,7 @@ from deskapp.core.store import (
 T = TypeVar("T")
 
 WRITE_RETRIES = 5
+ANALYZE_AFTER = 10_000  # new posts in one bulk ingest after which the table's statistics are renewed
 _RETRYABLE = (pgerrors.UniqueViolation, pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 
 
@@ -411,6 +412,9 @@ class PgStore:
                 flush()
         if group:
             flush()
+        if total.new >= ANALYZE_AFTER:
+            # Fresh statistics, or the planner may walk the key order for a rare word (a full scan).
+            self._pg_write(lambda c: c.execute("ANALYZE posts"))
         return total
 
     # ------------------------------------------------------------------ posts

@@ -40,6 +40,17 @@ class Queued:
     pinned: bool  # on any desk
 
 
+class Copies(int):
+    """How many later posts repeat a post (an int, as the feed counts it), with their channels."""
+
+    channels: tuple[str, ...]
+
+    def __new__(cls, count: int, channels: tuple[str, ...] = ()) -> Copies:
+        self = super().__new__(cls, count)
+        self.channels = channels
+        return self
+
+
 class AttentionStore:
     desk: str
 
@@ -161,8 +172,25 @@ class AttentionStore:
         """(key, similarity to the first) for every post grouped with `key`, earliest first."""
         return self._read(lambda c: dedup.DuplicateIndex(c).group(key))
 
-    def copies_count(self, keys: Sequence[int]) -> dict[int, int]:
-        return self._read(lambda c: dedup.DuplicateIndex(c).copies_count(list(keys)))
+    def copies_count(self, keys: Sequence[int]) -> dict[int, Copies]:
+        """For feed rows: how many later posts repeat each of these, and in which channels (by name,
+        earliest first); keys nobody repeated are left out."""
+        if not keys:
+            return {}
+
+        def run(conn: sqlite3.Connection) -> dict[int, Copies]:
+            found: dict[int, list[str]] = {}
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i:i + 500])
+                rows = conn.execute(
+                    "SELECT g.first_key, coalesce(nullif(p.channel_title, ''), p.channel, p.source) "
+                    "FROM dup_groups g JOIN posts p ON p.key = g.key "
+                    f"WHERE g.first_key IN ({','.join('?' * len(chunk))}) ORDER BY g.key", chunk).fetchall()
+                for first, name in rows:
+                    found.setdefault(first, []).append(name or "")
+            return {k: Copies(len(names), tuple(dict.fromkeys(names))) for k, names in found.items()}
+
+        return self._read(run)
 
     def first_of(self, key: int) -> int:
         """The earliest post `key` copies (itself when it copies none)."""

@@ -42,7 +42,7 @@ from textual.timer import Timer
 
 from deskapp.core.model import FeedRow
 from deskapp.ui.keys import FEED_ACTIONS, bindings
-from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, post_marks
+from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, plain, post_marks
 
 if TYPE_CHECKING:
     from deskapp.core.store import Store
@@ -765,7 +765,8 @@ class FeedView(ScrollView, can_focus=True):
         is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
         marked = self._is_read_mark(index, row)
         copies = self.windows.copies.get(row.key, 0)
-        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked, copies)  # an edit is a new row
+        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked, copies,
+                     getattr(copies, "channels", ()))  # an edit is a new row
         strip = self._cache.get(cache_key)
         if strip is None:
             strip = self._render_row(row, width, is_cursor, marked, copies)
@@ -835,10 +836,24 @@ class FeedView(ScrollView, can_focus=True):
         for mark in post_marks(forwarded=row.forwarded is not None, reply=row.reply, edited=row.edited,
                                media=row.media):
             segments += [Segment(f"[{mark}]", mark_style), Segment(" ", base)]
-        if copies:  # other channels repeated this post later (the details list them)
-            segments += [Segment(f"+{copies}", pin_style), Segment(" ", base)]
+        if copies:  # other channels repeated this post later (the details list them with times)
+            segments += [Segment(copies_label(copies), pin_style), Segment(" ", base)]
         text = line_text(row.snippet, service=row.service, has_media=bool(row.media))
         text = text[: 2 * width]  # a character is at least one cell (or a rare zero-width mark)
         for piece, style in highlight_segments(text, self.watch_re, text_style, watch_style):
             segments.append(Segment(piece, style))
         return Strip(segments).crop_extend(0, width, base)
+
+
+COPIES_NAMES_CELLS = 32  # the channels named after "+N" on a feed line; the details list them all
+
+
+def copies_label(copies: int) -> str:
+    """"+2 (City Desk Alerts, Eastfield Monitor)": how many repeated the post, and where."""
+    channels = getattr(copies, "channels", ())
+    if not channels:
+        return f"+{copies}"
+    names = ", ".join(plain(name) for name in channels)
+    if len(names) > COPIES_NAMES_CELLS:
+        names = names[: COPIES_NAMES_CELLS - 1].rstrip(", ") + "…"
+    return f"+{copies} ({names})"

@@ -641,6 +641,9 @@ class DeskApp(App[None]):
         """How many posts under the filter mute rules hid (from `muted`: thousands of rows at most)."""
         if self.store is None:
             return
+        if self.query_text:  # a search shows muted posts too (see FeedWindows.filt)
+            self._hidden = 0
+            return
         hidden = self._store_call("count the muted posts", partial(
             self.store.muted_in, query=self.query_text or None, sources=self.source_filter))
         self._hidden = 0 if hidden is _FAILED else hidden

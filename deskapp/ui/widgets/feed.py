@@ -92,7 +92,8 @@ def read_state(store: Store, *, query: str | None, sources: list[str] | None, an
     every post added since is newer than that newest key (the total grew by exactly their number),
     the anchor moved down by that number: no count of the hundreds of thousands of rows above it.
     """
-    filt: dict[str, Any] = {"query": query, "sources": sources, "hide_muted": hide_muted}
+    # A search finds muted posts too (mute keeps the live feed calm; it never hides what was asked for).
+    filt: dict[str, Any] = {"query": query, "sources": sources, "hide_muted": hide_muted and not query}
     with store.snapshot():
         total = store.feed_count(**filt)
         if total == 0:
@@ -167,7 +168,7 @@ class FeedWindows:
     @property
     def filt(self) -> dict[str, Any]:
         """The store's feed arguments for the filter in force."""
-        return {"query": self.query, "sources": self.sources, "hide_muted": self.hide_muted}
+        return {"query": self.query, "sources": self.sources, "hide_muted": self.hide_muted and not self.query}
 
     def _data_version(self) -> int | None:
         try:

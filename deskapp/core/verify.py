@@ -170,7 +170,12 @@ def classify(page: Page | None, why: str, target: Target, baseline: str | None, 
         check.detail = ("the channel shows no posts" if page.kind is PageKind.NO_POSTS
                         else "the channel's page no longer shows this post")
         return check
-    text = clean_text_fast(post.text)
+    return _compared(check, post.text, baseline)
+
+
+def _compared(check: Check, seen: str, baseline: str | None) -> Check:
+    """The post was found: keep the text it shows now and compare it with the capture's."""
+    text = clean_text_fast(seen)
     check.text, check.text_sha256 = text, text_sha256(text)
     if baseline is None:
         check.result = Result.CAPTURED
@@ -333,16 +338,7 @@ def classify_other(source_kind: SourceKind, request: Request, chain: list[Exchan
         else:
             check.detail = "no longer in the feed (feeds drop old items: not proof of deletion)"
         return check
-    text = clean_text_fast(post.text)
-    check.text, check.text_sha256 = text, text_sha256(text)
-    if baseline is None:
-        check.result = Result.CAPTURED
-    elif text == baseline:
-        check.result = Result.UNCHANGED
-    else:
-        check.result = Result.EDITED
-        check.detail = word_diff(baseline, text)
-    return check
+    return _compared(check, post.text, baseline)
 
 
 def _unique(targets: Sequence[Target]) -> list[Target]:

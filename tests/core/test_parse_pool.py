@@ -60,8 +60,9 @@ def test_a_worker_that_dies_is_replaced(pool: ParsePool) -> None:
         worker.proc.wait()
     results = [pool.submit(page_html(start_id=i * 10)).result() for i in range(4)]
     died = [r for r in results if r.kind is PageKind.SUSPICIOUS_EMPTY]
-    assert 1 <= len(died) <= 2 and all("parser process ended" in r.reason for r in died)
-    assert results[-1].kind is PageKind.OK
+    # A pipelining worker may have taken two pages before it was found dead: up to two each.
+    assert 1 <= len(died) <= 2 * len(pool._workers) and all("parser process ended" in r.reason for r in died)
+    assert pool.parse(page_html(start_id=99)).kind is PageKind.OK  # the replacements answer
 
 
 def test_map_files_keeps_order_and_names_an_unreadable_file(pool: ParsePool, tmp_path: Path) -> None:

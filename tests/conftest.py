@@ -23,6 +23,15 @@ def no_clipboard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pyperclip, "copy", fail)
 
 
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every default path (settings, store, state) inside the test's folder."""
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.delenv("DESK_CONFIG", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A throwaway PostgreSQL server for the session (tests/pgserver.py).

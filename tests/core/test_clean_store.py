@@ -55,13 +55,6 @@ def unsafe_cells(db: Path) -> list[tuple[str, str, str]]:
         conn.close()
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("DESK_CONFIG", raising=False)
-    return tmp_path
-
 
 def test_every_column_of_every_table_is_clean_after_the_hostile_pages(
         tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:

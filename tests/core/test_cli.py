@@ -31,14 +31,6 @@ def run_desk(*args: str, env: dict | None = None, timeout: float = 60) -> subpro
                           timeout=timeout, env=full_env, cwd=ROOT)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep every default path inside the test's folder."""
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("DESK_CONFIG", raising=False)
-    return tmp_path
-
 
 def page_file(tmp_path: Path, n: int = 3, handle: str = "Some_Chan") -> Path:
     ch = make_channel(handle, n)

@@ -14,13 +14,6 @@ from deskapp.demo.others import Account, Item, render_account_rss, render_bluesk
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("DESK_CONFIG", raising=False)
-    return tmp_path
-
 
 def files(home: Path) -> dict[str, Path]:
     items = [Item(i, T0.replace(minute=i), f"update {i} on the storm") for i in range(1, 4)]

@@ -29,13 +29,6 @@ def wire():
         yield w
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    monkeypatch.delenv("DESK_CONFIG", raising=False)
-    return tmp_path
-
 
 def once(db: Path, settings) -> list:
     return asyncio.run(Poller(db, settings).run_once())

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from deskapp.demo.loopback import LoopbackServer
 
 
 @dataclass(slots=True)
@@ -28,30 +30,12 @@ class RawHit:
     headers: dict[str, str]
 
 
-class RawWire:
+class RawWire(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, list[Answer]] = {}
         self.hits: list[RawHit] = []
         self.lock = threading.Lock()
-        wire = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                wire._answer(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def route(self, path: str, body: bytes | str | list[Answer], status: int = 200,
               headers: dict[str, str] | None = None) -> None:
@@ -64,7 +48,7 @@ class RawWire:
         with self.lock:
             return [h for h in self.hits if urlsplit(h.path).path == path]
 
-    def _answer(self, req: BaseHTTPRequestHandler) -> None:
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
         with self.lock:
             self.hits.append(RawHit(req.path, dict(req.headers.items())))
             queue = self.routes.get(req.path) or self.routes.get(urlsplit(req.path).path)
@@ -76,21 +60,3 @@ class RawWire:
         req.send_header("Content-Length", str(len(answer.body)))
         req.end_headers()
         req.wfile.write(answer.body)
-
-    def start(self) -> RawWire:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="raw-wire", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> RawWire:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

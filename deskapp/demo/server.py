@@ -14,9 +14,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from deskapp.demo.loopback import LoopbackServer
 from deskapp.demo.others import Others
 from deskapp.demo.tme import FakeChannel, context_window, page_window, render_landing, render_page
 
@@ -70,8 +71,9 @@ class SavePageNow:
         self.server._send(req, 302, b"", {"Location": f"/web/{stamp}/{target}"})
 
 
-class WireServer:
+class WireServer(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, page_size: int = 20):
+        super().__init__(host, port)
         self.channels: dict[str, FakeChannel] = {}
         self.no_preview: set[str] = set()
         self.faults: dict[str, deque[Fault]] = {}
@@ -80,46 +82,8 @@ class WireServer:
         self.archive: SavePageNow | None = None  # a Save Page Now stand-in under /save/ and /web/
         self.others = Others()  # RSS feeds, Bluesky and Mastodon accounts (demo/others.py)
         self.lock = threading.RLock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stall
-
-            def log_message(self, *args: object) -> None:  # quiet: tests and the demo UI own the terminal
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     # ---- control ---------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> WireServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="wire-server", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> WireServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def add(self, channel: FakeChannel) -> None:
         with self.lock:
@@ -146,22 +110,15 @@ class WireServer:
         if other is not None:
             self._send_other(req, *other)
             return
-        if len(segs) == 2 and segs[0] == "s":
+        if segs and segs[0] == "s" and (len(segs) == 2 or (len(segs) == 3 and segs[2].isdigit())):
             handle = segs[1].lower()
             with self.lock:
                 queue = self.faults.get(handle)
                 fault = queue.popleft() if queue else None
             if fault and self._apply_fault(req, fault, handle):
                 return
-            self._serve_channel(req, handle, parse_qs(parts.query))
-        elif len(segs) == 3 and segs[0] == "s" and segs[2].isdigit():
-            handle = segs[1].lower()
-            with self.lock:
-                queue = self.faults.get(handle)
-                fault = queue.popleft() if queue else None
-            if fault and self._apply_fault(req, fault, handle):
-                return
-            self._serve_channel(req, handle, parse_qs(parts.query), around=int(segs[2]))
+            around = int(segs[2]) if len(segs) == 3 else None
+            self._serve_channel(req, handle, parse_qs(parts.query), around=around)
         elif len(segs) >= 2 and segs[0] == "save" and self.archive is not None:
             self.archive.handle(req, req.path[len("/save/"):])
         elif len(segs) >= 2 and segs[0] == "web" and self.archive is not None:

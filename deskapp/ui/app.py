@@ -57,7 +57,7 @@ from deskapp.ui.widgets.compose import ComposePane
 from deskapp.ui.widgets.feed import FeedView, RowAction
 from deskapp.ui.widgets.field import TextField
 from deskapp.ui.widgets.pinboard import PinAction, Pinboard
-from deskapp.ui.widgets.status import StatusBar, source_label, status_content
+from deskapp.ui.widgets.status import StatusBar, source_label
 
 if TYPE_CHECKING:
     from deskapp.core.poller import Poller
@@ -589,11 +589,11 @@ class DeskApp(App[None]):
             self.query_one(StatusBar).update(Content(f"store unreadable: {exc}"))
             return
         keys = {spec.id: keyspec.display_keys(spec.keys) for spec in self.keys_in_force}
-        self.query_one(StatusBar).update(status_content(
+        self.query_one(StatusBar).show(
             self._sources, stored=self._stored, new_since_start=max(0, self._stored - self._start_count),
             time_mode=self.time_mode, poller=self.poller_state,
             sources_key=keys.get("sources", "s"), alerts=self.alert_watch.unseen, alerts_key=keys.get("alerts", "A"),
-        ))
+        )
 
     def _sources_due(self) -> None:
         self._sources_timer = None

@@ -149,6 +149,28 @@ def test_three_pins_200x50(snap_compare, snap_paths):
     assert snap_compare(app, terminal_size=(200, 50), run_before=keys("p", "j", "p", "j", "p", "tab", "e", *"ok", "enter"))
 
 
+def test_status_bar_80x24(snap_compare, snap_paths):
+    """A source failing, another backing off, an unseen alert, local time, not polling: all on one
+    80-column line (tests/ui/test_status_bar.py covers the other widths)."""
+    build_store(snap_paths.store, 30)
+    with Store.open(snap_paths.store) as store:
+        for _ in range(3):
+            store.record_failure("telegram:beta_wire", at=FETCHED, reason="HTTP 502",
+                                 next_poll=FETCHED + timedelta(minutes=5))
+        store.record_failure("telegram:gamma_osint", at=FETCHED, reason="timeout", next_poll=FETCHED + timedelta(minutes=5))
+    app = make_app(snap_paths)
+
+    async def run(pilot) -> None:
+        app.store._write(lambda c: c.execute(
+            "INSERT INTO alerts (key, source, post_id, rule, what, kind, at) "
+            "SELECT key, source, post_id, 'raid', 'air raid', 'rule', '2026-03-01T18:01:00Z' FROM posts "
+            "ORDER BY key DESC LIMIT 1"))
+        app.check_alerts()
+        await keys("t")(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
 def _alerts_store(path: Path) -> None:
     """Posts and alerts recorded at fixed times (the attention worker stamps the clock's time)."""
     from deskapp.core.model import utc_iso

@@ -39,15 +39,23 @@ def _post(source: str, pid: int, text: str, at: datetime) -> Post:
     return Post(source=source, channel=handle, id=pid, url=f"https://t.me/{handle}/{pid}", published=at, text=text)
 
 
-@pytest.fixture
-def store(tmp_path: Path):
+@pytest.fixture(params=["page", "bulk"])
+def store(tmp_path: Path, request: pytest.FixtureRequest):
+    """The same posts stored by ingest_page, or by ingest_many (its bulk path keeps posts_grams
+    from bigrams its worker thread computed): every search must find the same."""
     with Store.open(tmp_path / "desk.db") as s:
         s.sync_sources([SourceConfig(name="telegram:alpha", kind="telegram", handle="Alpha", label="Wire A"),
                         SourceConfig(name="telegram:beta", kind="telegram", handle="beta")])
         # Odd ids on alpha, even on beta; post i published on 2024-05-(1+i) at i:00 UTC.
+        pages = []
         for pid, text in TEXTS.items():
             src = "telegram:alpha" if pid % 2 else "telegram:beta"
-            s.ingest_page(src, [_post(src, pid, text, DAY0 + timedelta(days=pid, hours=pid))], fetched_at=FETCHED)
+            pages.append((src, [_post(src, pid, text, DAY0 + timedelta(days=pid, hours=pid))]))
+        if request.param == "bulk":
+            s.ingest_many(pages, fetched_at=FETCHED)
+        else:
+            for src, posts in pages:
+                s.ingest_page(src, posts, fetched_at=FETCHED)
         yield s
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deskapp.core import dedup
@@ -30,6 +31,7 @@ from deskapp.core.settings import AttentionSettings
 from deskapp.core.store_attention import Queued
 
 if TYPE_CHECKING:
+    from deskapp.core.pg.store import PgStore
     from deskapp.core.store import Store
 
 log = logging.getLogger("desk.attention")
@@ -45,7 +47,7 @@ def _kind_of(source: str) -> str:
 class Attention:
     """Drains the store's attention queue with the settings' rules and the store's own rules."""
 
-    def __init__(self, store: Store, settings: AttentionSettings | None = None) -> None:
+    def __init__(self, store: Store | PgStore, settings: AttentionSettings | None = None) -> None:
         self.store = store
         self.settings = settings or AttentionSettings()
         self._rules_seen: tuple[int, int] | None = None
@@ -103,7 +105,8 @@ class Attention:
             if muted:
                 mutes.append((q.key, muted[0].rule.name))
         if mutes:
-            conn.executemany("INSERT OR REPLACE INTO muted (key, rule) VALUES (?, ?)", mutes)
+            conn.executemany("INSERT INTO muted (key, rule) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET rule = excluded.rule", mutes)
         return alerts
 
 
@@ -139,15 +142,18 @@ def _run(cmd: Sequence[str], stdin: bytes | None = None) -> None:
 
 
 class AttentionWorker:
-    """Drains the queue on a thread of its own, with a Store of its own, so neither the poller's
+    """Drains the queue on a thread of its own, with a store of its own, so neither the poller's
     loop nor the desk ever waits for grouping or rules. `kick()` after storing; it also looks by
-    itself every IDLE_LOOK seconds, for posts another process (`desk import`) queued."""
+    itself every IDLE_LOOK seconds, for posts another process (`desk import`, another poller) queued.
+
+    `store`: what to open, as --db takes it (a SQLite path or a postgresql:// URL, core/backend.py),
+    or a function that opens one."""
 
     IDLE_LOOK = 5.0
 
-    def __init__(self, store_path, settings: AttentionSettings, *,
+    def __init__(self, store: str | Path | Callable[[], Store | PgStore], settings: AttentionSettings, *,
                  on_alerts: Callable[[list[AlertRow]], None] | None = None, desk: str | None = None) -> None:
-        self.store_path = store_path
+        self.store_target = store
         self.settings = settings
         self.on_alerts = on_alerts
         self.desk = desk
@@ -176,11 +182,16 @@ class AttentionWorker:
         if self._thread.is_alive():
             self._thread.join(timeout + 5)
 
-    def _run(self) -> None:
-        from deskapp.core.store import Store
+    def _open(self) -> Store | PgStore:
+        if callable(self.store_target):
+            return self.store_target()
+        from deskapp.core.backend import open_store
 
+        return open_store(self.store_target)
+
+    def _run(self) -> None:
         try:
-            store = Store.open(self.store_path)
+            store = self._open()
         except Exception as exc:
             log.warning("attention: cannot open the store: %s", exc)
             return

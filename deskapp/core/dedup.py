@@ -14,8 +14,9 @@ A post is grouped under the earliest post it nearly copies; texts too short to c
 (a "⚠️" or "More soon.") only group when they are exactly the same after normalisation, and
 not at all below MIN_EXACT characters.
 
-This module knows SQLite only through a connection it is given: the store calls it inside its own
-write transaction, so a post and its band keys are committed together.
+This module knows the store only through a connection it is given: the store calls it inside its own
+write transaction, so a post and its band keys are committed together. Its SQL is what SQLite and
+PostgreSQL both understand (the PostgreSQL store hands it a `?`-placeholder face, core/pg/shared_sql.py).
 """
 
 from __future__ import annotations
@@ -174,10 +175,11 @@ class DuplicateIndex:
         found = self._best_earlier(key, fp, text_of)
         if found is not None:
             first = self._first_of(found[0])
-            self.conn.execute("INSERT OR REPLACE INTO dup_groups (key, first_key, similarity) VALUES (?, ?, ?)",
-                              (key, first, found[1]))
+            self.conn.execute("INSERT INTO dup_groups (key, first_key, similarity) VALUES (?, ?, ?) "
+                              "ON CONFLICT (key) DO UPDATE SET first_key = excluded.first_key, "
+                              "similarity = excluded.similarity", (key, first, found[1]))
             return Grouped(key, first, found[1])
-        self.conn.executemany("INSERT OR IGNORE INTO dup_bands (band, key) VALUES (?, ?)",
+        self.conn.executemany("INSERT INTO dup_bands (band, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
                               [(band_key, key) for _, band_key in fp.bands])
         return Grouped(key, key, 1.0)
 

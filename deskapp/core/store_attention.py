@@ -1,7 +1,9 @@
 """The store's side of attention (schema v6): the queue, alerts, mutes, desk rules, groups, read marks.
 
 A mixin of `Store`, kept apart so store.py stays about posts, sources and pins. Every method goes
-through the Store's own `_read`/`_write`, so locking and retries are the Store's.
+through the Store's own `_read`/`_write`, so locking and retries are the Store's. The PostgreSQL
+store runs the same methods (core/pg/attention.py): the SQL here is what both servers understand
+(upserts as ON CONFLICT, ids by RETURNING), and how a drain claims its batch is a hook.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ class AttentionStore:
 
     # ------------------------------------------------------------------ the queue
 
+    # Appended to the query that takes a batch off the queue. SQLite's write transaction already
+    # shuts every other writer out; PostgreSQL locks the batch's rows (core/pg/attention.py).
+    _ATTEND_CLAIM = ""
+
+    def _attend_begin(self, conn: Any) -> None:
+        """First thing in a drain's transaction (PostgreSQL: one drainer at a time)."""
+
     def attention_backlog(self) -> int:
         return self._read(lambda c: c.execute("SELECT count(*) FROM attention_queue").fetchone()[0])
 
@@ -70,22 +79,24 @@ class AttentionStore:
         """Take up to `limit` queued posts, let `work` index and match them, record its alert rows and
         take the posts off the queue, all in one transaction. The alerts raised, oldest first."""
         def run(conn: sqlite3.Connection) -> list[AlertRow]:
+            self._attend_begin(conn)
             rows = conn.execute(
                 "SELECT q.key, p.source, p.post_id, p.url, p.text, q.edited, "
                 "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id) "
-                "FROM attention_queue q JOIN posts p ON p.key = q.key ORDER BY q.key LIMIT ?", (limit,)).fetchall()
-            gone = conn.execute(  # queued, then deleted from posts: nothing to attend to
-                "DELETE FROM attention_queue WHERE key NOT IN (SELECT key FROM posts)").rowcount
-            del gone
+                f"FROM attention_queue q JOIN posts p ON p.key = q.key ORDER BY q.key LIMIT ?{self._ATTEND_CLAIM}",
+                (limit,)).fetchall()
+            # Queued, then deleted from posts: nothing to attend to.
+            conn.execute("DELETE FROM attention_queue WHERE NOT EXISTS (SELECT 1 FROM posts p "
+                         "WHERE p.key = attention_queue.key)")
             if not rows:
                 return []
             queued = [Queued(r[0], r[1], r[2], r[3] or "", r[4] or "", bool(r[5]), bool(r[6])) for r in rows]
             new_alerts = work(conn, queued)
             first_id = None
             for row in new_alerts:
-                cur = conn.execute(
-                    "INSERT INTO alerts (key, source, post_id, rule, what, kind, at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-                first_id = cur.lastrowid if first_id is None else first_id
+                new_id = conn.execute("INSERT INTO alerts (key, source, post_id, rule, what, kind, at) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id", row).fetchone()[0]
+                first_id = new_id if first_id is None else first_id
             keys = [q.key for q in queued]
             for i in range(0, len(keys), 500):
                 chunk = keys[i:i + 500]
@@ -130,15 +141,15 @@ class AttentionStore:
         matcher = RuleSet([rule]) if rule.action is RuleAction.MUTE else None
 
         def run(conn: sqlite3.Connection) -> tuple[int, int]:
-            rid = conn.execute("INSERT INTO rules (desk, spec, created) VALUES (?, ?, ?)",
-                               (self.desk, spec, utc_iso(datetime.now(UTC)))).lastrowid
+            rid = conn.execute("INSERT INTO rules (desk, spec, created) VALUES (?, ?, ?) RETURNING id",
+                               (self.desk, spec, utc_iso(datetime.now(UTC)))).fetchone()[0]
             hidden = 0
             if matcher is not None:
                 rows = conn.execute("SELECT key, source, text FROM posts ORDER BY key DESC LIMIT ?",
                                     (apply_back,)).fetchall()
                 hits = [(k, rule.name) for k, s, t in rows
                         if matcher.match(t or "", source=s, kind=s.partition(":")[0])]
-                conn.executemany("INSERT OR IGNORE INTO muted (key, rule) VALUES (?, ?)", hits)
+                conn.executemany("INSERT INTO muted (key, rule) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", hits)
                 hidden = len(hits)
             return rid, hidden
 

@@ -16,6 +16,7 @@ from deskapp import config as config_mod
 from deskapp.config import ConfigError
 from deskapp.core.alerts import AlertKind, Rule, RuleAction
 from deskapp.core.attention import Attention
+from deskapp.core.backend import open_store
 from deskapp.core.model import Post
 from deskapp.core.poller import Poller
 from deskapp.core.settings import AttentionSettings
@@ -35,9 +36,20 @@ def post(source: str, pid: int, text: str, minute: int = 0) -> Post:
                 published=NOW + timedelta(minutes=minute or pid), text=text)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, tmp_path: Path) -> str:
+    """Where the store is, as --db takes it: a SQLite file, or a new database on the session's
+    throwaway PostgreSQL server (skipped with a reason where there is none)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "s.db")
+    from tests.conftest import new_pg_database
+
+    return new_pg_database(request.getfixturevalue("pg_server"))
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "s.db", desk="night")
+def store(target: str):
+    s = open_store(target, desk="night")
     yield s
     s.close()
 
@@ -78,7 +90,7 @@ def test_an_edit_of_a_pinned_post_raises_an_alert(store: Store) -> None:
     assert [(a.kind, a.post_id) for a in raised] == [(AlertKind.PINNED_EDIT, 1)]  # the unpinned edit is quiet
 
 
-def test_a_failed_drain_keeps_the_posts_queued(store: Store, tmp_path: Path) -> None:
+def test_a_failed_drain_keeps_the_posts_queued(store: Store, target: str) -> None:
     store.ingest_page("telegram:a", [post("telegram:a", 1, FIRE)], fetched_at=NOW)
     attention = Attention(store, AttentionSettings(rules=RULES))
 
@@ -89,7 +101,7 @@ def test_a_failed_drain_keeps_the_posts_queued(store: Store, tmp_path: Path) -> 
         store.attend(broken, 10)
     assert store.attention_backlog() == 1
     store.close()
-    reopened = Store.open(tmp_path / "s.db")  # a crash between storing and attending loses nothing
+    reopened = open_store(target)  # a crash between storing and attending loses nothing
     try:
         assert reopened.attention_backlog() == 1
         assert Attention(reopened, AttentionSettings(rules=RULES)).drain() == []
@@ -113,12 +125,12 @@ def test_rules_added_from_a_desk_apply_now_and_back(store: Store) -> None:
     assert [r.name for _, r in store.rules()] == ["tenders"]
 
 
-def test_read_mark_and_unread_counts_are_per_desk(store: Store, tmp_path: Path) -> None:
+def test_read_mark_and_unread_counts_are_per_desk(store: Store, target: str) -> None:
     store.ingest_page("telegram:a", [post("telegram:a", i, f"news {i}") for i in range(1, 6)], fetched_at=NOW)
     assert store.read_mark() is None and store.unread_by_source() == {"telegram:a": 5}
     store.set_read_mark(store.get("telegram:a", 3).key)
     assert store.unread_by_source() == {"telegram:a": 2}
-    other = Store.open(tmp_path / "s.db", desk="day")
+    other = open_store(target, desk="day")
     try:
         assert other.read_mark() is None
     finally:
@@ -178,3 +190,113 @@ def test_the_poller_raises_alerts_runs_the_command_and_groups_copies(tmp_path: P
     with sqlite3.connect(db) as conn:
         groups = conn.execute("SELECT count(*) FROM dup_groups").fetchone()[0]
     assert groups == 1
+
+
+def test_the_worker_opens_its_own_store_from_the_target(store, target: str) -> None:
+    """AttentionWorker takes what --db takes (a SQLite path or a postgresql:// URL), not a file only."""
+    from deskapp.core.attention import AttentionWorker
+
+    store.ingest_page("telegram:a", [post("telegram:a", 1, "Air raid sirens over the port")], fetched_at=NOW)
+    raised: list = []
+    worker = AttentionWorker(target, AttentionSettings(rules=RULES, notify=False), on_alerts=raised.extend).start()
+    worker.kick()
+    worker.stop(finish=True)
+    assert [(a.rule, a.post_id) for a in raised] == [("raid", 1)] and store.attention_backlog() == 0
+    assert [a.post_id for a in store.alerts()] == [1]
+
+
+class _Paused(Attention):
+    """A drainer that stops inside its transaction (batch claimed, nothing committed) until released."""
+
+    def __init__(self, store, settings) -> None:
+        super().__init__(store, settings)
+        import threading
+
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def _work(self, conn, queued):
+        self.inside.set()
+        assert self.release.wait(20)
+        return super()._work(conn, queued)
+
+
+def _until_waiting(url: str, event: str) -> None:
+    """Return once a connection to this database waits on a lock of this kind (bounded: 20 s)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as watch:
+        deadline = datetime.now() + timedelta(seconds=20)
+        while not watch.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock' AND wait_event = %s", (event,)).fetchone()[0]:
+            assert datetime.now() < deadline, f"nobody waited on a lock ({event})"
+            watch.execute("SELECT pg_sleep(0.01)")
+
+
+def _alerted_keys(store) -> list[tuple[int, str]]:
+    return sorted((a.key, a.rule) for a in store.alerts())
+
+
+def test_two_drainers_on_postgresql_never_alert_a_post_twice(pg_url: str) -> None:
+    """Two pollers' drainers on one server, forced to overlap: the second comes while the first holds
+    its batch uncommitted. Without the drain lock SKIP LOCKED keeps it off the first's rows; with it,
+    it waits its turn and then finds them gone. Either way each post alerts once."""
+    import threading
+
+    settings = AttentionSettings(rules=RULES, notify=False)
+    with open_store(pg_url) as one, open_store(pg_url) as two:
+        one.ingest_page("telegram:a", [post("telegram:a", i, f"Air raid warning number {i}") for i in (1, 2, 3)],
+                        fetched_at=NOW)
+        # 1. No drain lock on the second: it skips the rows the first has claimed.
+        first = _Paused(one, settings)
+        raised_first: list = []
+        t = threading.Thread(target=lambda: raised_first.extend(first.drain()))
+        t.start()
+        assert first.inside.wait(20)
+        two._attend_begin = lambda conn: None  # type: ignore[method-assign]
+        assert Attention(two, settings).drain() == []  # the batch is locked: nothing for the second
+        first.release.set()
+        t.join(20)
+        assert sorted(a.post_id for a in raised_first) == [1, 2, 3]
+        del two._attend_begin
+        assert Attention(two, settings).drain() == [] and two.attention_backlog() == 0
+        # 2. With the lock: the second waits for the first's commit, then finds nothing left.
+        one.ingest_page("telegram:a", [post("telegram:a", i, f"Air raid warning number {i}") for i in (4, 5)],
+                        fetched_at=NOW)
+        first = _Paused(one, settings)
+        raised_first, raised_second = [], []
+        t1 = threading.Thread(target=lambda: raised_first.extend(first.drain()))
+        t1.start()
+        assert first.inside.wait(20)
+        t2 = threading.Thread(target=lambda: raised_second.extend(Attention(two, settings).drain()))
+        t2.start()
+        _until_waiting(pg_url, "advisory")  # the second waits on the drain lock
+        first.release.set()
+        t1.join(20)
+        t2.join(20)
+        assert sorted(a.post_id for a in raised_first) == [4, 5] and raised_second == []
+        keys = _alerted_keys(one)
+        assert len(keys) == len(set(keys)) == 5
+
+
+def test_an_edit_stored_while_its_post_is_drained_is_not_lost(pg_url: str) -> None:
+    """A poller re-texts a pinned post whose queue row a drain holds: the edit's queue entry waits for
+    the drain's commit and is queued again after it (not deleted with the drained row)."""
+    import threading
+
+    settings = AttentionSettings(notify=False)
+    with open_store(pg_url) as drainer, open_store(pg_url) as poller:
+        poller.ingest_page("telegram:a", [post("telegram:a", 1, FIRE)], fetched_at=NOW)
+        poller.pin("telegram:a", 1)
+        paused = _Paused(drainer, settings)
+        t1 = threading.Thread(target=paused.drain)
+        t1.start()
+        assert paused.inside.wait(20)
+        t2 = threading.Thread(target=lambda: poller.ingest_page(
+            "telegram:a", [post("telegram:a", 1, FIRE.replace("no injuries", "two injured"))], fetched_at=NOW))
+        t2.start()
+        _until_waiting(pg_url, "transactionid")  # the edit's queue entry waits on the claimed row
+        paused.release.set()
+        t1.join(20)
+        t2.join(20)
+        assert poller.attention_backlog() == 1
+        assert [(a.kind, a.post_id) for a in Attention(drainer, settings).drain()] == [(AlertKind.PINNED_EDIT, 1)]

@@ -86,6 +86,8 @@ def _write_pg(dst: PgStore, table: str, batches: Iterator[list[tuple[Any, ...]]]
                     copy.write_row(row)
                 done += len(batch)
                 progress(table, done)
+        if table == "posts":  # copied posts are not news: no alerts for them (queued by trigger)
+            cur.execute("DELETE FROM attention_queue")
         if table == "revisions":  # the next revision after the copied ones
             cur.execute("SELECT setval(pg_get_serial_sequence('revisions', 'id'), coalesce(max(id), 0) + 1, false) "
                         "FROM revisions")

@@ -118,4 +118,62 @@ MIGRATIONS: list[str] = [
         expires TIMESTAMPTZ
     );
     """,
+    """
+    -- Attention (core/attention.py, the SQLite store's v6): every stored or re-texted post is queued
+    -- in the transaction that stores it, by trigger, so a crash never loses a post's alerts or
+    -- grouping. New posts: one statement-level insert from the transition table (a COPY of 10^6
+    -- posts queues them in one go); a new text: a row trigger whose WHEN is checked without a call,
+    -- so the re-polls that only refresh views cost nothing.
+    CREATE TABLE attention_queue (
+        key BIGINT PRIMARY KEY,
+        edited INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE FUNCTION desk_queue_new_posts() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO attention_queue (key) SELECT key FROM new_posts ON CONFLICT (key) DO NOTHING;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER posts_attention_ai AFTER INSERT ON posts REFERENCING NEW TABLE AS new_posts
+        FOR EACH STATEMENT EXECUTE FUNCTION desk_queue_new_posts();
+    CREATE FUNCTION desk_queue_edited_post() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO attention_queue (key, edited) VALUES (NEW.key, 1)
+            ON CONFLICT (key) DO UPDATE SET edited = 1;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER posts_attention_au AFTER UPDATE OF text ON posts FOR EACH ROW
+        WHEN (OLD.text IS DISTINCT FROM NEW.text) EXECUTE FUNCTION desk_queue_edited_post();
+    CREATE TABLE alerts (
+        id BIGSERIAL PRIMARY KEY,
+        key BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        rule TEXT NOT NULL,
+        what TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX alerts_key ON alerts (key);
+    CREATE TABLE muted (
+        key BIGINT PRIMARY KEY,
+        rule TEXT NOT NULL
+    );
+    CREATE TABLE rules (
+        id BIGSERIAL PRIMARY KEY,
+        desk TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE dup_bands (
+        band BIGINT NOT NULL,
+        key BIGINT NOT NULL,
+        PRIMARY KEY (band, key)
+    );
+    CREATE TABLE dup_groups (
+        key BIGINT PRIMARY KEY,
+        first_key BIGINT NOT NULL,
+        similarity DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX dup_groups_first ON dup_groups (first_key);
+    """,
 ]

@@ -56,7 +56,9 @@ from deskapp.core.model import (
     StoredPost,
     utc_iso,
 )
+from deskapp.core.pg.attention import PgAttention
 from deskapp.core.pg.schema import MIGRATIONS
+from deskapp.core.pg.shared_sql import QmarkConnection
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
@@ -141,7 +143,7 @@ def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
                 (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
 
 
-class PgStore:
+class PgStore(PgAttention):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
 
@@ -258,10 +260,18 @@ class PgStore:
         return self._tx(fn)
 
     def _write(self, fn: Callable[[Any], T]) -> T:
-        # Modules that write the SQLite store's own SQL through it (evidence, alerts, dedup).
-        raise NotSupported("this feature", self.path, "not supported on PostgreSQL yet")
+        """fn(connection) in one write transaction, for the modules written in the SQL both stores
+        share (attention, dedup): a sqlite3-like connection over this server (core/pg/shared_sql.py)."""
+        return self._shared(fn, write=True)
 
-    _read = _write
+    def _read(self, fn: Callable[[Any], T]) -> T:
+        return self._shared(fn, write=False)
+
+    def _shared(self, fn: Callable[[Any], T], *, write: bool) -> T:
+        try:
+            return self._tx(lambda cur: fn(QmarkConnection(cur.connection)), write=write)
+        except pgerrors.UndefinedTable:  # a module whose tables this schema does not have yet
+            raise NotSupported("this feature", self.path, "not supported on PostgreSQL yet") from None
 
     def data_version(self) -> int:
         """Changes when any connection has committed a write since (a server-wide counter)."""

@@ -26,7 +26,8 @@ from deskapp.paths import Paths, default_state, default_store, resolve_config
 EXIT_USAGE = 2
 MAX_LIMIT = 100_000  # posts one `desk search` prints
 # Commands that run on a PostgreSQL store today (the store's missing methods say so themselves).
-ON_POSTGRESQL = {"locate", "parse", "sources", "search", "cite", "pin", "unpin", "pins", "db", "alerts"}
+ON_POSTGRESQL = {"locate", "parse", "sources", "search", "cite", "pin", "unpin", "pins", "db", "alerts", "verify",
+                 "evidence", "archive"}
 
 
 class CliError(Exception):

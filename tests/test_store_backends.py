@@ -138,10 +138,9 @@ def test_cli_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert "store.url" in capsys.readouterr().err
     # A path or sqlite: keeps the file store.
     assert main(["--db", f"sqlite:{tmp_path / 'f.db'}", "sources"]) == 0 and (tmp_path / "f.db").exists()
-    # Features built on the SQLite store's own SQL say so in one line.
-    assert main(["--db", pg_url, "pin", "https://t.me/a/7"]) == 1
-    err = capsys.readouterr().err
-    assert "not supported on PostgreSQL yet" in err and "Traceback" not in err and "unexpected" not in err
+    # Alerts are listed from the server too (tests/core/test_attention.py raises them there).
+    assert main(["--db", pg_url, "alerts"]) == 0
+    assert "no alerts" in capsys.readouterr().err
 
 
 _LISTENER = """

@@ -302,14 +302,14 @@ def insert_chain(conn: sqlite3.Connection, chain: list[Exchange]) -> None:
     prev: int | None = None
     for ex in chain:
         if ex.id is None:
-            cur = conn.execute(
+            row = conn.execute(
                 "INSERT INTO fetches (url, requested, request_headers, status, reason, http_version, "
-                "headers, body, sha256, error, redirected_from) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "headers, body, sha256, error, redirected_from) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (ex.url, iso_ms(ex.requested), _headers_json(ex.request_headers), ex.status,
                  ex.reason, ex.http_version, _headers_json(ex.headers),
                  ex.body if ex.status is not None else None,
-                 ex.sha256 if ex.status is not None else None, ex.error, prev))
-            ex.id, ex.redirected_from = cur.lastrowid, prev
+                 ex.sha256 if ex.status is not None else None, ex.error, prev)).fetchone()
+            ex.id, ex.redirected_from = row[0], prev
         prev = ex.id
 
 
@@ -333,12 +333,11 @@ class EvidenceLog:
             for check, chain in checks:
                 if chain:
                     check.fetch_id = chain[-1].id
-                cur = conn.execute(
+                check.id = conn.execute(
                     "INSERT INTO checks (source, post_id, kind, result, checked, detail, text, text_sha256, url, "
-                    "fetch_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (check.source, check.post_id, check.kind, check.result.value, iso_ms(check.checked),
-                     check.detail, check.text, check.text_sha256, check.url, check.fetch_id))
-                check.id = cur.lastrowid
+                    "fetch_id) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                    (check.source, check.post_id, str(check.kind), check.result.value, iso_ms(check.checked),
+                     check.detail, check.text, check.text_sha256, check.url, check.fetch_id)).fetchone()[0]
 
         try:
             self.store._write(run)

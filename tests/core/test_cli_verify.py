@@ -17,8 +17,10 @@ from deskapp.demo.server import Fault, SavePageNow, WireServer
 from tests.wire import config_toml, make_channel
 
 
-@pytest.fixture
-def wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def wire(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The wire, polled once into s.db; on PostgreSQL, `desk db copy` then moves the store to a new
+    database on the session's throwaway server and the settings point at it ([store] url)."""
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     monkeypatch.delenv("DESK_CONFIG", raising=False)
@@ -31,6 +33,12 @@ def wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                        + f'[verify]\narchive = "{server.url}"\narchive_gap = 0\n')
         monkeypatch.setenv("DESK_CONFIG", str(cfg))
         assert main(["poll", "--once"]) == 0
+        if request.param == "postgresql":
+            from tests.conftest import new_pg_database
+
+            url = new_pg_database(request.getfixturevalue("pg_server"))
+            assert main(["db", "copy", str(tmp_path / "s.db"), url]) == 0
+            cfg.write_text(cfg.read_text().replace("[store]\n", f'[store]\nurl = "{url}"\n'))
         yield server
 
 

@@ -26,13 +26,32 @@ def server():
         yield srv
 
 
-def polled(server: WireServer, tmp_path: Path, handles: dict[str, int]) -> tuple[Store, object]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def reopen(request):
+    """Opens the polled SQLite file as the test's store: itself, or (PostgreSQL) a new database on the
+    session's throwaway server that `desk db copy` filled from it."""
+    def opener(db: Path):
+        if request.param == "sqlite":
+            return Store.open(db)
+        from deskapp.core.backend import open_store
+        from deskapp.core.pg.copy import copy_store
+        from tests.conftest import new_pg_database
+
+        url = new_pg_database(request.getfixturevalue("pg_server"))
+        with Store.open(db) as src, open_store(url) as dst:
+            copy_store(src, dst)
+        return open_store(url)
+
+    return opener
+
+
+def polled(server: WireServer, tmp_path: Path, handles: dict[str, int], reopen=Store.open) -> tuple[Store, object]:
     for h, n in handles.items():
         server.add(make_channel(h, n))
     settings = settings_for(server, list(handles), backfill_pages=5)
     db = tmp_path / "s.db"
     asyncio.run(Poller(db, settings).run_once())
-    return Store.open(db), settings
+    return reopen(db), settings
 
 
 def targets(store: Store, settings, refs: list[tuple[str, int]]):
@@ -44,8 +63,8 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_capture_keeps_the_exchange(server: WireServer, tmp_path: Path) -> None:
-    store, settings = polled(server, tmp_path, {"alpha": 30})
+def test_capture_keeps_the_exchange(server: WireServer, tmp_path: Path, reopen) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30}, reopen)
     try:
         [check] = run(Verifier(store, FAST).capture(targets(store, settings, [("telegram:alpha", 12)])))
         assert check.result is Result.CAPTURED and check.kind == "capture"
@@ -62,8 +81,8 @@ def test_capture_keeps_the_exchange(server: WireServer, tmp_path: Path) -> None:
         store.close()
 
 
-def test_recheck_says_unchanged_edited_deleted_and_channel_gone(server: WireServer, tmp_path: Path) -> None:
-    store, settings = polled(server, tmp_path, {"alpha": 30, "beta": 5})
+def test_recheck_says_unchanged_edited_deleted_and_channel_gone(server: WireServer, tmp_path: Path, reopen) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30, "beta": 5}, reopen)
     try:
         refs = [("telegram:alpha", 5), ("telegram:alpha", 6), ("telegram:alpha", 7), ("telegram:beta", 2)]
         ts = targets(store, settings, refs)
@@ -89,8 +108,8 @@ def test_recheck_says_unchanged_edited_deleted_and_channel_gone(server: WireServ
         store.close()
 
 
-def test_recheck_compares_with_the_capture_not_the_store(server: WireServer, tmp_path: Path) -> None:
-    store, settings = polled(server, tmp_path, {"alpha": 3})
+def test_recheck_compares_with_the_capture_not_the_store(server: WireServer, tmp_path: Path, reopen) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 3}, reopen)
     try:
         ts = targets(store, settings, [("telegram:alpha", 2)])
         server.channels["alpha"].posts[1].text = "changed before the pin's capture"
@@ -104,8 +123,8 @@ def test_recheck_compares_with_the_capture_not_the_store(server: WireServer, tmp
         store.close()
 
 
-def test_could_not_check_says_why(server: WireServer, tmp_path: Path) -> None:
-    store, settings = polled(server, tmp_path, {"alpha": 30, "gamma": 30})
+def test_could_not_check_says_why(server: WireServer, tmp_path: Path, reopen) -> None:
+    store, settings = polled(server, tmp_path, {"alpha": 30, "gamma": 30}, reopen)
     try:
         ts = targets(store, settings, [("telegram:alpha", 3), ("telegram:alpha", 29), ("telegram:gamma", 4)])
         server.fault("alpha", Fault("status", code=429, retry_after="120"))
@@ -125,9 +144,9 @@ def test_could_not_check_says_why(server: WireServer, tmp_path: Path) -> None:
         store.close()
 
 
-def test_transport_failure_is_recorded_without_a_body(tmp_path: Path) -> None:
+def test_transport_failure_is_recorded_without_a_body(tmp_path: Path, reopen) -> None:
     with WireServer() as server:
-        store, settings = polled(server, tmp_path, {"alpha": 3})
+        store, settings = polled(server, tmp_path, {"alpha": 3}, reopen)
         ts = targets(store, settings, [("telegram:alpha", 2)])
     try:  # the server is gone now
         [check] = run(Verifier(store, FAST).capture(ts))

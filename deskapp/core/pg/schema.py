@@ -176,4 +176,48 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX dup_groups_first ON dup_groups (first_key);
     """,
+    """
+    -- Evidence for verifying pins (core/evidence.py, verify.py, archive.py; the SQLite store's v3):
+    -- every HTTP exchange as it went over the wire, what each capture or re-check concluded, and
+    -- the archive's answers. Same columns; bodies as bytea.
+    CREATE TABLE fetches (
+        id BIGSERIAL PRIMARY KEY,
+        url TEXT NOT NULL,
+        requested TEXT NOT NULL,
+        request_headers TEXT NOT NULL DEFAULT '[]',
+        status INTEGER,
+        reason TEXT,
+        http_version TEXT,
+        headers TEXT NOT NULL DEFAULT '[]',
+        body BYTEA,
+        sha256 TEXT,
+        error TEXT,
+        redirected_from BIGINT
+    );
+    CREATE TABLE checks (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        result TEXT NOT NULL,
+        checked TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        text TEXT,
+        text_sha256 TEXT,
+        url TEXT,
+        fetch_id BIGINT
+    );
+    CREATE INDEX checks_post ON checks (source, post_id, id);
+    CREATE TABLE snapshots (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        post_id BIGINT NOT NULL,
+        url TEXT NOT NULL,
+        requested TEXT NOT NULL,
+        snapshot TEXT,
+        error TEXT,
+        fetch_id BIGINT
+    );
+    CREATE INDEX snapshots_post ON snapshots (source, post_id, id);
+    """,
 ]

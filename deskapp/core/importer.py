@@ -18,15 +18,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deskapp.core import sources
 from deskapp.core.ingest import Batch, IngestResult, Provenance
-from deskapp.core.model import ChannelInfo, Page, PageKind, Post
+from deskapp.core.model import ChannelInfo, Page, Post
 from deskapp.core.parse_pool import DEFAULT_MAX_BYTES, ParseJobError, ParsePool, read_saved_page
-from deskapp.core.sources import parse_saved
+from deskapp.core.parse_worker import saved_page
 from deskapp.core.store import Store, StoreError
 
 # Below this many files the pages are parsed in this process (a worker takes ~0.3 s to start).
 POOL_MIN_FILES = 16
+# Pages parsed ahead of the writer: the workers keep parsing while a chunk of thousands of posts is
+# prepared and written (a parsed page is about 50 KB in memory).
+AHEAD = 256
 
 
 def default_workers() -> int:
@@ -39,31 +41,14 @@ def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None =
                  kind: str | None = None) -> Iterator[tuple[Path, Page]]:
     """(path, page) per file, in order; ParseJobError for a file that cannot be read (read_saved_page).
 
-    Telegram pages go to the parser pool; responses of other kinds (named by `kind`, or recognised
-    by their first bytes) are parsed here, in order with the rest."""
-    if len(paths) < POOL_MIN_FILES or (kind not in (None, "telegram")) or any(map(_other_kind, paths)):
+    Each file is parsed as `kind`, or as the kind it looks like (Telegram pages, feeds, Bluesky and
+    Mastodon JSON may be mixed), by the parser pool when there are many files."""
+    if len(paths) < POOL_MIN_FILES or kind not in (None, "telegram"):
         for path in paths:
-            yield path, _parse_one(read_saved_page(path, max_bytes), kind)
+            yield path, saved_page(read_saved_page(path, max_bytes), kind)
         return
     with ParsePool(workers or default_workers(), fork=True) as pool:
-        yield from pool.map_files(paths, max_bytes=max_bytes)
-
-
-def _parse_one(data: bytes, kind: str | None) -> Page:
-    try:
-        return parse_saved(data, kind=kind)[1]
-    except ValueError as exc:  # no kind recognised: nothing to import, with the reason
-        return Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=str(exc))
-
-
-def _other_kind(path: Path) -> bool:
-    """Whether a file starts like a response of a kind other than Telegram (JSON or a feed)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8192)
-    except OSError:
-        return False  # read_saved_page reports it
-    return any(sources.KINDS[k].sniff(head) for k in ("rss", "bluesky", "mastodon"))
+        yield from pool.map_files(paths, max_bytes=max_bytes, any_kind=kind is None, ahead=AHEAD)
 
 
 class ImportStopped(Exception):

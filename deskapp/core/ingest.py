@@ -509,16 +509,20 @@ def bulk_chunks(batches: Iterable[Batch], commit_every: int) -> Iterator[list[Ba
 
 def staged_chunks(batches: Iterable[Batch], fetched: str,
                   commit_every: int) -> Iterator[BulkChunk]:
-    """Staged chunks, each prepared in a worker thread while the caller writes the one before."""
+    """Staged chunks, each gathered from `batches` and prepared in a worker thread while the caller
+    writes the one before. The worker thread also takes the batches from the iterator: when they
+    come from parser processes (`desk import`), waiting for them never holds up the writer."""
     prep = Prepare(fetched)  # used by the worker thread only
     it = bulk_chunks(batches, commit_every)
+
+    def stage_next() -> BulkChunk | None:
+        chunk = next(it, None)
+        return None if chunk is None else stage_bulk(prep, chunk)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-ingest") as pool:
-        first = next(it, None)
-        job = pool.submit(stage_bulk, prep, first) if first is not None else None
-        while job is not None:
-            ready = job.result()
-            following = next(it, None)
-            job = pool.submit(stage_bulk, prep, following) if following is not None else None
+        job = pool.submit(stage_next)
+        while (ready := job.result()) is not None:
+            job = pool.submit(stage_next)
             yield ready
 
 

@@ -183,14 +183,17 @@ class ParsePool:
         """Queue one page (its bytes, or a saved file's path the worker reads, at most `max_bytes`)
         and return its future. The future's result is the parsed Page (refused pages included); a
         file that cannot be read, or is over `max_bytes`, sets ParseJobError instead."""
-        if self._closed:
-            raise RuntimeError("the parse pool is closed")
         if (html is None) == (path is None):
             raise ValueError("give the page's html or its path, not both")
         data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
         fut: Future[Page] = Future()
-        self._jobs.put((Job(data, None if path is None else str(path), url, final_url, max_bytes, channel), fut))
+        self._put(Job(data, None if path is None else str(path), url, final_url, max_bytes, channel), fut)
         return fut
+
+    def _put(self, job: Job, fut: Future[Any]) -> None:
+        if self._closed:
+            raise RuntimeError("the parse pool is closed")
+        self._jobs.put((job, fut))
 
     def parse(self, html: bytes | str, *, url: str | None = None, final_url: str | None = None,
               channel: str | None = None) -> Page:
@@ -204,11 +207,9 @@ class ParsePool:
         `Parsed`, or a refused Page (past the time limit, or a dead worker) for the caller to wrap."""
         import asyncio
 
-        if self._closed:
-            raise RuntimeError("the parse pool is closed")
         fut: Future[Any] = Future()
-        self._jobs.put((Job(body, None, url, final_url, DEFAULT_MAX_BYTES, None, kind, request, status,
-                            dict(headers or {})), fut))
+        self._put(Job(body, None, url, final_url, DEFAULT_MAX_BYTES, None, kind, request, status,
+                      dict(headers or {})), fut)
         return await asyncio.wrap_future(fut)
 
     async def parse_async(self, html: bytes | str, *, url: str | None = None,
@@ -219,16 +220,19 @@ class ParsePool:
         return await asyncio.wrap_future(self.submit(html, url=url, final_url=final_url, channel=channel))
 
     def map_files(self, paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES,
-                  ahead: int | None = None) -> Iterator[tuple[Path, Page]]:
+                  ahead: int | None = None, any_kind: bool = False) -> Iterator[tuple[Path, Page]]:
         """(path, page) for each saved page, in the order given, with up to `ahead` pages queued so
         that every worker stays busy while the caller works on earlier pages. A file that cannot be
-        read (see `read_saved_page`) raises ParseJobError when its turn comes."""
+        read (see `read_saved_page`) raises ParseJobError when its turn comes. `any_kind`: a file
+        that is not a Telegram page is parsed as the kind it looks like (parse_worker.saved_page)."""
         window: deque[tuple[Path, Future[Page]]] = deque()
         limit = ahead or 8 * self.workers
         it = iter(paths)
         try:
             for path in it:
-                window.append((path, self.submit(path=path, max_bytes=max_bytes)))
+                fut: Future[Page] = Future()
+                self._put(Job(None, str(path), None, None, max_bytes, any_kind=any_kind), fut)
+                window.append((path, fut))
                 if len(window) >= limit:
                     yield self._take(window)
             while window:

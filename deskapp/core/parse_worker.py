@@ -35,6 +35,9 @@ class Job:
     request: Any = None  # the kind's Request this response answers
     status: int = 200
     headers: dict[str, str] | None = None
+    # A saved response of any kind (`desk import`): what is not a Telegram page is sniffed and parsed
+    # as `saved_page` does, here rather than by the importer reading every file's head first.
+    any_kind: bool = False
 
 
 def read_saved_page(path: Path | str, cap: int) -> bytes:
@@ -72,10 +75,24 @@ def serve(jobs: Connection, answers: Connection) -> None:
             if job.kind is not None:
                 answers.send(("ok", _parse_kind(job, html)))
                 continue
+            if job.any_kind and not telegram.KIND.sniff(html):
+                answers.send(("ok", saved_page(html, None)))
+                continue
             answers.send(("ok", telegram.parse_page(html, url=job.url, final_url=job.final_url, channel=job.channel)))
         except Exception as exc:  # the parser promises a Page for any input; a bug must not kill the pool
             answers.send(("ok", Page(kind=PageKind.SUSPICIOUS_EMPTY,
                                      reason=f"the parser failed on this page ({type(exc).__name__}: {exc})")))
+
+
+def saved_page(data: bytes, kind: str | None) -> Page:
+    """A saved response of `kind` (sniffed when None) as a page; one no kind recognises is refused as
+    suspiciously empty, with the reason."""
+    from deskapp.core.sources import parse_saved
+
+    try:
+        return parse_saved(data, kind=kind)[1]
+    except ValueError as exc:
+        return Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=str(exc))
 
 
 def _parse_kind(job: Job, html: bytes) -> Any:

@@ -815,11 +815,15 @@ class Store(AttentionStore):
         total = IngestResult()
         # A page may say how it was captured (source, posts, capture); else `capture` holds.
         pages: Iterator[Batch] = (b if len(b) == 3 else (b[0], b[1], capture) for b in batches)  # type: ignore[misc]
-        for chunk in staged_chunks(pages, fetched, commit_every):
-            res = self._write_chunk(chunk, fetched)
-            total.add(res)
-            if on_commit is not None:
-                on_commit(len(chunk.prepared), res)
+        chunks = staged_chunks(pages, fetched, commit_every)
+        try:
+            for chunk in chunks:
+                res = self._write_chunk(chunk, fetched)
+                total.add(res)
+                if on_commit is not None:
+                    on_commit(len(chunk.prepared), res)
+        finally:
+            chunks.close()  # a failed write returns only after the worker thread has stopped taking batches
         return total
 
     def _write_chunk(self, chunk: BulkChunk, fetched: str) -> IngestResult:

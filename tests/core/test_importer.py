@@ -53,3 +53,31 @@ def test_an_unreadable_file_stops_the_import_after_storing_the_files_before_it(t
         with pytest.raises(ParseJobError, match=r"missing\.html: cannot read"):
             importer.import_files(store, [a, b, tmp_path / "missing.html", c])
         assert {s.name for s in store.sources() if s.posts} == {"telegram:alpha_chan", "telegram:beta_chan"}
+
+
+def test_many_files_of_mixed_kinds_each_parse_as_their_kind_in_the_pool(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from deskapp.demo.others import Account, Item, render_bluesky, render_rss
+
+    items = [Item(i, datetime(2026, 12, 1, 9, i, tzinfo=UTC), f"update {i} on the storm") for i in range(1, 4)]
+    rss = tmp_path / "feed.saved"
+    rss.write_bytes(render_rss(Account("rss", "alerts", "Alerts", items), "https://alerts.example.gov"))
+    bsky = tmp_path / "bsky.saved"
+    bsky.write_bytes(render_bluesky(Account("bluesky", "alerts.example.org", "Alerts", items), None))
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello")
+    pages = [save(tmp_path, f"p{i:02d}", f"chan_{i}", 2) for i in range(importer.POOL_MIN_FILES)]
+    files = [pages[0], rss, junk, *pages[1:], bsky]
+    heard: dict[Path, tuple[str, int, str]] = {}
+    with Store.open(tmp_path / "s.db") as store:
+        res = importer.import_files(store, files, workers=2,
+                                    on_file=lambda path, page: heard.setdefault(path, (page.kind.value, len(page.posts),
+                                                                                      page.reason)))
+        assert res.new == 2 * len(pages) + 3 + 3
+        found = store.get("rss:https://alerts.example.gov/", store.max_post_id("rss:https://alerts.example.gov/"))
+        assert found is not None and found.post.native_id  # the feed's guid, kept as with one file
+        assert store.max_post_id("bluesky:alerts.example.org") is not None
+    assert list(heard) == files
+    assert heard[junk][0] == "suspicious_empty" and "name the kind with --kind" in heard[junk][2]
+    assert heard[rss][:2] == ("ok", 3)

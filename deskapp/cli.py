@@ -27,7 +27,7 @@ EXIT_USAGE = 2
 MAX_LIMIT = 100_000  # posts one `desk search` prints
 # Commands that run on a PostgreSQL store today (the store's missing methods say so themselves).
 ON_POSTGRESQL = {"locate", "parse", "sources", "search", "cite", "pin", "unpin", "pins", "db", "alerts", "verify",
-                 "evidence", "archive"}
+                 "evidence", "archive", "import", "check"}
 
 
 class CliError(Exception):
@@ -414,6 +414,8 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
     from deskapp.core import store_check
     from deskapp.core.store import StoreError
 
+    if ctx.paths.store_url:
+        return _check_server(ctx, args)
     try:
         findings, posts = store_check.check(ctx.paths.store, repair=args.repair)
     except StoreError as exc:
@@ -426,6 +428,26 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
         checked = ("file and post counts checked; the search index cannot be checked on a read-only file system"
                    if on_read_only_fs(ctx.paths.store) else "file, search index and post counts checked")
         print(f"{ctx.paths.store}: ok ({posts:,} posts; {checked})")
+    return 1 if any(not f.repaired for f in findings) else 0
+
+
+def _check_server(ctx: Context, args: argparse.Namespace) -> int:
+    """`desk check` of a PostgreSQL store: counters and indexes (core/pg/upkeep.py)."""
+    from deskapp.core.pg.upkeep import check
+    from deskapp.core.store import StoreError
+
+    store = _open_store(ctx)
+    try:
+        findings, posts, checked = check(store, repair=args.repair)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    where = shown_url(ctx.paths.store_url or "")
+    for f in findings:
+        print(f"{where}: {f.line()}")
+    if not findings:
+        print(f"{where}: ok ({posts:,} posts; {checked})")
     return 1 if any(not f.repaired for f in findings) else 0
 
 

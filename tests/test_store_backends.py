@@ -183,3 +183,44 @@ def test_a_desk_on_another_connection_hears_each_committed_page(pg_url: str) -> 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_import_and_check_on_postgresql(pg_url: str, home: Path, capsys: pytest.CaptureFixture) -> None:
+    import psycopg
+
+    from deskapp.core.backend import open_store
+    from deskapp.core.pg.upkeep import TRGM_PROBE, TSV_PROBE, like_pattern
+    from deskapp.demo.tme import render_page
+    from tests.wire import make_channel
+
+    ch = make_channel("harbour", 3)
+    page = home / "harbour.html"
+    page.write_text(render_page(ch, ch.posts), encoding="utf-8")
+    assert main(["--db", pg_url, "import", str(page)]) == 0
+    assert "imported: 3 new" in capsys.readouterr().out
+    assert main(["--db", pg_url, "check"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and ": ok (3 posts; " in out and "answer for the newest 3 posts" in out
+    assert "b-tree indexes checked against their tables (amcheck)" in out  # the test server's user may add it
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # The probes reach the posts through the search indexes alone.
+        with conn.transaction():
+            for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+                conn.execute(f"SET LOCAL {setting} = off")
+            key = conn.execute("SELECT max(key) FROM posts").fetchone()[0]
+            plan = " ".join(r[0] for r in conn.execute("EXPLAIN " + TSV_PROBE, ("harbour", key)))
+            assert "posts_tsv" in plan
+            plan = " ".join(r[0] for r in conn.execute("EXPLAIN " + TRGM_PROBE, (like_pattern("harbour"), key)))
+            assert "posts_trgm" in plan
+        conn.execute("UPDATE sources SET post_count = 99")
+        conn.execute("DROP INDEX posts_tsv")
+    assert main(["--db", pg_url, "check"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any("indexes: missing: posts_tsv; `desk check --repair` rebuilds it" in line for line in lines)
+    assert any("post counts: 1 source(s) show a wrong number of posts" in line for line in lines)
+    assert main(["--db", pg_url, "check", "--repair"]) == 0
+    assert capsys.readouterr().out.count(": repaired") == 2
+    assert main(["--db", pg_url, "check"]) == 0
+    assert ": ok (3 posts" in capsys.readouterr().out
+    with open_store(pg_url) as s:
+        assert s.count_posts() == 3 and [p.post.id for p in s.search("harbour", limit=5)] == [3, 2, 1]

@@ -1,14 +1,15 @@
-"""`desk import` underneath: saved pages parsed (in worker processes for many files) and written in bulk."""
+"""`desk import` underneath: saved pages parsed (in worker processes for many files) and written in bulk,
+into either store (`any_store`: SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from deskapp.core import importer
 from deskapp.core.parse_pool import ParseJobError
-from deskapp.core.store import Store
 from deskapp.demo.tme import render_page
 from tests.wire import make_channel
 
@@ -22,11 +23,11 @@ def save(tmp_path: Path, name: str, handle: str, n: int, *, start_id: int = 1, t
     return path
 
 
-def test_many_files_go_through_the_parse_pool(tmp_path: Path) -> None:
+def test_many_files_go_through_the_parse_pool(tmp_path: Path, any_store) -> None:
     files = [save(tmp_path, f"p{i:02d}", f"chan_{i % 5}", 4, start_id=1 + (i // 5) * 10)
              for i in range(importer.POOL_MIN_FILES + 4)]
     heard: list[Path] = []
-    with Store.open(tmp_path / "s.db") as store:
+    with nullcontext(any_store) as store:
         res = importer.import_files(store, files, workers=2, on_file=lambda path, page: heard.append(path))
         assert res.new == 4 * len(files) and res.changed == 0
         assert store.count_posts() == res.new
@@ -35,27 +36,27 @@ def test_many_files_go_through_the_parse_pool(tmp_path: Path) -> None:
     assert titles["telegram:chan_3"] == "Chan 3"  # the channel info of the pages is kept
 
 
-def test_a_post_saved_twice_with_new_text_keeps_the_old_text_as_a_revision(tmp_path: Path) -> None:
+def test_a_post_saved_twice_with_new_text_keeps_the_old_text_as_a_revision(tmp_path: Path, any_store) -> None:
     old = save(tmp_path, "old", "twice_chan", 3, text="first wording")
     new = save(tmp_path, "new", "twice_chan", 3, text="second wording")
-    with Store.open(tmp_path / "s.db") as store:
+    with nullcontext(any_store) as store:
         res = importer.import_files(store, [old, new])
         assert (res.new, res.changed, res.unchanged) == (3, 1, 2)
         assert store.get("telegram:twice_chan", 1).post.text == "second wording"
         assert [t for t, _, _ in store.revisions_of("telegram:twice_chan", 1)] == ["first wording"]
 
 
-def test_an_unreadable_file_stops_the_import_after_storing_the_files_before_it(tmp_path: Path) -> None:
+def test_an_unreadable_file_stops_the_import_after_storing_the_files_before_it(tmp_path: Path, any_store) -> None:
     a = save(tmp_path, "a", "alpha_chan", 2)
     b = save(tmp_path, "b", "beta_chan", 2)
     c = save(tmp_path, "c", "gamma_chan", 2)
-    with Store.open(tmp_path / "s.db") as store:
+    with nullcontext(any_store) as store:
         with pytest.raises(ParseJobError, match=r"missing\.html: cannot read"):
             importer.import_files(store, [a, b, tmp_path / "missing.html", c])
         assert {s.name for s in store.sources() if s.posts} == {"telegram:alpha_chan", "telegram:beta_chan"}
 
 
-def test_many_files_of_mixed_kinds_each_parse_as_their_kind_in_the_pool(tmp_path: Path) -> None:
+def test_many_files_of_mixed_kinds_each_parse_as_their_kind_in_the_pool(tmp_path: Path, any_store) -> None:
     from datetime import UTC, datetime
 
     from deskapp.demo.others import Account, Item, render_bluesky, render_rss
@@ -70,7 +71,7 @@ def test_many_files_of_mixed_kinds_each_parse_as_their_kind_in_the_pool(tmp_path
     pages = [save(tmp_path, f"p{i:02d}", f"chan_{i}", 2) for i in range(importer.POOL_MIN_FILES)]
     files = [pages[0], rss, junk, *pages[1:], bsky]
     heard: dict[Path, tuple[str, int, str]] = {}
-    with Store.open(tmp_path / "s.db") as store:
+    with nullcontext(any_store) as store:
         res = importer.import_files(store, files, workers=2,
                                     on_file=lambda path, page: heard.setdefault(path, (page.kind.value, len(page.posts),
                                                                                       page.reason)))

@@ -59,6 +59,7 @@ from deskapp.core.model import (
 from deskapp.core.pg.attention import PgAttention
 from deskapp.core.pg.schema import MIGRATIONS
 from deskapp.core.pg.shared_sql import QmarkConnection
+from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
@@ -143,7 +144,7 @@ def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
                 (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
 
 
-class PgStore(PgAttention):
+class PgStore(PgAttention, PgUpkeep):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
 

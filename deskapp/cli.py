@@ -26,8 +26,8 @@ from deskapp.paths import Paths, default_state, default_store, resolve_config
 EXIT_USAGE = 2
 MAX_LIMIT = 100_000  # posts one `desk search` prints
 # Commands that run on a PostgreSQL store today (the store's missing methods say so themselves).
-ON_POSTGRESQL = {"locate", "parse", "sources", "search", "cite", "pin", "unpin", "pins", "db", "alerts", "verify",
-                 "evidence", "archive", "import", "check"}
+ON_POSTGRESQL = {"locate", "parse", "poll", "sources", "search", "cite", "pin", "unpin", "pins", "db", "alerts",
+                 "verify", "evidence", "archive", "import", "check"}
 
 
 class CliError(Exception):
@@ -310,7 +310,7 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
         where = ctx.settings.path or ctx.paths.config
         raise CliError(f"no sources to poll: add [telegram] channels, [rss] feeds, [bluesky] or [mastodon] "
                        f"accounts = [...] to {where}", EXIT_USAGE)
-    poller = Poller(ctx.paths.store, ctx.settings, clocks=_host_clocks(ctx))
+    poller = Poller(ctx.paths.store_url or ctx.paths.store, ctx.settings, clocks=_host_clocks(ctx))
     _check_store(ctx)
     if args.once:
         try:
@@ -340,7 +340,10 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, poller.stop)
         await poller.run()
 
-    print(f"polling {sum(s.enabled for s in ctx.settings.sources)} sources into {ctx.paths.store}; "
+    where = shown_url(ctx.paths.store_url) if ctx.paths.store_url else ctx.paths.store
+    shared = (f" with any other pollers there (each source leased for {ctx.settings.poller.lease_seconds:g} s)"
+              if ctx.paths.store_url else "")
+    print(f"polling {sum(s.enabled for s in ctx.settings.sources)} sources into {where}{shared}; "
           "Ctrl-C stops", flush=True)
     try:
         asyncio.run(main())

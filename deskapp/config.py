@@ -20,6 +20,7 @@ from deskapp.core.alerts import validate as validate_rule
 from deskapp.core.backend import is_pg_url, sqlite_path
 from deskapp.core.desks import DeskNameError, desk_name
 from deskapp.core.model import SourceConfig
+from deskapp.core.sanitize import clean_line
 from deskapp.core.settings import AttentionSettings, PollerSettings
 from deskapp.keymap import KEY_IDS
 from deskapp.keymap import resolve as resolve_keys
@@ -33,6 +34,8 @@ _NOT_CHANNELS = {"joinchat", "addstickers", "addemoji", "addlist", "addtheme", "
                  "bg", "s", "c", "k", "z", "a", "m"}
 _TME_HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
 MAX_CONFIG_BYTES = 1_000_000  # a settings file is a few KB; anything bigger is not one
+# [poller] lease_seconds: the heartbeat is a third of it, so a lease under 1 s would be mostly heartbeats.
+LEASE_RANGE = (1.0, 3600.0)
 
 
 class ConfigError(Exception):
@@ -174,6 +177,13 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Settings:
         s.poller.parse_timeout = r.number(p, "parse_timeout", "poller", minimum=0.1, maximum=600)
     if "user_agent" in p:
         s.poller.user_agent = r.string(p, "user_agent", "poller")
+    if "lease_seconds" in p:
+        s.poller.lease_seconds = r.number(p, "lease_seconds", "poller", minimum=LEASE_RANGE[0], maximum=LEASE_RANGE[1])
+    if "address" in p:
+        address = r.string(p, "address", "poller").strip()
+        if not address or len(address) > 200 or clean_line(address) != address:
+            raise ConfigError(path, "poller.address", f"must be one line of 1 to 200 characters, got {_short(address)}")
+        s.poller.address = address
     r.no_unknown(p, set(defaults.__slots__), "poller")
     if s.poller.min_interval > s.poller.max_interval:
         raise ConfigError(path, "poller.min_interval", "must not be larger than poller.max_interval")

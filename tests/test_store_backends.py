@@ -130,9 +130,6 @@ def test_cli_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert "telegram:a" in capsys.readouterr().out
     assert main(["--db", pg_url, "unpin", "https://t.me/a/7"]) == 0
     capsys.readouterr()
-    assert main(["--db", pg_url, "poll"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "desk poll: not supported on PostgreSQL yet" in err and "Traceback" not in err
     cfg.write_text('[store]\nurl = "mysql://x"\n')
     assert main(["--config", str(cfg), "sources"]) == 2
     assert "store.url" in capsys.readouterr().err

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("desk.attention")
 
+# Whether AttentionWorker runs on a PostgreSQL store: the poller asks here (and, while False, polls
+# without it, saying so once). Several pollers' workers drain one queue without alerting twice.
+ON_POSTGRESQL = True
 DRAIN_BATCH = 500  # posts per transaction: a 20,000-post import drains in steps that never hold the lock long
 HOOK_TIMEOUT = 10.0  # seconds the newsroom's command may take for one alert
 

@@ -83,6 +83,11 @@ class HostClock:
             self.busy = False
             self.last = time.monotonic()
 
+    def cancel(self) -> None:
+        """Give a turn back unused (no request was made: the gap does not start again)."""
+        with self._lock:
+            self.busy = False
+
     def pause(self, seconds: float) -> None:
         with self._lock:
             self.paused_until = max(self.paused_until, time.monotonic() + seconds)
@@ -187,6 +192,16 @@ class FileHostClock(HostClock):
             self.busy = False
             self.last = time.monotonic()
 
+    def cancel(self) -> None:
+        with self._lock:
+            def unused(state: dict[str, Any]) -> None:
+                if state.get("holder") == self._me:
+                    state["holder"], state["holder_until"] = None, 0.0
+
+            if self.busy:
+                self._update(unused)
+            self.busy = False
+
     def pause(self, seconds: float) -> None:
         super().pause(seconds)
 
@@ -200,6 +215,44 @@ class FileHostClock(HostClock):
         """Seconds any process sharing this clock was asked to stay away from the host (0: none)."""
         return max(0.0, float(self._state().get("paused_until") or 0) - time.time(),
                    self.paused_until - time.monotonic())
+
+
+class ChainedClock(HostClock):
+    """Two clocks kept at once: a turn is taken on both or on neither (the state folder's, shared
+    with the desks on this machine, and the PostgreSQL store's, shared with the pollers of this
+    address: core/pg/turns.py). Neither waits while holding the other, so they cannot deadlock."""
+
+    def __init__(self, first: HostClock, second: HostClock) -> None:
+        super().__init__()
+        self.first, self.second = first, second
+
+    def try_acquire(self, gap: float) -> float:
+        wait = self.first.try_acquire(gap)
+        if wait > 0:
+            return wait
+        try:
+            wait = self.second.try_acquire(gap)
+        except BaseException:
+            self.first.cancel()
+            raise
+        if wait > 0:
+            self.first.cancel()
+        return wait
+
+    def release(self) -> None:
+        self.second.release()
+        self.first.release()
+
+    def cancel(self) -> None:
+        self.second.cancel()
+        self.first.cancel()
+
+    def pause(self, seconds: float) -> None:
+        self.first.pause(seconds)
+        self.second.pause(seconds)
+
+    def shared_pause(self) -> float:
+        return max(self.first.shared_pause(), self.second.shared_pause())
 
 
 class HostClocks:

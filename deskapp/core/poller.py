@@ -10,6 +10,12 @@ source never stops the others.
 The store is only written by this object's own `Store`, one transaction per fetched page, after which
 `on_event` is told. Cancellation only happens at `await` points, never inside a store write, so
 Ctrl-C or `stop()` never leaves a page half-written.
+
+Who polls what: on a SQLite file, one poller per file (core/poll_lock.py; another one watches and
+takes over when it ends). On PostgreSQL any number share the sources: each round (a heartbeat, a
+third of `lease_seconds`) a poller renews its leases and takes its fair share (core/pg/leases.py),
+polls only the sources it holds, and gives them all back when it stops. Pollers of one outgoing
+address take turns at each host through the store (core/pg/turns.py).
 """
 
 from __future__ import annotations
@@ -19,20 +25,26 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from deskapp.core import attention as attention_mod
 from deskapp.core.attention import AttentionWorker
+from deskapp.core.backend import is_pg_url, shown_url
 from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.fetch import (
+    ChainedClock,
     Fetched,
     FetchError,
+    HostClock,
     HostClocks,
     HostGate,
     backoff_delay,
@@ -51,6 +63,10 @@ from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
 from deskapp.core.sources import kind_of
 from deskapp.core.sources.base import Parsed, Request, SourceKind
 from deskapp.core.store import Store
+
+if TYPE_CHECKING:
+    from deskapp.core.pg.leases import LeaseKeeper
+    from deskapp.core.pg.turns import PgHostClocks
 
 log = logging.getLogger("desk.poller")
 POOL_WORKERS = 2
@@ -100,14 +116,17 @@ def _refusals(reasons: list[str]) -> str | None:
 
 
 class Poller:
-    def __init__(self, store_path: Path, settings: PollPlan, *,
+    def __init__(self, store: Path | str, settings: PollPlan, *,
                  on_event: Callable[[PollEvent], None] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, store_cls: type[Store] = Store,
                  clocks: HostClocks | None = None) -> None:
-        """`transport`: where requests go (tests: a fault-injecting one); `store_cls`: what opens the
-        store (tests: one that cannot write); `clocks`: per-host turns shared with other requesters in
-        this process (the desk's re-checks of pins)."""
-        self.store_path = Path(store_path)
+        """`store`: a SQLite file, or a postgresql:// URL (core/backend.py); `transport`: where
+        requests go (tests: a fault-injecting one); `store_cls`: what opens a SQLite store (tests: one
+        that cannot write); `clocks`: per-host turns shared with other requesters in this process
+        (the desk's re-checks of pins) or, with a folder, on this machine."""
+        self.on_pg = is_pg_url(store)
+        self.target: Path | str = str(store) if self.on_pg else Path(store)
+        self.store_path = Path(store) if not self.on_pg else Path(shown_url(str(store)))  # for messages
         self.settings = settings
         # Floors for real hosts hold even for settings made in code (core/politeness.py).
         self.cfg: PollerSettings = clamped(settings.poller, [s.base_url for s in settings.sources])
@@ -118,9 +137,18 @@ class Poller:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
-        self.store: Store | None = None
+        self.store: Any = None  # a Store, or a PgStore
         self._store_cls = store_cls
-        self.lock = PollLock(self.store_path)
+        self.lock: PollLock | None = None if self.on_pg else PollLock(self.store_path)
+        # PostgreSQL: this poller's name, leases and host turns (see _renew).
+        self.name = ""
+        self.keeper: LeaseKeeper | None = None
+        self._turns: PgHostClocks | None = None
+        self._held: set[str] = set()
+        self._lease_until = 0.0  # monotonic time the leases held run out unless renewed
+        self._polling: set[str] = set()  # sources with a poll under way (never given back meanwhile)
+        self._runs: dict[str, _SourceRun] = {}
+        self._wakes: list[asyncio.Event] = []  # host loops to wake when the sources held change
         self._parse_pool: ParsePool | None = None  # parser processes (see _parse)
         self.lock_retry = 2.0  # seconds between tries to take over while another poller holds the store
         # Alerts, mutes and duplicate groups for what this poller stores (core/attention.py).
@@ -160,9 +188,26 @@ class Poller:
 
     async def _setup(self) -> None:
         self._prepare_loop()
-        self.store = self._store_cls.open(self.store_path)
+        if self.on_pg:
+            from deskapp.core.pg.leases import LeaseKeeper, poller_name
+            from deskapp.core.pg.store import PgStore
+            from deskapp.core.pg.turns import PgHostClocks
+
+            self.store = PgStore.open(str(self.target))
+            self.name = poller_name()
+            self.keeper = LeaseKeeper(self.store, self.name, lease_s=self.cfg.lease_seconds)
+            self._turns = PgHostClocks(str(self.target), self.cfg.address or socket.gethostname())
+        else:
+            self.store = self._store_cls.open(self.store_path)
         self.store.sync_sources(self.settings.sources)
-        self.attention = AttentionWorker(self.store_path, self.attention_settings, on_alerts=self._alerted).start()
+        self.attention = self._start_attention()
+
+    def _start_attention(self) -> AttentionWorker | None:
+        """Alerts, mutes and duplicate groups for what this poller stores (core/attention.py)."""
+        if self.on_pg and not attention_mod.ON_POSTGRESQL:
+            log.warning("alerts, mutes and duplicate groups do not run on PostgreSQL yet: polling without them")
+            return None
+        return AttentionWorker(self.target, self.attention_settings, on_alerts=self._alerted).start()
 
     def _alerted(self, raised: list) -> None:
         """From the attention thread: rules matched new posts (the hooks have been started)."""
@@ -172,19 +217,31 @@ class Poller:
         if self.attention is not None:
             self.attention.stop(finish=finish_attention)
             self.attention = None
+        if self.keeper is not None:
+            try:
+                self.keeper.release()  # the other pollers take these sources at their next round
+                log.info("poller %s gave back its %d sources", self.name, len(self._held))
+            except Exception as exc:  # unreachable server: the leases expire by themselves
+                log.warning("poller %s could not give back its sources: %s", self.name, exc)
+            self.keeper = None
+            self._held = set()
+        if self._turns is not None:
+            self._turns.close()
+            self._turns = None
         if self.store is not None:
             self.store.close()
             self.store = None
         if self._parse_pool is not None:
             self._parse_pool.close(kill=True)  # a page still parsing must not hold up stopping
             self._parse_pool = None
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
 
     async def _wait_for_lock(self) -> bool:
         """Take the store's poller lock, or watch the poller that holds it until it ends (then take
         over) or `stop()`. False when stopped first."""
         assert self._stop is not None
-        if self.lock.try_acquire():
+        if self.lock is None or self.lock.try_acquire():  # PostgreSQL: leases decide, per source
             return True
         who = self.lock.describe_holder()
         log.info("%s is polling %s; watching it", who, self.store_path)
@@ -204,8 +261,9 @@ class Poller:
     async def run_once(self) -> list[SourceSummary]:
         """Poll every enabled source once (with first-sight backfill) and return one summary each.
 
-        Raises PollerBusy when another process polls this store."""
-        if not self.lock.try_acquire():
+        Raises PollerBusy when another process polls this SQLite store. On PostgreSQL only the
+        sources this poller can lease are polled; the others are left to the pollers holding them."""
+        if self.lock is not None and not self.lock.try_acquire():
             raise PollerBusy(f"{self.lock.describe_holder()} is polling this store")
         try:
             await self._setup()
@@ -215,8 +273,15 @@ class Poller:
         try:
             async with self._client() as client:
                 runs = [self._new_run(s) for s in self._enabled()]
+                mine = runs
+                if self.keeper is not None:
+                    self._renew()
+                    mine = [r for r in runs if r.config.name in self._held]
+                    for run in runs:
+                        if run.config.name not in self._held:
+                            run.summary.message = "left to another poller, which holds its lease"
                 by_host: dict[str, list[_SourceRun]] = {}
-                for run in runs:
+                for run in mine:
                     by_host.setdefault(host_of(run.config.base_url), []).append(run)
 
                 async def host_once(items: list[_SourceRun]) -> None:
@@ -259,12 +324,18 @@ class Poller:
         try:
             async with self._client() as client:
                 runs = [self._new_run(s) for s in self._enabled()]
-                self._schedule_from_store(runs)
+                self._runs = {r.config.name: r for r in runs}
+                if self.keeper is None:
+                    self._schedule_from_store(runs)
+                else:
+                    self._renew()  # schedules what it gains from the store
                 by_host: dict[str, list[_SourceRun]] = {}
                 for run in runs:
                     by_host.setdefault(host_of(run.config.base_url), []).append(run)
                 self._start_parse_pool()
                 tasks = [asyncio.create_task(self._host_loop(client, items)) for items in by_host.values()]
+                if self.keeper is not None:
+                    tasks.append(asyncio.create_task(self._heartbeat()))
                 try:
                     await self._stop.wait()
                 finally:
@@ -279,18 +350,62 @@ class Poller:
         interval = cfg.interval or self.cfg.interval
         return _SourceRun(config=cfg, interval=interval, summary=SourceSummary(cfg.name, ok=True))
 
+    # ---- many pollers (PostgreSQL) ----------------------------------------------------------------
+
+    def _renew(self) -> None:
+        """One lease round (core/pg/leases.py): heartbeat, renew, rebalance, claim. Run on the loop's
+        own thread, between polls, so no poll starts on a source while the round gives it back.
+        A source gained is scheduled from the store: the poller that had it recorded when it is due,
+        so no source is polled twice in one round when it changes hands."""
+        assert self.keeper is not None
+        started = time.monotonic()
+        try:
+            held = set(self.keeper.round(self._polling))
+        except Exception as exc:  # the server is away: keep polling what is held until the lease ends
+            log.warning("poller %s: lease round failed: %s", self.name, exc)
+            return
+        self._lease_until = started + self.cfg.lease_seconds
+        gained = sorted(held - self._held)
+        lost = self._held - held
+        self._held = held
+        self._schedule_from_store([self._runs[n] for n in gained if n in self._runs])
+        if gained or lost:
+            log.info("poller %s holds %d sources (%d taken, %d given back)", self.name, len(held),
+                     len(gained), len(lost))
+            for wake in self._wakes:
+                wake.set()
+
+    async def _heartbeat(self) -> None:
+        """A lease round every third of the lease period, until stopped."""
+        assert self._stop is not None
+        period = self.cfg.lease_seconds / 3
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=period)
+            if not self._stop.is_set():
+                self._renew()
+
+    def _may_poll(self, run: _SourceRun) -> bool:
+        """A source this poller may start polling now (on PostgreSQL: leased to it, lease not run out)."""
+        if self.keeper is None:
+            return True
+        return run.config.name in self._held and time.monotonic() < self._lease_until
+
     def _schedule_from_store(self, runs: list[_SourceRun]) -> None:
         """Honour next_poll saved by an earlier run (a restart must not hammer a failing host)."""
         assert self.store is not None
         now_wall = datetime.now(UTC)
         now = time.monotonic()
+        # The store keeps whole seconds: a source handed over from another poller is taken as due
+        # at the end of its second, so it is never polled before that poller's round is over.
+        truncated = timedelta(seconds=1 if self.keeper is not None else 0)
         for i, run in enumerate(runs):
             row = self.store.source_row(run.config.name) or {}
             nxt = row.get("next_poll")
             delay = 0.0
             if nxt:
                 try:
-                    delay = max(0.0, (parse_utc_iso(nxt) - now_wall).total_seconds())
+                    delay = max(0.0, (parse_utc_iso(nxt) + truncated - now_wall).total_seconds())
                 except ValueError:
                     delay = 0.0
             # Spread first polls a little so a restart does not fire every source at once.
@@ -303,14 +418,16 @@ class Poller:
         assert self._stop is not None
         busy: dict[int, asyncio.Task[None]] = {}
         wake = asyncio.Event()
+        self._wakes.append(wake)
 
-        def done(key: int) -> None:
+        def done(key: int, name: str) -> None:
             busy.pop(key, None)
+            self._polling.discard(name)
             wake.set()
 
         try:
             while not self._stop.is_set():
-                idle = [r for r in runs if id(r) not in busy]
+                idle = [r for r in runs if id(r) not in busy and self._may_poll(r)]
                 run = min(idle, key=lambda r: r.due) if idle else None
                 wait = None if run is None else run.due - time.monotonic()
                 if run is None or (wait is not None and wait > 0):
@@ -321,10 +438,12 @@ class Poller:
                         w.cancel()
                     continue
                 key = id(run)
+                self._polling.add(run.config.name)
                 task = asyncio.create_task(self._poll(client, run))
                 busy[key] = task
-                task.add_done_callback(functools.partial(lambda k, _t: done(k), key))
+                task.add_done_callback(functools.partial(lambda k, n, _t: done(k, n), key, run.config.name))
         finally:
+            self._wakes.remove(wake)
             tasks = list(busy.values())
             for t in tasks:
                 t.cancel()
@@ -336,9 +455,17 @@ class Poller:
         host = host_of(base_url)
         gate = self._gates.get(host)
         if gate is None:
-            gate = self._gates[host] = HostGate(self.cfg.min_gap, self.cfg.gap_jitter,
-                                                self._clocks.get(host) if self._clocks else None)
+            gate = self._gates[host] = HostGate(self.cfg.min_gap, self.cfg.gap_jitter, self._clock(host))
         return gate
+
+    def _clock(self, host: str) -> HostClock | None:
+        """The host's turns shared beyond this poller: with this machine's desks (a state folder's
+        clocks), and on PostgreSQL with every poller of the same address; both when both apply."""
+        mine = self._clocks.get(host) if self._clocks else None
+        shared = self._turns.get(host) if self._turns is not None else None
+        if mine is not None and shared is not None:
+            return ChainedClock(mine, shared)
+        return mine or shared
 
     async def _poll(self, client: httpx.AsyncClient, run: _SourceRun) -> None:
         """Fetch the newest page of one source, store it, backfill if needed, and reschedule."""

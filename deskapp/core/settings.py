@@ -24,6 +24,9 @@ class PollerSettings:
     backfill_pages: int = 3  # older pages fetched on first sight of a channel
     parse_timeout: float = 20.0  # seconds a page may take to parse (in a worker process) before it is refused
     user_agent: str = "desk/0.1 (+newsroom wire monitor)"
+    # Many pollers on PostgreSQL (core/pg/leases.py, core/pg/turns.py):
+    lease_seconds: float = 30.0  # a source stays with a poller this long past its last heartbeat
+    address: str = ""  # pollers naming the same outgoing address share each host's gap ("": this host name)
 
 
 class PollPlan(Protocol):

@@ -62,6 +62,10 @@ def test_missing_file_gives_defaults_unless_required(tmp_path: Path) -> None:
         ('[telegram]\nbase_url = "ftp://x"\n', "telegram.base_url", "http(s) URL"),
         ('[poller]\ntimeout = -1\n', "poller.timeout", "at least 2 for a real host"),
         ('[poller]\nbackfill_pages = 2.5\n', "poller.backfill_pages", "whole number"),
+        ('[poller]\nlease_seconds = 0.2\n', "poller.lease_seconds", "at least 1"),
+        ('[poller]\nlease_seconds = "long"\n', "poller.lease_seconds", "number"),
+        ('[poller]\naddress = ""\n', "poller.address", "one line"),
+        ('[poller]\naddress = "a\\nb"\n', "poller.address", "one line"),
         ('[ui]\ntime = "mars"\n', "ui.time", '"utc" or "local"'),
         ('[keys]\nexplode = "x"\n', "keys.explode", "unknown binding id"),
         ('[mystery]\na = 1\n', "mystery", "unknown setting"),
@@ -74,6 +78,12 @@ def test_errors_name_file_key_and_problem(tmp_path: Path, text: str, key: str, p
     msg = str(info.value)
     assert str(path) in msg and key in msg and problem in msg
     assert "\n" not in msg
+
+
+def test_many_pollers_settings(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, '[poller]\nlease_seconds = 12\naddress = "newsroom-nat"\n'))
+    assert (s.poller.lease_seconds, s.poller.address) == (12.0, "newsroom-nat")
+    assert config.load(write(tmp_path, "")).poller.lease_seconds == 30.0
 
 
 def test_toml_syntax_error_names_line(tmp_path: Path) -> None:

@@ -10,10 +10,19 @@ any other poller takes them, so its sources are polled again within two lease pe
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
 from deskapp.core.pg.store import PgStore
+
+
+def poller_name() -> str:
+    """A name no other poller has, now or later: host, pid and a random part (a pid is reused)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class LeaseKeeper:
@@ -22,8 +31,11 @@ class LeaseKeeper:
         self.name = name
         self.lease = timedelta(seconds=lease_s)
 
-    def round(self) -> list[str]:
-        """Heartbeat, rebalance and claim; the sources this poller holds now, by name."""
+    def round(self, busy: Collection[str] = ()) -> list[str]:
+        """Heartbeat, rebalance and claim; the sources this poller holds now, by name.
+
+        `busy`: sources this poller is polling right now. They are never given back (the poller
+        stays over its share until a later round), so no other poller polls them meanwhile."""
         me, lease = self.name, self.lease
 
         def run(cur: Any) -> list[str]:
@@ -36,11 +48,12 @@ class LeaseKeeper:
             share = -(-total // max(1, live))
             held = [r[0] for r in cur.execute(
                 "UPDATE leases SET expires = now() + %s WHERE poller = %s RETURNING source", (lease, me)).fetchall()]
-            held.sort()
+            held.sort(key=lambda s: (s not in busy, s))
             if len(held) > share:  # others have joined: give the rest back, they take it next round
+                keep = max(share, sum(1 for s in held if s in busy))
                 cur.execute("UPDATE leases SET poller = NULL, expires = NULL WHERE source = ANY(%s)",
-                            (held[share:],))
-                held = held[:share]
+                            (held[keep:],))
+                held = held[:keep]
             elif len(held) < share:
                 held += [r[0] for r in cur.execute(
                     "UPDATE leases SET poller = %s, expires = now() + %s WHERE source IN ("

@@ -220,4 +220,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX snapshots_post ON snapshots (source, post_id, id);
     """,
+    """
+    -- Politeness per host for pollers sharing one outgoing address (core/pg/turns.py): when the
+    -- last request to `host` from `address` ended, and until when the host asked everyone to wait.
+    -- Who has a request out is a session advisory lock, not a row: it ends with its connection.
+    CREATE TABLE host_turns (
+        host TEXT NOT NULL,
+        address TEXT NOT NULL,
+        last TIMESTAMPTZ,
+        paused_until TIMESTAMPTZ,
+        PRIMARY KEY (host, address)
+    );
+    """,
 ]

@@ -20,12 +20,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deskapp.core import dedup
-from deskapp.core.alerts import AlertKind, AlertRow, RuleAction, RuleSet
+from deskapp.core.alerts import AlertKind, AlertRow, Match, RuleAction, RuleSet
 from deskapp.core.model import utc_iso
 from deskapp.core.settings import AttentionSettings
 from deskapp.core.store_attention import Queued
@@ -39,12 +40,34 @@ log = logging.getLogger("desk.attention")
 # Whether AttentionWorker runs on a PostgreSQL store: the poller asks here (and, while False, polls
 # without it, saying so once). Several pollers' workers drain one queue without alerting twice.
 ON_POSTGRESQL = True
-DRAIN_BATCH = 500  # posts per transaction: a 20,000-post import drains in steps that never hold the lock long
+DRAIN_BATCH = 500  # posts read from the queue at most at a time
+FIRST_BATCH = 32  # posts in the first transaction, before any has been timed
+HOLD_TARGET = 0.02  # seconds a drain transaction aims to hold the store's write lock (see next_batch)
 HOOK_TIMEOUT = 10.0  # seconds the newsroom's command may take for one alert
 
 
 def _kind_of(source: str) -> str:
     return source.partition(":")[0]
+
+
+def next_batch(done: int, held: float, *, target: float = HOLD_TARGET, most: int = DRAIN_BATCH) -> int:
+    """Posts for the next drain transaction, from the last one: `done` posts held the write lock
+    `held` seconds. Aimed at `target`, growing at most twofold a step: the poller's commits wait
+    for at most one such transaction (core/write_turns.py), so a backlog of 10^5 posts (an import)
+    must never hold the lock for long whatever the machine's load."""
+    if done <= 0:
+        return FIRST_BATCH
+    fit = int(done * target / held) if held > 0 else most
+    return max(1, min(most, 2 * done, fit))
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What a queued post's text gives without the store: its fingerprint and the rules it matches."""
+
+    fp: dedup.Fingerprint
+    alerts: list[Match]
+    muted: list[Match]
 
 
 class Attention:
@@ -57,6 +80,8 @@ class Attention:
         self.alerts = RuleSet([])
         self.mutes = RuleSet([])
         self._first_posts: dict = {}  # dedup's shingle cache, kept across batches
+        self.batch = FIRST_BATCH  # posts in the next drain transaction (see next_batch)
+        self.last_read = 0
 
     def _load_rules(self) -> None:
         """Settings rules plus the rules editors added from a desk (reloaded when those change)."""
@@ -68,10 +93,27 @@ class Attention:
         self.mutes = RuleSet([r for r in rules if r.action is RuleAction.MUTE])
         self._rules_seen = stamp
 
-    def drain(self, limit: int = DRAIN_BATCH) -> list[AlertRow]:
-        """Process up to `limit` queued posts; the alerts they raised, oldest first."""
+    def drain(self, limit: int | None = None) -> list[AlertRow]:
+        """Process up to `limit` queued posts (default: as many as fit the lock-holding target, see
+        next_batch); the alerts they raised, oldest first. `last_read` says how many were read."""
         self._load_rules()
-        return self.store.attend(self._work, limit)
+        queued = self.store.queued(limit or self.batch)
+        self.last_read = len(queued)
+        if not queued:
+            return []
+        # The pure-Python work (normalising, shingles, MinHash, rules) is done before the write
+        # transaction: inside it, it held the poller's commits for 0.5-1 s per 500 posts.
+        prepared = {q.key: self._prepare(q) for q in queued if not q.gone and not q.edited}
+        started: list[float] = []
+
+        def work(conn: sqlite3.Connection, still: Sequence[Queued]) -> list[tuple]:
+            started.append(time.perf_counter())
+            return self._work(conn, still, prepared)
+
+        raised = self.store.attend(work, queued)
+        if started:
+            self.batch = next_batch(len(queued), time.perf_counter() - started[0])
+        return raised
 
     def drain_all(self, progress=None) -> int:
         """Drain until the queue is empty (after an import). Returns how many alerts were raised."""
@@ -84,8 +126,14 @@ class Attention:
             if progress:
                 progress(done)
 
-    def _work(self, conn: sqlite3.Connection, queued: Sequence[Queued]) -> list[tuple]:
-        """Inside the store's transaction: index, match, mute. Returns alert rows to insert."""
+    def _prepare(self, q: Queued) -> _Prepared:
+        kind = _kind_of(q.source)
+        return _Prepared(dedup.fingerprint(q.text), self.alerts.match(q.text, source=q.source, kind=kind),
+                         self.mutes.match(q.text, source=q.source, kind=kind))
+
+    def _work(self, conn: sqlite3.Connection, queued: Sequence[Queued],
+              prepared: dict[int, _Prepared]) -> list[tuple]:
+        """Inside the store's transaction: index, record matches and mutes. Returns alert rows to insert."""
         index = dedup.DuplicateIndex(conn, self._first_posts)
         now = utc_iso(datetime.now(UTC))
         alerts: list[tuple] = []
@@ -96,17 +144,16 @@ class Attention:
             return dict(conn.execute(f"SELECT key, text FROM posts WHERE key IN ({marks})", keys).fetchall())
 
         for q in queued:
-            kind = _kind_of(q.source)
             if q.edited:
                 if q.pinned:
                     alerts.append((q.key, q.source, q.post_id, "pinned post edited", "", str(AlertKind.PINNED_EDIT), now))
                 continue
-            index.add(q.key, q.text, text_of=text_of)
-            for m in self.alerts.match(q.text, source=q.source, kind=kind):
+            p = prepared[q.key]
+            index.add(q.key, q.text, text_of=text_of, fp=p.fp)
+            for m in p.alerts:
                 alerts.append((q.key, q.source, q.post_id, m.rule.name, m.what, str(AlertKind.RULE), now))
-            muted = self.mutes.match(q.text, source=q.source, kind=kind)
-            if muted:
-                mutes.append((q.key, muted[0].rule.name))
+            if p.muted:
+                mutes.append((q.key, p.muted[0].rule.name))
         if mutes:
             conn.executemany("INSERT INTO muted (key, rule) VALUES (?, ?) "
                              "ON CONFLICT (key) DO UPDATE SET rule = excluded.rule", mutes)
@@ -206,14 +253,13 @@ class AttentionWorker:
                     self._wake.clear()
                 while not self._stop.is_set() or self._finishing():
                     try:
-                        backlog = store.attention_backlog()
-                        if not backlog:
-                            break
                         raised = attention.drain()
                     except Exception as exc:  # never stop polling for this; the posts stay queued
                         log.warning("attention: %s", exc)
                         break
-                    self.drained += min(backlog, DRAIN_BATCH)
+                    if not attention.last_read:
+                        break
+                    self.drained += attention.last_read
                     if raised:
                         run_hooks(raised, self.settings)
                         if self.on_alerts:

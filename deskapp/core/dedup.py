@@ -27,7 +27,7 @@ import sqlite3
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from deskapp.core.store_schema import DUP_TABLES
@@ -65,7 +65,7 @@ def shingles(norm: str) -> set[str]:
     return {norm[i:i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
+def jaccard(a: Set[str], b: Set[str]) -> float:
     if not a or not b:
         return 0.0
     inter = len(a & b)
@@ -85,7 +85,7 @@ def _hash64(item: str) -> int:
     return zlib.crc32(data) << 32 | zlib.crc32(data, 0x9E3779B9)
 
 
-def minhash(items: set[str]) -> list[int]:
+def minhash(items: Set[str]) -> list[int]:
     """NUM_PERM MinHash values by one-permutation hashing: each shingle is hashed once, its hash picks
     one of NUM_PERM bins and the bin keeps its smallest value; an empty bin borrows from the next
     filled bin to its right, shifted by the distance ("densified" one-permutation hashing, Shrivastava
@@ -115,6 +115,7 @@ def minhash(items: set[str]) -> list[int]:
 class Fingerprint:
     norm: str
     bands: tuple[tuple[int, int], ...]  # (band number, band key); band -1 is the exact-copy key
+    grams: frozenset[str] = frozenset()  # the shingles, when the text is long enough to compare near-copies
 
     @property
     def comparable(self) -> bool:
@@ -126,12 +127,14 @@ def fingerprint(text: str) -> Fingerprint:
     if len(norm) < MIN_EXACT:
         return Fingerprint(norm, ())
     bands: list[tuple[int, int]] = [(_EXACT_BAND, _key63(norm.encode()))]
+    grams: frozenset[str] = frozenset()
     if len(norm) >= MIN_NEAR:
-        values = minhash(shingles(norm))
+        grams = frozenset(shingles(norm))
+        values = minhash(grams)
         for b in range(BANDS):
             row = values[b * ROWS:(b + 1) * ROWS]
             bands.append((b, _key63(struct.pack(f"<H{ROWS}Q", b, *row))))
-    return Fingerprint(norm, tuple(bands))
+    return Fingerprint(norm, tuple(bands), grams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +167,13 @@ class DuplicateIndex:
     def create(conn: sqlite3.Connection) -> None:
         conn.executescript(DUP_TABLES)
 
-    def add(self, key: int, text: str, *, text_of) -> Grouped:
+    def add(self, key: int, text: str, *, text_of, fp: Fingerprint | None = None) -> Grouped:
         """Index one new post and group it under the earliest near-copy within the window before it.
+        `fp`: the text's fingerprint when the caller made it already (outside its write transaction).
 
         Only the first post of a group keeps band keys: a copy is found through its original, so a
         flood of one text (a channel spamming itself) costs one comparison a post, not one per copy."""
-        fp = fingerprint(text)
+        fp = fp or fingerprint(text)
         if not fp.comparable:
             return Grouped(key, key, 1.0)
         found = self._best_earlier(key, fp, text_of)
@@ -201,7 +205,7 @@ class DuplicateIndex:
         cands = self.candidates(key, fp)
         if not cands:
             return None
-        mine = shingles(fp.norm) if len(fp.norm) >= MIN_NEAR else set()
+        mine = fp.grams
         for other_key in cands:  # earliest first: the first near-copy is the answer
             other, other_shingles = self._shingled(other_key, text_of)
             if other == fp.norm:

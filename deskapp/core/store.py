@@ -101,6 +101,7 @@ from deskapp.core.sanitize import (
 )
 from deskapp.core.store_attention import AttentionStore
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
+from deskapp.core.write_turns import turns_for
 
 __all__ = ["MIGRATIONS", "Store", "StoreError"]
 
@@ -334,6 +335,7 @@ class Store(AttentionStore):
         self._lock = threading.RLock()
         self.desk = desk if desk is not None else default_desk()
         self._file = _remember_open(path)  # under _OPEN_FILES_LOCK when made by open() or reader()
+        self._turns = turns_for(self._file)  # this process's writers of the file, first come first served
 
     @property
     def desk(self) -> str:
@@ -614,7 +616,7 @@ class Store(AttentionStore):
                     conn.execute("ROLLBACK")
                 raise
 
-        with self._lock:
+        with self._turns.turn(), self._lock:
             return self._retrying("cannot write", transaction)
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -837,7 +839,7 @@ class Store(AttentionStore):
                 return tx.result
 
             return self._write(run)
-        with self._lock:
+        with self._turns.turn(), self._lock:  # turn first, as in _write: one order, no deadlock
             conn = self._conn
             conn.execute("ATTACH ':memory:' AS desk_bulk")
             try:

@@ -40,6 +40,17 @@ class Queued:
     text: str
     edited: bool
     pinned: bool  # on any desk
+    gone: bool = False  # queued, then deleted from posts: nothing to attend to
+
+
+def _queued(conn: Any, where: str, args: Sequence[Any]) -> list[Queued]:
+    """Queued posts with what attending them needs; a post deleted since it was queued is `gone`."""
+    rows = conn.execute(
+        "SELECT q.key, p.source, p.post_id, p.url, p.text, q.edited, "
+        "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id), p.key IS NULL "
+        f"FROM attention_queue q LEFT JOIN posts p ON p.key = q.key {where}", args).fetchall()
+    return [Queued(r[0], r[1] or "", r[2] or 0, r[3] or "", r[4] or "", bool(r[5]), bool(r[6]), bool(r[7]))
+            for r in rows]
 
 
 class Copies(int):
@@ -75,31 +86,36 @@ class AttentionStore:
     def attention_backlog(self) -> int:
         return self._read(lambda c: c.execute("SELECT count(*) FROM attention_queue").fetchone()[0])
 
-    def attend(self, work: Callable[[sqlite3.Connection, Sequence[Queued]], list[tuple]], limit: int) -> list[AlertRow]:
-        """Take up to `limit` queued posts, let `work` index and match them, record its alert rows and
-        take the posts off the queue, all in one transaction. The alerts raised, oldest first."""
+    def queued(self, limit: int) -> list[Queued]:
+        """The oldest `limit` queued posts, read without the write lock: what is slow to work out
+        about them (fingerprints, rule matches) is worked out before `attend` takes them."""
+        return self._read(lambda c: _queued(c, "ORDER BY q.key LIMIT ?", (limit,)))
+
+    def attend(self, work: Callable[[sqlite3.Connection, Sequence[Queued]], list[tuple]],
+               queued: Sequence[Queued]) -> list[AlertRow]:
+        """In one write transaction: read (claim) the `queued` posts again, let `work` index and
+        match those still as they were read (text and edit mark), record its alert rows, and take
+        those posts off the queue, with any whose post is gone. A post edited since it was read stays
+        queued for the next turn; one another drainer took is left alone. The alerts raised, oldest first."""
         def run(conn: sqlite3.Connection) -> list[AlertRow]:
             self._attend_begin(conn)
-            rows = conn.execute(
-                "SELECT q.key, p.source, p.post_id, p.url, p.text, q.edited, "
-                "EXISTS (SELECT 1 FROM pins WHERE pins.source = p.source AND pins.post_id = p.post_id) "
-                f"FROM attention_queue q JOIN posts p ON p.key = q.key ORDER BY q.key LIMIT ?{self._ATTEND_CLAIM}",
-                (limit,)).fetchall()
-            # Queued, then deleted from posts: nothing to attend to.
-            conn.execute("DELETE FROM attention_queue WHERE NOT EXISTS (SELECT 1 FROM posts p "
-                         "WHERE p.key = attention_queue.key)")
-            if not rows:
-                return []
-            queued = [Queued(r[0], r[1], r[2], r[3] or "", r[4] or "", bool(r[5]), bool(r[6])) for r in rows]
-            new_alerts = work(conn, queued)
+            keys = [q.key for q in queued]
+            now: dict[int, Queued] = {}
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                now.update((q.key, q) for q in _queued(
+                    conn, f"WHERE q.key IN ({','.join('?' * len(chunk))}) ORDER BY q.key{self._ATTEND_CLAIM}", chunk))
+            still = [n for q in queued if (n := now.get(q.key)) is not None and not n.gone
+                     and (n.text, n.edited) == (q.text, q.edited)]
+            done = [n.key for n in still] + [k for k, n in now.items() if n.gone]
+            new_alerts = work(conn, still) if still else []
             first_id = None
             for row in new_alerts:
                 new_id = conn.execute("INSERT INTO alerts (key, source, post_id, rule, what, kind, at) "
                                       "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id", row).fetchone()[0]
                 first_id = new_id if first_id is None else first_id
-            keys = [q.key for q in queued]
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
+            for i in range(0, len(done), 500):
+                chunk = done[i:i + 500]
                 conn.execute(f"DELETE FROM attention_queue WHERE key IN ({','.join('?' * len(chunk))})", chunk)
             return [] if first_id is None else _alerts_from(conn, "a.id >= ? ORDER BY a.id", (first_id,))
 

@@ -98,7 +98,7 @@ def test_a_failed_drain_keeps_the_posts_queued(store: Store, target: str) -> Non
         raise RuntimeError("disk pulled")
 
     with pytest.raises(RuntimeError):
-        store.attend(broken, 10)
+        store.attend(broken, store.queued(10))
     assert store.attention_backlog() == 1
     store.close()
     reopened = open_store(target)  # a crash between storing and attending loses nothing
@@ -214,10 +214,10 @@ class _Paused(Attention):
 
         self.inside, self.release = threading.Event(), threading.Event()
 
-    def _work(self, conn, queued):
+    def _work(self, conn, queued, *rest):
         self.inside.set()
         assert self.release.wait(20)
-        return super()._work(conn, queued)
+        return super()._work(conn, queued, *rest)
 
 
 def _until_waiting(url: str, event: str) -> None:
@@ -300,3 +300,49 @@ def test_an_edit_stored_while_its_post_is_drained_is_not_lost(pg_url: str) -> No
         t2.join(20)
         assert poller.attention_backlog() == 1
         assert [(a.kind, a.post_id) for a in Attention(drainer, settings).drain()] == [(AlertKind.PINNED_EDIT, 1)]
+
+
+def test_a_post_edited_between_reading_and_attending_stays_queued_as_an_edit(store, target: str) -> None:
+    store.ingest_page("telegram:a", [post("telegram:a", 1, "Air raid warning for the east")], fetched_at=NOW)
+    store.pin("telegram:a", 1)
+    attention = Attention(store, AttentionSettings(rules=RULES))
+    read = store.queued(10)
+    with open_store(target) as poller:  # the poller stores an edit in between
+        poller.ingest_page("telegram:a", [post("telegram:a", 1, "Air raid warning lifted")], fetched_at=NOW)
+    assert store.attend(lambda conn, still: [] if not still else pytest.fail("worked on a stale text"), read) == []
+    assert store.attention_backlog() == 1
+    raised = attention.drain()
+    assert [(a.kind, a.post_id) for a in raised] == [(AlertKind.PINNED_EDIT, 1)]
+    assert store.attention_backlog() == 0
+
+
+def test_rules_and_fingerprints_are_worked_out_outside_the_write_transaction(tmp_path: Path, monkeypatch) -> None:
+    """The poller's commits wait for the attention thread's transactions (core/write_turns.py): the
+    slow part of attending (normalising, MinHash, rules) must not be inside one."""
+    store = Store.open(tmp_path / "s.db")
+    store.ingest_page("telegram:a", [post("telegram:a", i, f"Air raid warning {i}. " + FIRE) for i in range(1, 6)],
+                      fetched_at=NOW)
+    attention = Attention(store, AttentionSettings(rules=RULES))
+    seen: list[bool] = []
+    prepare = Attention._prepare
+
+    def watched(self, q):
+        seen.append(store._conn.in_transaction)
+        return prepare(self, q)
+
+    monkeypatch.setattr(Attention, "_prepare", watched)
+    raised = attention.drain()
+    assert seen == [False] * 5
+    assert [a.post_id for a in raised] == [1, 2, 3, 4, 5]
+    assert store.first_of(store.get("telegram:a", 2).key) == store.get("telegram:a", 1).key
+    store.close()
+
+
+def test_each_drain_transaction_is_sized_to_hold_the_lock_briefly() -> None:
+    from deskapp.core.attention import DRAIN_BATCH, FIRST_BATCH, next_batch
+
+    assert next_batch(0, 0.0) == FIRST_BATCH
+    assert next_batch(32, 0.001, target=0.02) == 64  # fast: grows, at most twofold a step
+    assert next_batch(100, 0.2, target=0.02) == 10  # slow (a loaded machine): shrinks to the target
+    assert next_batch(5, 10.0, target=0.02) == 1
+    assert next_batch(400, 0.0, target=0.02) == DRAIN_BATCH

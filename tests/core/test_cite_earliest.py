@@ -33,7 +33,7 @@ def db(tmp_path: Path) -> Path:
         store.ingest_page("telegram:city_desk", [post("city_desk", 97, "Via Harbour Watch: " + FIRE, 15),
                                                  post("city_desk", 98, "Unrelated weather note", 16)],
                           fetched_at=NOW)
-        Attention(store, AttentionSettings(notify=False)).drain()
+        Attention(store, AttentionSettings(notify=False)).drain_all()
     return path
 
 

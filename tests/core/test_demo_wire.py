@@ -146,7 +146,7 @@ def test_the_demo_repeats_one_story_across_channels_and_the_desk_groups_it(tmp_p
                 Post(source=f"telegram:{handle}", channel=handle, id=p.id, url=f"https://t.me/{handle}/{p.id}",
                      published=p.published, text=p.text) for p in ch.posts if not p.service],
                 fetched_at=datetime(2026, 12, 1, 9, 1, tzinfo=UTC))
-        Attention(store, AttentionSettings(notify=False)).drain()
+        Attention(store, AttentionSettings(notify=False)).drain_all()
         first = next(p for p in server.channels["harbour_watch"].posts if p.text == COPIED_STORY)
         key = store.get("telegram:harbour_watch", first.id).key
         group = store.duplicate_group(key)

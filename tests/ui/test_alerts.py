@@ -20,7 +20,7 @@ def record_alerts(path: Path, posts) -> None:
     """What a headless `desk poll` does: store the posts, then its attention worker matches them."""
     add_posts(path, posts)
     with Store.open(path) as store:
-        Attention(store, AttentionSettings(rules=RULES, notify=False)).drain()
+        Attention(store, AttentionSettings(rules=RULES, notify=False)).drain_all()
 
 
 def status(app) -> str:
@@ -34,7 +34,7 @@ def alert_notes(app) -> list[tuple[str, str]]:
 async def test_an_alert_recorded_by_another_process_is_raised_counted_rung_and_listed(desk_paths) -> None:
     build_store(desk_paths.store, 30)
     with Store.open(desk_paths.store) as store:  # the backlog of the generated posts: no alerts
-        Attention(store, AttentionSettings(rules=RULES, notify=False)).drain()
+        Attention(store, AttentionSettings(rules=RULES, notify=False)).drain_all()
     settings = make_settings()
     settings.attention.bell = True
     app = make_app(desk_paths, settings)

@@ -22,7 +22,7 @@ async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_
         make_post(12, channel="gamma_osint", text=FIRE + " More soon."),
     ])
     with Store.open(desk_paths.store) as store:
-        Attention(store, AttentionSettings(notify=False)).drain()
+        Attention(store, AttentionSettings(notify=False)).drain_all()
         first = store.get("telegram:alpha_news", 1010).key
         assert store.copies_count([first]) == {first: 2}
         assert store.copies_count([first])[first].channels == ("Beta Wire", "Gamma Osint")
@@ -46,7 +46,7 @@ async def test_e_names_the_earliest_post_in_the_citation_and_is_kept_per_desk(de
     build_store(desk_paths.store, 3, extra=[make_post(10, channel="alpha_news", text=FIRE),
                                             make_post(11, channel="beta_wire", text="Via Alpha: " + FIRE)])
     with Store.open(desk_paths.store) as store:
-        Attention(store, AttentionSettings(notify=False)).drain()
+        Attention(store, AttentionSettings(notify=False)).drain_all()
     app = make_app(desk_paths)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

@@ -20,7 +20,7 @@ def feed_keys(app) -> list[int]:
 async def test_muted_posts_are_hidden_counted_and_shown_again_with_one_key(desk_paths) -> None:
     build_store(desk_paths.store, 20, extra=[make_post(30 + i, text=f"promo code {i}") for i in range(4)])
     with Store.open(desk_paths.store) as store:
-        Attention(store, AttentionSettings(rules=MUTE, notify=False)).drain()
+        Attention(store, AttentionSettings(rules=MUTE, notify=False)).drain_all()
         muted = {store.get(make_post(30 + i).source, 1030 + i).key for i in range(4)}
     app = make_app(desk_paths)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -777,7 +777,7 @@ def cmd_db(ctx: Context, args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         raise CliError(str(exc)) from None
     for t in tables:
-        print(f"{t.table:<10} {t.rows:>10,} rows  sha256 {t.checksum}")
+        print(f"{t.table:<15} {t.rows:>10,} rows  sha256 {t.checksum}")
     print(f"copied {shown_url(src_name)} -> {shown_url(dst_name)}: every table's rows and checksum match")
     return 0
 

@@ -2,9 +2,13 @@
 
 Both schemas have the same tables, columns and text times, so rows go across as they are, in
 batches (PostgreSQL: COPY; SQLite: one transaction, its full-text and CJK/Thai indexes written
-as the posts go in). Afterwards each table is read back on both sides in key order and hashed
-(sha256 over the rows as JSON): the report names the rows and the checksum of each table, and a
-mismatch is an error. The destination must hold no posts: copying never merges.
+as the posts go in). Every table of the newsroom's data goes: posts and their revisions, pins and
+desks (with their read marks), alerts, mutes, desk rules, the duplicate index and groups, the
+attention queue (posts not attended to yet stay queued), and the evidence (HTTP exchanges, checks,
+archive snapshots). Afterwards each table is read back on both sides in key order and hashed
+(sha256 over the rows as JSON, bytes as hex; text keys in byte order on both servers): the report
+names the rows and the checksum of each table, and a mismatch is an error. The destination must
+hold no posts: copying never merges. Only the PostgreSQL store's own poller leases stay behind.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from deskapp.core import grams
 from deskapp.core.pg.store import PgStore
 from deskapp.core.store import Store, StoreError
 
-# table -> (columns, ORDER BY): the tables that hold the newsroom's data. Derived ones (search
-# indexes, alerts, checks and captures) are not copied yet; see the report of issue 16.
+# table -> (columns, ORDER BY): the tables that hold the newsroom's data (the search indexes are
+# rebuilt from the posts). Ids are copied as they are, so checks keep naming their exchanges.
 TABLES: dict[str, tuple[str, str]] = {
     "sources": ("name, kind, handle, label, enabled, title, description, subscribers, subscribers_count, "
                 "last_success, last_error, error_text, error_count, next_poll, cursor, backfill_done, etag, "
@@ -33,7 +37,20 @@ TABLES: dict[str, tuple[str, str]] = {
     "revisions": ("id, source, post_id, text, text_sha256, captured, replaced, capture_how, capture_from", "id"),
     "pins": ("desk, source, post_id, position, note, pinned_at", "desk, source, post_id"),
     "desks": ("name, prefs, last_used", "name"),
+    "attention_queue": ("key, edited", "key"),
+    "alerts": ("id, key, source, post_id, rule, what, kind, at", "id"),
+    "muted": ("key, rule", "key"),
+    "rules": ("id, desk, spec, created", "id"),
+    "dup_bands": ("band, key", "band, key"),
+    "dup_groups": ("key, first_key, similarity", "key"),
+    "fetches": ("id, url, requested, request_headers, status, reason, http_version, headers, body, sha256, error, "
+                "redirected_from", "id"),
+    "checks": ("id, source, post_id, kind, result, checked, detail, text, text_sha256, url, fetch_id", "id"),
+    "snapshots": ("id, source, post_id, url, requested, snapshot, error, fetch_id", "id"),
 }
+# Text columns some ORDER BY names: sorted by their bytes on PostgreSQL too (COLLATE "C", SQLite's
+# BINARY order), or a server with a language collation would hash the same rows in another order.
+_TEXT_KEYS = {"name", "desk", "source"}
 BATCH = 5_000
 
 
@@ -51,10 +68,14 @@ def _sqlite_rows(store: Store, table: str) -> Iterator[list[tuple[Any, ...]]]:
         yield batch
 
 
+def _pg_order(order: str) -> str:
+    return ", ".join(f'{c} COLLATE "C"' if c in _TEXT_KEYS else c for c in (c.strip() for c in order.split(",")))
+
+
 def _pg_rows(store: PgStore, table: str) -> Iterator[list[tuple[Any, ...]]]:
     cols, order = TABLES[table]
     with store._pool.connection() as conn, conn.transaction(), conn.cursor(name=f"desk_copy_{table}") as cur:
-        cur.execute(f"SELECT {cols} FROM {table} ORDER BY {order}")
+        cur.execute(f"SELECT {cols} FROM {table} ORDER BY {_pg_order(order)}")
         while batch := cur.fetchmany(BATCH):
             yield batch
 
@@ -69,7 +90,8 @@ def checksum(store: Store | PgStore, table: str) -> tuple[int, str]:
     n = 0
     for batch in _rows(store, table):
         for row in batch:
-            digest.update(json.dumps(list(row), ensure_ascii=False).encode())
+            values = [v.hex() if isinstance(v, bytes | memoryview) else v for v in row]
+            digest.update(json.dumps(values, ensure_ascii=False).encode())
             digest.update(b"\n")
         n += len(batch)
     return n, digest.hexdigest()
@@ -86,11 +108,11 @@ def _write_pg(dst: PgStore, table: str, batches: Iterator[list[tuple[Any, ...]]]
                     copy.write_row(row)
                 done += len(batch)
                 progress(table, done)
-        if table == "posts":  # copied posts are not news: no alerts for them (queued by trigger)
+        if table == "posts":  # copied posts are not news: the queue is the source's (next table), not the trigger's
             cur.execute("DELETE FROM attention_queue")
-        if table == "revisions":  # the next revision after the copied ones
-            cur.execute("SELECT setval(pg_get_serial_sequence('revisions', 'id'), coalesce(max(id), 0) + 1, false) "
-                        "FROM revisions")
+        if cols.startswith("id,"):  # the next row after the copied ones
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) "
+                        f"FROM {table}")
 
 
 def _write_sqlite(dst: Store, table: str, batches: Iterator[list[tuple[Any, ...]]],
@@ -107,7 +129,7 @@ def _write_sqlite(dst: Store, table: str, batches: Iterator[list[tuple[Any, ...]
                 grams.index(conn, [(r[0], r[7]) for r in batch])
             done += len(batch)
             progress(table, done)
-        if table == "posts":  # copied posts are not news: no alerts for them
+        if table == "posts":  # copied posts are not news: the queue is the source's (next table), not the trigger's
             conn.execute("DELETE FROM attention_queue")
 
     dst._write(run)

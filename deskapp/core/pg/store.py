@@ -451,7 +451,7 @@ class PgStore(PgAttention, PgUpkeep):
         return [(t, _dt(c), _dt(r)) for t, c, r in rows]  # type: ignore[misc]
 
     def count_posts(self) -> int:
-        return self._pg_read(lambda c: c.execute("SELECT coalesce(sum(post_count), 0) FROM sources").fetchone()[0])
+        return self._pg_read(lambda c: c.execute("SELECT coalesce(sum(post_count), 0)::bigint FROM sources").fetchone()[0])
 
     def max_post_id(self, source: str) -> int | None:
         return self._pg_read(lambda c: c.execute("SELECT max(post_id) FROM posts WHERE source = %s",

@@ -50,7 +50,7 @@ def attend(s) -> None:
 
     s.add_rule(Rule("quiet", action=RuleAction.MUTE, words=("tab",)))
     s.ingest_page("telegram:b", [post("telegram:b", 50, "flood report 2 現場からの情報")], fetched_at=FETCHED)  # a copy
-    Attention(s, AttentionSettings(rules=[Rule("floods", words=("flood",))], notify=False)).drain()
+    Attention(s, AttentionSettings(rules=[Rule("floods", words=("flood",))], notify=False)).drain_all()
     s.desk = "anna"
     s.set_read_mark(s.get("telegram:a", 20).key)
     s.ingest_page("telegram:c", [post("telegram:c", 1, "queued, not attended to yet")], fetched_at=FETCHED)

@@ -1,11 +1,11 @@
 """The feed without muted posts: every path of the store's feed (no filter, one or many sources, words,
 words in one source, an OR over both indexes, exclusions, dates) gives the full feed less the muted
-posts, in windows, counts and random access alike; search still finds muted posts."""
+posts, in windows, counts and random access alike; search still finds muted posts. On both stores
+(`any_store`: SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +17,8 @@ WORDS = ["harbour fire", "promo code", "strike vote", "市场 火灾 harbour", "
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "m.db")
+def store(any_store):
+    s = any_store
     for c in range(4):
         source = f"telegram:ch{c}"
         posts = [Post(source=source, channel=f"ch{c}", id=i, url=f"https://t.me/ch{c}/{i}",
@@ -27,9 +27,9 @@ def store(tmp_path: Path):
         s.ingest_page(source, posts, fetched_at=T0 + timedelta(days=1))
     keys = [k for (k,) in s._read(lambda c: c.execute("SELECT key FROM posts ORDER BY key").fetchall())]
     muted = keys[::7] + keys[-5:]  # spread out, and the newest few
-    s._write(lambda c: c.executemany("INSERT OR IGNORE INTO muted (key, rule) VALUES (?, 'ads')", [(k,) for k in muted]))
-    yield s
-    s.close()
+    s._write(lambda c: c.executemany("INSERT INTO muted (key, rule) VALUES (?, 'ads') ON CONFLICT DO NOTHING",
+                                     [(k,) for k in muted]))
+    return s
 
 
 FILTERS = [

@@ -27,3 +27,22 @@ class PgAttention(AttentionStore):
 
     def _attend_begin(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (DRAIN_LOCK,))
+
+    def muted_in(self, *, query: str | None = None, sources: list[str] | None = None,
+                 after_key: int | None = None, prefix: bool = False) -> int:
+        """How many posts of this feed a mute rule hid (the desk's "N hidden")."""
+        where = self._where(query, prefix, sources, "only")  # type: ignore[attr-defined]
+        if where[2]:
+            return 0
+        conds, params = list(where[0]), where[1]
+        if after_key is not None:
+            conds.append("p.key > %(after)s")
+            params["after"] = after_key
+        sql = f"SELECT count(*) FROM posts p WHERE {' AND '.join(conds)}"
+        return self._pg_read(lambda c: c.execute(sql, params).fetchone()[0])  # type: ignore[attr-defined]
+
+
+def muted_cond(muted: str) -> str:
+    """A condition over p for the feed's `muted` filter: "hide" (not muted) or "only" (muted)."""
+    exists = "EXISTS (SELECT 1 FROM muted m WHERE m.key = p.key)"
+    return f"NOT {exists}" if muted == "hide" else exists

@@ -56,7 +56,7 @@ from deskapp.core.model import (
     StoredPost,
     utc_iso,
 )
-from deskapp.core.pg.attention import PgAttention
+from deskapp.core.pg.attention import PgAttention, muted_cond
 from deskapp.core.pg.schema import MIGRATIONS
 from deskapp.core.pg.shared_sql import QmarkConnection
 from deskapp.core.pg.upkeep import PgUpkeep
@@ -477,11 +477,12 @@ class PgStore(PgAttention, PgUpkeep):
     def check_query(self, query: str) -> None:
         self._where(query, False, None)
 
-    def _where(self, query: str | None, prefix: bool, sources: list[str] | None
+    def _where(self, query: str | None, prefix: bool, sources: list[str] | None, muted: str = ""
                ) -> tuple[list[str], dict[str, Any], bool] | None:
         """(conditions over p, params, matches nothing) for a search text and a source filter;
-        None when there is no filter at all."""
-        conds: list[str] = []
+        None when there is no filter at all. `muted`: "hide" leaves out the posts a mute rule hid,
+        "only" keeps only those (pg/attention.py)."""
+        conds: list[str] = [muted_cond(muted)] if muted else []
         params: dict[str, Any] = {}
         if sources is not None:
             conds.append("p.source = ANY(%(sources)s)")
@@ -509,9 +510,10 @@ class PgStore(PgAttention, PgUpkeep):
         return conds, params, sources is not None and not sources
 
     def feed(self, limit: int, *, before_key: int | None = None, after_key: int | None = None,
-             query: str | None = None, sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
+             query: str | None = None, sources: list[str] | None = None, prefix: bool = False,
+             hide_muted: bool = False) -> list[FeedRow]:
         """Feed rows, newest first (the SQLite store's `feed`: keyset windows by key)."""
-        where = self._where(query, prefix, sources)
+        where = self._where(query, prefix, sources, "hide" if hide_muted else "")
         if limit <= 0 or (where is not None and where[2]):
             return []
         conds, params = (where[0], where[1]) if where is not None else ([], {})
@@ -544,8 +546,8 @@ class PgStore(PgAttention, PgUpkeep):
         return [_stored_post(r) for r in rows]
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
-                   after_key: int | None = None, prefix: bool = False) -> int:
-        where = self._where(query, prefix, sources)
+                   after_key: int | None = None, prefix: bool = False, hide_muted: bool = False) -> int:
+        where = self._where(query, prefix, sources, "hide" if hide_muted else "")
         if where is not None and where[2]:
             return 0
         if where is None and after_key is None:
@@ -558,8 +560,8 @@ class PgStore(PgAttention, PgUpkeep):
         return self._pg_read(lambda c: c.execute(sql, params).fetchone()[0])
 
     def feed_at(self, offset: int, limit: int, *, query: str | None = None,
-                sources: list[str] | None = None, prefix: bool = False) -> list[FeedRow]:
-        where = self._where(query, prefix, sources)
+                sources: list[str] | None = None, prefix: bool = False, hide_muted: bool = False) -> list[FeedRow]:
+        where = self._where(query, prefix, sources, "hide" if hide_muted else "")
         if limit <= 0 or offset < 0 or (where is not None and where[2]):
             return []
         conds, params = (where[0], where[1]) if where is not None else ([], {})

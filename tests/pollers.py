@@ -109,13 +109,16 @@ class Farm:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
+    def env(self) -> dict[str, str]:
+        """The environment of a poller: every default path inside the farm's folder."""
+        return {**os.environ, **{v: str(self.folder / v.lower()) for v in
+                                 ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")}}
+
     def start(self, name: str) -> subprocess.Popen:
         assert DESK is not None
-        env = {**os.environ, **{v: str(self.folder / v.lower()) for v in
-                                ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")}}
         out = (self.folder / f"{name}.out").open("w")
         proc = subprocess.Popen([DESK, "--db", self.url, "poll", "--config", str(self.config(name))],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=self.env())
         out.close()
         self.procs[name] = proc
         return proc
@@ -136,10 +139,23 @@ class Farm:
         return out
 
     def posts_per_channel(self) -> dict[str, int]:
-        import psycopg
+        sql = "SELECT source, count(*) FROM posts GROUP BY source"
+        if self.url.startswith("sqlite:"):  # the same-run baseline: one poller on a SQLite file
+            import sqlite3
 
-        with psycopg.connect(self.url) as conn:
-            rows = conn.execute("SELECT source, count(*) FROM posts GROUP BY source").fetchall()
+            path = Path(self.url[len("sqlite:"):])
+            if not path.exists():
+                return {}
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+                try:
+                    rows = conn.execute(sql).fetchall()
+                except sqlite3.OperationalError:  # not made yet
+                    return {}
+        else:
+            import psycopg
+
+            with psycopg.connect(self.url) as conn:
+                rows = conn.execute(sql).fetchall()
         return {s.split(":", 1)[1]: n for s, n in rows}
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> float:

@@ -12,6 +12,7 @@ bounds the issue sets (handover within two lease periods, with room for a loaded
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -109,5 +110,29 @@ def test_three_desk_polls_share_a_wire_on_postgresql(pg_url: str, tmp_path) -> N
     finally:
         farm.stop_all()
         wire.stop()
-    for name in ("p1",):
-        assert farm.procs[name].returncode == 0, farm.output(name)
+    assert farm.procs["p1"].returncode == 0, farm.output("p1")
+    for name in farm.procs:
+        assert "Traceback" not in farm.output(name), farm.output(name)
+
+
+def test_poll_once_and_ctrl_c_on_postgresql(pg_url: str, tmp_path) -> None:
+    """`desk poll --once` polls what it can lease and gives it back; Ctrl-C (SIGINT) ends a running
+    `desk poll` cleanly, its leases given back before it exits."""
+    wire = CountingWire(4, POSTS).start()
+    farm = Farm(pg_url, wire, tmp_path, interval=INTERVAL, lease=LEASE, min_gap=MIN_GAP)
+    open_store(pg_url).close()
+    try:
+        once = subprocess.run([DESK, "--db", pg_url, "poll", "--once", "--config", str(farm.config("once"))],
+                              capture_output=True, text=True, timeout=60, env=farm.env())
+        assert once.returncode == 0, once.stdout + once.stderr
+        assert once.stdout.count(": ok, 5 new") == 4
+        assert farm.held() == {} and farm.posts_per_channel() == dict.fromkeys(wire.handles, POSTS)
+        proc = farm.start("p1")
+        assert wait_for(lambda: farm.held() == {proc.pid: set(wire.handles)}, 30)
+        farm.kill("p1", signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert farm.held() == {}
+        assert "stopped" in farm.output("p1")
+    finally:
+        farm.stop_all()
+        wire.stop()

@@ -232,4 +232,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (host, address)
     );
     """,
+    """
+    -- When the turn's holder began its request: one that is later than `last` was never ended (its
+    -- poller died mid-request), so the next holder counts the gap from when it found the turn free.
+    ALTER TABLE host_turns ADD COLUMN started TIMESTAMPTZ;
+    """,
 ]

@@ -7,9 +7,11 @@ stay away while it asked for a pause (429). Per (host, address):
 - who has a request out is a session advisory lock, taken with `pg_try_advisory_lock` on the
   poller's own turns connection for the length of one request. The server drops it when that
   connection ends, however the poller ended (SIGKILL included): a dead poller blocks nobody.
-- when the last request ended and until when the host asked for a pause are a `host_turns` row,
-  written by the lock holder (a pause by anyone, as a maximum), in the server's clock, since pollers
-  on different machines may not agree on the time.
+- when the last request began and ended, and until when the host asked for a pause, are a
+  `host_turns` row, written by the lock holder (a pause by anyone, as a maximum), in the server's
+  clock, since pollers on different machines may not agree on the time. A request that began and
+  never ended was cut short by its poller's death: the gap then counts from when the next poller
+  found the turn free (the dead one's request cannot outlive its connection).
 
 `PgHostClocks.get(host)` is a fetch.HostClock, so HostGate uses it as it uses the in-process and the
 state-folder clocks (and can chain it with the latter, fetch.ChainedClock).
@@ -82,10 +84,10 @@ class PgHostClocks:
 
         def run(conn: psycopg.Connection) -> float:
             # One round trip: the lock, and (read under it) the last request's end and any pause.
-            got, since, paused = conn.execute(
+            got, since, paused, unended = conn.execute(
                 "WITH turn AS (SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS got) "
                 "SELECT turn.got, extract(epoch FROM clock_timestamp() - t.last), "
-                "extract(epoch FROM t.paused_until - clock_timestamp()) "
+                "extract(epoch FROM t.paused_until - clock_timestamp()), t.started > coalesce(t.last, '-infinity') "
                 "FROM turn LEFT JOIN host_turns t ON turn.got AND t.host = %s AND t.address = %s",
                 (*key, host, self.address)).fetchone()
             if not got:
@@ -93,7 +95,15 @@ class PgHostClocks:
             try:
                 if self.on_locked is not None:
                     self.on_locked(host)
+                if unended:  # its holder died mid-request; that request is over now, at the latest
+                    conn.execute("UPDATE host_turns SET last = clock_timestamp() WHERE host = %s AND address = %s",
+                                 (host, self.address))
+                    since = 0.0
                 wait = max(float(paused or 0.0), gap - float(since) if since is not None else 0.0)
+                if wait <= 0:
+                    conn.execute("INSERT INTO host_turns (host, address, started) VALUES (%s, %s, clock_timestamp()) "
+                                 "ON CONFLICT (host, address) DO UPDATE SET started = excluded.started",
+                                 (host, self.address))
             except BaseException:
                 conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
                 raise

@@ -50,6 +50,12 @@ class Term:
     text: str
     parts: tuple[Part, ...]
 
+    def relaxed(self, indexed: int) -> Term:
+        """This term with each prefix cut to its first `indexed` characters (the longest prefix
+        posts_fts indexes): it matches every post this term matches, and some more."""
+        return Term(self.text, tuple(Part(p.index, _cut_prefix(p.match, indexed)) if p.index == "fts" else p
+                                     for p in self.parts))
+
     @property
     def index(self) -> str | None:
         """The one index this term needs, or None when it needs both."""
@@ -142,6 +148,21 @@ def _term(text: str, *, phrase: bool, prefix: bool) -> Term | None:
     if prefix and parts[-1].index == "fts":
         parts[-1] = Part("fts", parts[-1].match + "*")
     return Term(text, tuple(parts))
+
+
+def _cut_prefix(match: str, keep: int) -> str:
+    """`"river bank"*` -> `"river ban"*`: the last word of a prefix phrase cut to `keep` characters
+    (any cut is a prefix of the token FTS5 makes of it, so the match only widens)."""
+    if not match.endswith('"*'):
+        return match
+    body = match[1:-2]
+    head, _, last = body.rpartition(" ")
+    if len(last) <= keep:
+        return match
+    cut = last[:keep]
+    if cut.count('"') % 2:  # never split a doubled quote (escaped) in two
+        cut = cut[:-1]
+    return '"' + (head + " " if head else "") + cut + '"*'
 
 
 def _when(value: str, *, end_of_day: bool, now: datetime) -> datetime:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from deskapp.core import grams
+from deskapp.core import grams, prefix_walk, store_schema
 from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
 from deskapp.core.ingest import (
     KEY_SHIFT,
@@ -279,6 +280,9 @@ class _Plan:
     # Only exclusions (`-rumour`): (FTS table, MATCH) of what is left out, so a count can be the
     # posts in range less those matches instead of one FTS seek per post.
     excluded_only: list[tuple[str, str]] = field(default_factory=list)
+    # The one branch on posts_fts with its long prefixes cut to the indexed 3 characters, when it
+    # has any: walked newest first and checked against the exact match (core/prefix_walk.py).
+    walk: str | None = None
 
 
 def _muted_cond(col: str, muted: str) -> str | None:
@@ -301,8 +305,8 @@ def _term_match(term: Term) -> str:
     return "(" + " AND ".join(p.match for p in term.parts) + ")"
 
 
-def _or_match(clause: list[Term]) -> str:
-    return "(" + " OR ".join(_term_match(t) for t in clause) + ")"
+def _or_match(clause: list[Term], relax: bool = False) -> str:
+    return "(" + " OR ".join(_term_match(t.relaxed(prefix_walk.INDEXED) if relax else t) for t in clause) + ")"
 
 
 def _clause_sql(clause: list[Term]) -> tuple[str, list[Any]]:
@@ -336,6 +340,7 @@ class Store(AttentionStore):
         self.desk = desk if desk is not None else default_desk()
         self._file = _remember_open(path)  # under _OPEN_FILES_LOCK when made by open() or reader()
         self._turns = turns_for(self._file)  # this process's writers of the file, first come first served
+        self._checker: prefix_walk.Checker | None = None
 
     @property
     def desk(self) -> str:
@@ -352,7 +357,7 @@ class Store(AttentionStore):
 
     @classmethod
     def open(cls, path: Path | str, *, readonly: bool = False, full_check: bool | None = None,
-             desk: str | None = None) -> Store:
+             desk: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> Store:
         """Open (creating file, parent dirs and schema if missing) after checking the file read-only.
 
         `full_check`: run `PRAGMA quick_check` over the whole file. None (default) = only when the
@@ -361,6 +366,8 @@ class Store(AttentionStore):
         header, version and schema checks plus quick_check of the small tables (sources, pins,
         revisions); `Store.check()` runs the full check on demand (e.g. `desk check`).
         `desk`: whose pinboard (core/desks.py; default: the user's desk); DeskNameError if invalid.
+        `progress`: told (what, done, total) during a long migration (default: a line on stderr when
+        it is a terminal, so whoever started the desk sees it at work).
         """
         desk = desk_name(desk) if desk is not None else default_desk()
         path = Path(path).expanduser()
@@ -386,7 +393,7 @@ class Store(AttentionStore):
             store = cls(path, conn, readonly=readonly, desk=desk)
         if not readonly:
             try:
-                store._migrate()
+                store._migrate(progress if progress is not None else _stderr_progress if sys.stderr.isatty() else None)
             except BaseException:
                 conn.close()
                 raise
@@ -478,7 +485,7 @@ class Store(AttentionStore):
             raise
         return conn
 
-    def _migrate(self) -> None:
+    def _migrate(self, progress: Callable[[str, int, int], None] | None = None) -> None:
         migrations = MIGRATIONS  # read at call time so tests can substitute the list
 
         def run(conn: sqlite3.Connection) -> None:
@@ -498,11 +505,17 @@ class Store(AttentionStore):
         # Up to date (the usual case): no write lock, so opening never waits for a busy poller.
         if self._read(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == len(migrations):
             return
-        self._write(run)
+        token = store_schema.progress.set(progress)
+        try:
+            self._write(run)
+        finally:
+            store_schema.progress.reset(token)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._checker is not None:
+                self._checker.close()
             _forget_open(self._file)
             self._file = None
 
@@ -960,9 +973,13 @@ class Store(AttentionStore):
                 plan.params.extend(params)
         if driver is not None:
             match = " AND ".join(_or_match(c) for c in one[driver])
+            # Only what must match is widened: a cut prefix left out would leave out more.
+            walk = " AND ".join(_or_match(c, relax=True) for c in one[driver]) if driver == "fts" else match
             if excluded_here:
-                match = f"({match}) NOT ({' OR '.join(_term_match(t) for t in excluded_here)})"
+                left_out = f" NOT ({' OR '.join(_term_match(t) for t in excluded_here)})"
+                match, walk = f"({match}){left_out}", f"({walk}){left_out}"
             plan.branches.append((_FTS_TABLES[driver], match))
+            plan.walk = walk if walk != match else None
         elif union is not None:
             for index in ("fts", "grams"):
                 terms = [t for t in union if t.index == index]
@@ -1070,9 +1087,56 @@ class Store(AttentionStore):
             rows = self._source_first(cols, limit, before_key, plan, muted)
             if rows is not None:
                 return rows, False
+        if plan is not None and plan.walk is not None and len(plan.branches) == 1:
+            walked = self._walk(cols, limit, before_key=before_key, after_key=after_key, plan=plan,
+                                sources=sources, muted=muted)
+            if walked is not None:
+                return walked
         sql, params, ascending = self._feed_query(cols, limit, before_key=before_key, after_key=after_key,
                                                   plan=plan, sources=sources, muted=muted)
         return self._read(lambda c: c.execute(sql, params).fetchall()), ascending
+
+    def _walk(self, cols: str, limit: int, *, before_key: int | None, after_key: int | None, plan: _Plan,
+              sources: list[str] | None, muted: str) -> tuple[list[tuple[Any, ...]], bool] | None:
+        """A query with long prefixes: its wider form (`plan.walk`) newest first, a batch at a time,
+        each batch checked against the exact match; None when the walk would need more than its
+        budget of candidates to find `limit` posts (core/prefix_walk.py)."""
+        assert plan.walk is not None
+        table, exact = plan.branches[0]
+        wide = _Plan(branches=[(table, plan.walk)], where=plan.where, params=plan.params, sources=plan.sources,
+                     low=plan.low, high=plan.high)
+        checker = self._walk_checker()
+
+        def run(conn: sqlite3.Connection) -> tuple[list[tuple[Any, ...]], bool] | None:
+            hits: list[int] = []
+            seen, low, high, batch = 0, after_key, before_key, max(limit, prefix_walk.WALK_FIRST)
+            budget = max(prefix_walk.WALK_MAX, 4 * limit)
+            while True:
+                sql, params, ascending = self._feed_query("p.key, p.text", batch, before_key=high, after_key=low,
+                                                          plan=wide, sources=sources, muted=muted)
+                rows = conn.execute(sql, params).fetchall()
+                ok = checker.matching(rows, exact)
+                hits += [key for key, _ in rows if key in ok]
+                seen += len(rows)
+                if len(hits) >= limit or len(rows) < batch:
+                    break
+                # At the rate found so far, would the budget hold enough? If not, the prefix is rare
+                # lately: FTS5's own query (a small merge then) answers sooner.
+                if seen + (limit - len(hits)) * seen / max(len(hits), 0.5) > budget:
+                    return None
+                low, high = (rows[-1][0], high) if ascending else (low, rows[-1][0])
+                batch = min(batch * 4, budget - seen)
+            keys = hits[:limit]
+            order = "ASC" if ascending else "DESC"
+            return conn.execute(f"SELECT {cols} FROM posts p WHERE p.key IN ({placeholders(len(keys))}) "
+                                f"ORDER BY p.key {order}", keys).fetchall(), ascending
+
+        return self._read(run)
+
+    def _walk_checker(self) -> prefix_walk.Checker:
+        if self._checker is None:
+            self._checker = prefix_walk.Checker()
+        return self._checker
 
     def _source_first(self, cols: str, limit: int, before_key: int | None, plan: _Plan,
                       muted: str = "") -> list[tuple[Any, ...]] | None:
@@ -1509,6 +1573,11 @@ def _quick_check(conn: sqlite3.Connection, tables: set[str], *, full: bool) -> l
         sql = "PRAGMA quick_check(5)" if table is None else f"PRAGMA quick_check({table})"
         problems += [r[0] for r in conn.execute(sql).fetchall() if r[0] != "ok"]
     return problems[:5]
+
+
+def _stderr_progress(what: str, done: int, total: int) -> None:
+    print(f"\rdesk: {what}: {done:,} of {total:,} posts", end="\n" if done >= total else "", file=sys.stderr,
+          flush=True)
 
 
 def _apply(conn: sqlite3.Connection, migration: Migration) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextvars import ContextVar
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -383,7 +384,54 @@ def _v8(conn: sqlite3.Connection) -> None:
                      [(clean_header(etag), clean_header(lm), name) for name, etag, lm in rows])
 
 
-MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES, V7, _v8]
+# Version 9: prefix search (`evac*`) within the 20 ms budget at 10^6 posts. Without a prefix index,
+# FTS5 answers `"rep"*` by merging the doclist of every term with that prefix before the first row
+# comes back (p95 132 ms at 10^6). `prefix='1 2 3'` keeps each 1-, 2- and 3-character prefix as a
+# term of its own, read newest first like a word (about 0.1 ms); longer prefixes are walked through
+# their 3-character one (core/prefix_walk.py). At 10^6 posts the index grows from 210 to 610 MB and
+# the rebuild takes about a minute (benchmarks/RESULTS-search.md): it runs in key ranges and tells
+# `progress` how far it got.
+FTS_PREFIX = "1 2 3"
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"  # as in V1 (core/prefix_walk.py checks with it too)
+FTS_REBUILD_CHUNK = 50_000
+V9_TABLE = f"""CREATE VIRTUAL TABLE posts_fts USING fts5 (
+    text,
+    content="posts",
+    content_rowid="key",
+    columnsize=0,
+    tokenize="{FTS_TOKENIZE}",
+    prefix='{FTS_PREFIX}'
+)"""
+
+# Told (what, done, total) while a long migration runs; Store.open sets it for its migrations.
+progress: ContextVar[Callable[[str, int, int], None] | None] = ContextVar("progress", default=None)
+
+
+def _v9(conn: sqlite3.Connection) -> None:
+    conn.execute("DROP TABLE posts_fts")  # the triggers name it and find the new one
+    conn.execute(V9_TABLE)
+    try:
+        conn.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('hashsize', ?)", (FTS_HASHSIZE,))
+    except sqlite3.OperationalError:
+        pass  # an SQLite without the option: only slower bulk ingest
+    total = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    report = progress.get()
+    done, last = 0, None
+    while True:
+        # What 'rebuild' does, a key range at a time.
+        row = conn.execute(
+            "SELECT count(*), max(key) FROM (SELECT key FROM posts WHERE key > ?1 ORDER BY key LIMIT ?2)",
+            (last if last is not None else -(1 << 62), FTS_REBUILD_CHUNK)).fetchone()
+        if not row[0]:
+            break
+        conn.execute("INSERT INTO posts_fts (rowid, text) SELECT key, text FROM posts WHERE key > ?1 AND key <= ?2",
+                     (last if last is not None else -(1 << 62), row[1]))
+        done, last = done + row[0], row[1]
+        if report is not None and total > FTS_REBUILD_CHUNK:
+            report("rebuilding the search index for prefix search", done, total)
+
+
+MIGRATIONS: list[Migration] = [_v1, V2, V3, _v4, _v5, V6 + DUP_TABLES, V7, _v8, _v9]
 
 
 def split_sql(script: str) -> list[str]:

@@ -79,6 +79,50 @@ def test_pins_per_desk_and_prefs(any_store) -> None:
     assert s.desk_prefs() == {"format": "md"} and [r.post_id for r in s.feed(10) if r.pinned] == [3, 2]
 
 
+def test_undo_read_marks_and_forgetting_a_source(any_store) -> None:
+    """What the desk's undo key, read mark and sources screen need, on both stores."""
+    from deskapp.core.model import Pin
+
+    s = any_store
+    s.ingest_page("telegram:a", [post("telegram:a", i, f"text {i}") for i in range(1, 5)], fetched_at=FETCHED)
+    s.ingest_page("telegram:b", [post("telegram:b", 9, "other")], fetched_at=FETCHED)
+    s.desk = "anna"
+    for i in (1, 2, 3):
+        s.pin("telegram:a", i, note=f"n{i}")
+    board = [pin for pin, _ in s.pins()]
+    s.unpin("telegram:a", 2)
+    s.clear_pins()
+    assert s.restore_pins(board + [Pin("telegram:a", 99, 0, "", board[0].pinned_at)]) == 3  # 99: no such post
+    assert [(p.post_id, p.note) for p, _ in s.pins()] == [(1, "n1"), (2, "n2"), (3, "n3")]
+    assert s.read_mark() is None and s.unread_by_source() == {"telegram:a": 4, "telegram:b": 1}
+    s.set_read_mark(s.get("telegram:a", 3).key)
+    assert s.read_mark() == s.get("telegram:a", 3).key
+    assert s.unread_by_source() == {"telegram:a": 1, "telegram:b": 1}
+    with pytest.raises(ValueError, match="pinned"):
+        s.forget_source("telegram:a")
+    assert s.forget_source("telegram:b") == 1 and s.get("telegram:b", 9) is None
+    assert "telegram:b" not in [h.name for h in s.sources()]
+    assert s.feed_count(hide_muted=True) == 4 and len(s.feed(10, hide_muted=True)) == 4
+
+
+def test_snapshot_reads_one_state(any_store) -> None:
+    """Reads inside snapshot() do not see a commit made meanwhile by another connection (the feed's
+    count, anchor and rows must agree)."""
+    from deskapp.core.backend import open_store
+
+    s = any_store
+    s.ingest_page("telegram:a", [post("telegram:a", 1, "one")], fetched_at=FETCHED)
+    other = open_store(getattr(s, "url", s.path))  # another connection, as another process would have
+    try:
+        with s.snapshot():
+            assert s.feed_count() == 1
+            other.ingest_page("telegram:a", [post("telegram:a", 2, "two")], fetched_at=FETCHED)
+            assert s.feed_count() == 1 and len(s.feed(10)) == 1
+        assert s.feed_count() == 2
+    finally:
+        other.close()
+
+
 def test_postgresql_says_what_it_does_not_do_yet(pg_url: str) -> None:
     from deskapp.core.backend import open_store
     from deskapp.core.pg.store import NotSupported
@@ -86,7 +130,7 @@ def test_postgresql_says_what_it_does_not_do_yet(pg_url: str) -> None:
     with open_store(pg_url, desk="anna") as s:
         assert s.schema_version >= 1
         with pytest.raises(NotSupported, match="not supported on PostgreSQL yet") as err:
-            s.forget_source("telegram:a")
+            s.revision_captures("telegram:a", 1)
         assert isinstance(err.value, StoreError)
         with pytest.raises(AttributeError):
             s.no_such_method  # noqa: B018

@@ -104,7 +104,7 @@ from deskapp.core.store_attention import AttentionStore
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 from deskapp.core.write_turns import turns_for
 
-__all__ = ["MIGRATIONS", "Store", "StoreError"]
+__all__ = ["MIGRATIONS", "NotSupported", "Store", "StoreError"]
 
 T = TypeVar("T")
 
@@ -132,6 +132,11 @@ class StoreError(Exception):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{what}: {path}: {problem}")
+
+
+class NotSupported(StoreError):
+    """A feature this store's backend does not have yet (PostgreSQL: core/pg/store.py). Kept here,
+    apart from psycopg, so the desk can tell it from a failure without importing the driver."""
 
 
 def _iso(ts: datetime | None) -> str | None:

@@ -1,9 +1,13 @@
 """The desk: live feed, pinboard and compose panes over the store, driven from the keyboard.
 
 Threads: the UI loop owns every widget and its own Store connection. The poller (when `poll`) runs in
-a thread worker with its own asyncio loop and its own Store, and only posts messages here. With
-`poll=False` the app watches `Store.data_version()` on a timer, so a headless `desk poll` in another
-process is noticed too (the timer runs in both modes).
+a thread worker with its own asyncio loop and its own Store, and only posts messages here. On a SQLite
+store the app watches `Store.data_version()` on a timer, so a headless `desk poll` in another
+process is noticed too (the timer runs in both modes). On PostgreSQL nothing polls: a thread worker
+LISTENs on its own connection (core/pg/listen.py) and posts `StoreNotified` at each commit.
+
+What the PostgreSQL store does not have yet (`NotSupported`: alerts, mutes, copies, checks) never
+stops the desk: what is only shown is left out, and a key that asks for it says so in one line.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import threading
 import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -31,18 +37,26 @@ from textual.worker import Worker, WorkerState
 
 from deskapp.config import Settings, add_channel
 from deskapp.core.alerts import Rule, RuleAction
+from deskapp.core.backend import is_pg_url, open_store, shown_url
 from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.model import CheckKind, Pin, SourceConfig, SourceHealth, StoredPost
 from deskapp.core.query import QueryError
 from deskapp.core.sanitize import safe_url, url_problem
-from deskapp.core.store import Store, StoreError
+from deskapp.core.store import NotSupported, Store, StoreError
 from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
 from deskapp.ui.alerting import NOTIFY_EACH, AlertWatch, alert_message, alert_title
 from deskapp.ui.citing import FORMATS, Citer
 from deskapp.ui.clipboard import Clipboard
-from deskapp.ui.messages import PinChecked, PollerEvent, PollerStopped, VerifyFinished
+from deskapp.ui.messages import (
+    PinChecked,
+    PollerEvent,
+    PollerStopped,
+    StoreLink,
+    StoreNotified,
+    VerifyFinished,
+)
 from deskapp.ui.screens.alerts import AlertsScreen
 from deskapp.ui.screens.citation import CitationScreen
 from deskapp.ui.screens.details import DetailsScreen
@@ -111,6 +125,14 @@ class DeskApp(App[None]):
         self.paths = paths
         self.desk = desk_name(desk) if desk else settings.desk or default_desk()
         self.poll = poll
+        # The store the desk shows: a PostgreSQL server (--db / [store] url) or the SQLite file.
+        self.store_target: str | Path = paths.store_url or paths.store
+        self.on_pg = is_pg_url(self.store_target)
+        self.store_name = shown_url(str(self.store_target)) if self.on_pg else str(paths.store)
+        self.link_down: str | None = None  # why the LISTEN connection is lost (PostgreSQL), while it is
+        self.listening = False  # the LISTEN connection is in force (tests wait for it)
+        self._listen_stop = threading.Event()
+        self._missing: set[str] = set()  # features the store lacks that the desk met (NotSupported)
         self.demo_banner = demo_banner
         self.watch_interval = watch_interval
         self.poller_factory = poller_factory
@@ -143,7 +165,7 @@ class DeskApp(App[None]):
         self._undo = UndoStack(None, "")  # replaced once the store is open (its path and desk)
         self.alert_watch = AlertWatch()  # from the store's last alert once it is open: old ones are not raised again
         self.timings: dict[str, float] = {}  # seconds, for the benchmark (store_open: Store.open's checks)
-        self.pin_checks = PinChecks(self, settings, paths.store, clocks_folder=paths.state / "hosts")
+        self.pin_checks = PinChecks(self, settings, self.store_target, clocks_folder=paths.state / "hosts")
         self._open_store()
 
     def _apply_desk_prefs(self, prefs: dict[str, Any]) -> None:
@@ -179,18 +201,23 @@ class DeskApp(App[None]):
         """Open the UI's own connection; a failure becomes a message on screen, never a traceback."""
         started = time.perf_counter()
         try:
-            self.store = Store.open(self.paths.store, desk=self.desk)
+            if self.on_pg:
+                self.store = open_store(self.store_target, desk=self.desk)
+            else:
+                self.store = Store.open(self.paths.store, desk=self.desk)
             self.timings["store_open"] = time.perf_counter() - started
             self._apply_desk_prefs(self.store.desk_prefs())
             self._data_version = self.store.data_version()
             self._start_count = self.store.count_posts()
-            self.alert_watch = AlertWatch(self.store.last_alert_id())
-            self._undo = UndoStack(self.paths.state / "undo.json", f"{self.paths.store.resolve()}|{self.store.desk}")
+            store = self.store
+            self.alert_watch = AlertWatch(self._optional("alerts", store.last_alert_id, default=0))
+            where = self.store_name if self.on_pg else self.paths.store.resolve()
+            self._undo = UndoStack(self.paths.state / "undo.json", f"{where}|{self.store.desk}")
         except StoreError as exc:
             self.store_error = str(exc)
             self.store = None
         except Exception as exc:  # sqlite3 / OS errors the store did not wrap
-            self.store_error = f"cannot open the store {self.paths.store}: {exc}"
+            self.store_error = f"cannot open the store {self.store_name}: {exc}"
             self.store = None
 
     # ------------------------------------------------------------------ layout
@@ -201,8 +228,9 @@ class DeskApp(App[None]):
         if self.store is None:
             yield Static(Content.assemble(
                 ("The desk cannot start: ", "bold"), self.store_error or "no store", "\n\n",
-                f"Store: {self.paths.store}\n",
-                "Fix the path with --db or [store] path in the settings, or move the damaged file aside.\n\n",
+                f"Store: {self.store_name}\n",
+                ("Check the server and the URL (--db or [store] url in the settings).\n\n" if self.on_pg else
+                 "Fix the path with --db or [store] path in the settings, or move the damaged file aside.\n\n"),
                 ("Press q to quit.", "bold"),
             ), id="store-error")
             yield Footer()
@@ -261,7 +289,10 @@ class DeskApp(App[None]):
         # After the first paint: what the first frame does not need (the sources' health).
         self.call_after_refresh(self._after_first_paint)
         self.feed.focus()
-        self.set_interval(self.watch_interval, self._check_data_version, name="data_version")
+        if self.on_pg:
+            self._start_listening()  # commits are announced: nothing polls the server
+        else:
+            self.set_interval(self.watch_interval, self._check_data_version, name="data_version")
         self.set_interval(30.0, self.refresh_checks, name="check_ages")  # "4 min ago" moves on
         if self.poll:
             self._start_poller()
@@ -312,7 +343,8 @@ class DeskApp(App[None]):
             # The poller and the re-checks of pins take turns at each host (fetch.HostClock).
             factory = partial(Poller, clocks=self.pin_checks.shared_clocks())
         try:
-            self.poller = factory(self.paths.store, self.settings, on_event=self._on_poll_event)
+            # On PostgreSQL the poller leases its sources, sharing them with any `desk poll` on the server.
+            self.poller = factory(self.store_target, self.settings, on_event=self._on_poll_event)
         except Exception as exc:
             self.poller_state = f"poller failed to start: {exc}"
             self.refresh_status(reread=False)
@@ -382,6 +414,7 @@ class DeskApp(App[None]):
         # Every way out (q, ctrl+q, the palette) stops the poller first, so its thread ends and
         # nothing is half-written (the poller only stops between transactions).
         self.stop_poller()
+        self._listen_stop.set()
         super().exit(*args, **kwargs)
 
     async def action_quit(self) -> None:
@@ -390,6 +423,7 @@ class DeskApp(App[None]):
     def on_unmount(self) -> None:
         """Last thing the app does (every screen is gone): poller told to stop, connection closed."""
         self.stop_poller()
+        self._listen_stop.set()
         if self.store is not None:
             with contextlib.suppress(Exception):  # keeping the mark must never prevent quitting
                 self.move_read_mark()
@@ -397,6 +431,37 @@ class DeskApp(App[None]):
                 self.store.close()
 
     # ------------------------------------------------------------------ store changes
+
+    def _start_listening(self) -> None:
+        self.run_worker(partial(_listen, self, str(self.store_target), self._listen_stop), name="listener",
+                        group="listener", thread=True, exit_on_error=False)
+
+    def on_store_notified(self, message: StoreNotified) -> None:
+        from deskapp.core.pg.store import PINS_CHANNEL
+
+        if self.store is None or self._panes_gone():
+            return
+        if message.channel == PINS_CHANNEL:
+            if message.payload == self.store.desk:  # this desk's board, changed elsewhere (or here)
+                self.refresh_pins(if_changed=True)
+            return
+        self.store_changed()
+
+    def on_store_link(self, message: StoreLink) -> None:
+        if self.store is None or self._panes_gone():
+            return
+        if not message.up:
+            self.listening = False
+            self.link_down = one_line(message.reason, 200)
+            # Said at once, without asking the server (that would wait for it).
+            self.query_one(StatusBar).update(Content.assemble(
+                ("PostgreSQL server unreachable", "bold $error"), " · reconnecting, the feed catches up then · ",
+                (self.link_down, "dim")))
+            return
+        self.listening = True
+        self.link_down = None
+        self.store_changed()  # what was committed before the LISTEN (or while the server was away)
+        self.refresh_status()
 
     def _check_data_version(self) -> None:
         if self.store is None:
@@ -441,7 +506,7 @@ class DeskApp(App[None]):
         and one for the rest), the bell when [attention] bell, the count in the status bar."""
         if self.store is None or self._panes_gone():
             return
-        fresh = self._store_call("read the alerts", self.alert_watch.take, self.store)
+        fresh = self._optional("alerts", self.alert_watch.take, self.store, default=_FAILED)
         if fresh is _FAILED or not fresh:
             return
         for alert in fresh[-NOTIFY_EACH:][::-1]:  # the newest first
@@ -512,13 +577,38 @@ class DeskApp(App[None]):
 
     def _store_call(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a store call; a failure (locked for too long, disk full, I/O error) becomes a
-        notification, never a traceback. Returns `_FAILED` then."""
+        notification, never a traceback. Returns `_FAILED` then. A feature the store does not have
+        (PostgreSQL) is said calmly, as what it is."""
         try:
             return fn(*args)
+        except NotSupported:
+            self.notify(f"Could not {what}: not on PostgreSQL yet.", markup=False, timeout=5)
+            return _FAILED
         except Exception as exc:
             self.notify(f"Could not {what}: {one_line(str(exc), 300)}", severity="error", markup=False,
                         timeout=8)
             return _FAILED
+
+    def _optional(self, feature: str, fn: Callable[..., Any], *args: Any, default: Any) -> Any:
+        """A store call for what the desk only shows (alerts seen, "+N" copies, muted counts, pin
+        checks): a store without the feature gives `default`, silently (`_missing` remembers it).
+        Other failures are `_store_call`'s."""
+        try:
+            return fn(*args)
+        except NotSupported:
+            self._missing.add(feature)
+            return default
+        except Exception as exc:
+            self.notify(f"Could not read the {feature}: {one_line(str(exc), 300)}", severity="error", markup=False,
+                        timeout=8)
+            return default
+
+    def _say_missing(self, feature: str, what: str) -> bool:
+        """When `feature` is missing from the store: say so in one calm line (True)."""
+        if feature not in self._missing:
+            return False
+        self.notify(f"{what}: not on PostgreSQL yet.", markup=False, timeout=5)
+        return True
 
     def refresh_pins(self, select: tuple[str, int] | None = None, *, if_changed: bool = False) -> None:
         """Re-read the pins from the store (what the screen shows is what is committed).
@@ -529,7 +619,7 @@ class DeskApp(App[None]):
             return
         self.pins = pins
         self.feed.set_pinned({(pin.source, pin.post_id) for pin, _ in self.pins})
-        checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
+        checks = self._optional("pins' checks", self.pin_checks.reload, self.store, self._pin_keys(), default=_FAILED)
         self.pinboard.show(self.pins, select=select, checks=None if checks is _FAILED else checks)
         self._pins_title()
         self.refresh_compose()
@@ -547,16 +637,17 @@ class DeskApp(App[None]):
         """Re-read the pins' checks (a run recorded one, or their ages moved on) and show them."""
         if self.store is None or self._panes_gone():
             return
-        checks = self._store_call("read the pins' checks", self.pin_checks.reload, self.store, self._pin_keys())
+        checks = self._optional("pins' checks", self.pin_checks.reload, self.store, self._pin_keys(), default=_FAILED)
         if checks is _FAILED:
             return
         self.pinboard.show(self.pins, checks=checks)
         self.refresh_compose()
 
     def _render_citation(self):
-        facts = self._store_call("read the pins' checks", self.pin_checks.facts, self.store, self._pin_keys())
+        facts = self._optional("pins' checks", self.pin_checks.facts, self.store, self._pin_keys(), default=_FAILED)
         posts = [sp for _, sp in self.pins]
-        firsts = self._store_call("read who posted first", self.store.earliest_posts, posts) if self.citer.earliest else {}
+        firsts = (self._optional("copies", self.store.earliest_posts, posts, default=_FAILED)
+                  if self.citer.earliest else {})
         return self.citer.render(posts, verified=None if facts is _FAILED else facts,
                                  earliest=None if firsts is _FAILED else firsts)
 
@@ -644,8 +735,8 @@ class DeskApp(App[None]):
         if self.query_text:  # a search shows muted posts too (see FeedWindows.filt)
             self._hidden = 0
             return
-        hidden = self._store_call("count the muted posts", partial(
-            self.store.muted_in, query=self.query_text or None, sources=self.source_filter))
+        hidden = self._optional("mutes", partial(
+            self.store.muted_in, query=self.query_text or None, sources=self.source_filter), default=_FAILED)
         self._hidden = 0 if hidden is _FAILED else hidden
 
     def action_toggle_muted(self) -> None:
@@ -653,7 +744,9 @@ class DeskApp(App[None]):
         self._store_call("show the feed", self.feed.set_hide_muted, self.hide_muted)
         self._count_hidden()
         self._update_titles()
-        if not self._hidden:
+        if self._say_missing("mutes", "Mute rules"):
+            pass
+        elif not self._hidden:
             self.notify("No post is muted here: mute rules are [[mute]] in the settings.", markup=False, timeout=4)
         self.feed.focus()
 
@@ -848,8 +941,8 @@ class DeskApp(App[None]):
         revisions = self._store_call("read the revisions", self.store.revisions_of, source, post_id)
         if revisions is _FAILED:
             revisions = []
-        captures = self._store_call("read the revisions", self.store.revision_captures, source, post_id)
-        group = self._store_call("read the copies", self._group_of, post.key)
+        captures = self._optional("captures", self.store.revision_captures, source, post_id, default=_FAILED)
+        group = self._optional("copies", self._group_of, post.key, default=_FAILED)
         self.push_screen(DetailsScreen(post, revisions, captures=None if captures is _FAILED else captures,
                                        group=None if group is _FAILED else group,
                                        time_mode=self.time_mode, watch=self.watch_re))
@@ -1015,6 +1108,8 @@ class DeskApp(App[None]):
         self.citer.earliest = not self.citer.earliest
         self._keep_desk_prefs(earliest=self.citer.earliest)
         self.refresh_compose()
+        if self.citer.earliest and self._say_missing("copies", "Naming the earliest post"):
+            return
         self.notify("The citation names the earliest post of the same news beside a later copy."
                     if self.citer.earliest else "The citation no longer names the earliest posts.",
                     markup=False, timeout=4)
@@ -1106,6 +1201,14 @@ class DeskApp(App[None]):
             pin_action = keyspec.PIN_ACTIONS[binding_id]
             return lambda: self.run_action(pin_action, self.pinboard)
         return None  # cursor movement
+
+
+def _listen(app: DeskApp, url: str, stop: threading.Event) -> None:
+    """The listener's thread (PostgreSQL): its own connection; only posts messages."""
+    from deskapp.core.pg.listen import follow
+
+    follow(url, stop, lambda channel, payload: app.post_message(StoreNotified(channel, payload)),
+           lambda up, reason: app.post_message(StoreLink(up, reason)))
 
 
 def _run_poller(poller: Poller) -> None:

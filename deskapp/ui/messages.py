@@ -45,3 +45,21 @@ class VerifyFinished(Message):
         self.kind = kind
         self.checks = checks
         self.error = error
+
+
+class StoreNotified(Message):
+    """Another connection committed (PostgreSQL NOTIFY): new posts, or `desk`'s pinboard changed."""
+
+    def __init__(self, channel: str, payload: str) -> None:
+        super().__init__()
+        self.channel = channel
+        self.payload = payload
+
+
+class StoreLink(Message):
+    """The desk's LISTEN connection is in force (`up`), or the server went away (`reason`)."""
+
+    def __init__(self, up: bool, reason: str = "") -> None:
+        super().__init__()
+        self.up = up
+        self.reason = reason

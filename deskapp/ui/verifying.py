@@ -41,8 +41,10 @@ class _Run:
 class PinChecks:
     """Owned by the app (UI thread only): what the pinboard and compose pane show about checks."""
 
-    def __init__(self, app: App, settings: Settings, store_path: Path, *, clocks_folder: Path | None = None) -> None:
-        """`clocks_folder`: where the per-host turns are shared with other processes (desk poll)."""
+    def __init__(self, app: App, settings: Settings, store_path: Path | str, *,
+                 clocks_folder: Path | None = None) -> None:
+        """`store_path`: the SQLite file or a PostgreSQL URL (core/backend.py); `clocks_folder`: where
+        the per-host turns are shared with other processes (desk poll)."""
         self.app = app
         self.clocks_folder = clocks_folder
         self.settings = settings
@@ -170,16 +172,16 @@ def _style(word: str) -> str:
 _ORDER = {"DELETED": 0, "CHANNEL GONE": 1, "EDITED": 2, "not checked": 3, "never checked": 4, "ok": 5}
 
 
-def _worker(app: App, store_path: Path, settings: Settings, run: _Run, clocks: Any) -> None:
+def _worker(app: App, store_path: Path | str, settings: Settings, run: _Run, clocks: Any) -> None:
     """Thread worker: its own Store and event loop; tells the app only through messages."""
+    from deskapp.core.backend import open_store
     from deskapp.core.evidence import FetchLimits
-    from deskapp.core.store import Store
     from deskapp.core.verify import Verifier, base_resolver, targets_for
 
     checks: list[Any] = []
     store = None
     try:
-        store = Store.open(store_path)
+        store = open_store(store_path)
         targets = targets_for(run.posts, base_resolver(store, settings.sources, settings.base_url))
         limits = FetchLimits.of(settings.poller, [t.base_url for t in targets])
         verifier = Verifier(store, limits, on_check=lambda c: app.post_message(PinChecked(c)), clocks=clocks)

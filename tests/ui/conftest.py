@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from deskapp.config import Settings, UISettings
+from deskapp.core.backend import open_store
 from deskapp.core.model import ChannelInfo, Post, SourceConfig
-from deskapp.core.store import Store
 from deskapp.paths import Paths
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -44,13 +44,14 @@ def source_configs() -> list[SourceConfig]:
     return [SourceConfig(name=f"telegram:{c}", kind="telegram", handle=c) for c in CHANNELS]
 
 
-def build_store(path: Path, n: int = 60, *, hostile: bool = False, extra: list[Post] | None = None) -> Path:
+def build_store(path: Path | str, n: int = 60, *, hostile: bool = False, extra: list[Post] | None = None) -> Path | str:
+    """The test posts in a SQLite file, or on a PostgreSQL server when `path` is its URL."""
     posts = [make_post(i) for i in range(n)]
     if hostile:
         for j, text in enumerate(HOSTILE):
             posts.append(make_post(n + j, channel="alpha_news", text=text))
     posts += extra or []
-    with Store.open(path) as store:
+    with open_store(path) as store:
         store.sync_sources(source_configs())
         by_source: dict[str, list[Post]] = {}
         for p in posts:
@@ -62,9 +63,9 @@ def build_store(path: Path, n: int = 60, *, hostile: bool = False, extra: list[P
     return path
 
 
-def add_posts(path: Path, posts: list[Post]) -> None:
+def add_posts(path: Path | str, posts: list[Post]) -> None:
     """Another connection writes (as the poller or a `desk poll` process would)."""
-    with Store.open(path) as store:
+    with open_store(path) as store:
         by_source: dict[str, list[Post]] = {}
         for p in posts:
             by_source.setdefault(p.source, []).append(p)

@@ -18,13 +18,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pgerrors
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
 from deskapp.core.ingest import (
@@ -74,6 +74,7 @@ from deskapp.core.sanitize import (
 from deskapp.core.store import (
     _POST_COLS,
     SNIPPET_CHARS,
+    NotSupported,
     StoreError,
     _dt,
     _feed_row,
@@ -84,12 +85,10 @@ from deskapp.core.store import (
 T = TypeVar("T")
 
 WRITE_RETRIES = 5
+READ_RETRIES = 4  # a read on a connection the server dropped runs again (each pooled one may be stale)
+POOL_WAIT = 5.0  # seconds a call waits for a connection before "cannot reach store" (server down)
 ANALYZE_AFTER = 10_000  # new posts in one bulk ingest after which the table's statistics are renewed
 _RETRYABLE = (pgerrors.UniqueViolation, pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
-
-
-class NotSupported(StoreError):
-    """A Store feature the PostgreSQL store does not have yet."""
 
 
 def _feed_cols() -> str:
@@ -156,6 +155,7 @@ class PgStore(PgAttention, PgUpkeep):
         self.desk = desk if desk is not None else default_desk()
         self._closed = False
         self._lock = threading.Lock()
+        self._snap = threading.local()  # .cur: this thread's snapshot transaction (snapshot())
 
     @property
     def desk(self) -> str:
@@ -172,7 +172,7 @@ class PgStore(PgAttention, PgUpkeep):
         """Connect (the pool's first connection within 10 s) and bring the schema up to date."""
         desk = desk_name(desk) if desk is not None else default_desk()
         pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="desk-store",
-                              kwargs={"connect_timeout": 10})
+                              kwargs={"connect_timeout": 10}, timeout=POOL_WAIT)
         try:
             pool.open(wait=True, timeout=15)
         except Exception as exc:
@@ -206,7 +206,31 @@ class PgStore(PgAttention, PgUpkeep):
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        yield  # each call is its own transaction; feed_at reads its anchor and window in one
+        """Reads on this thread inside the block see one state of the tables (one REPEATABLE READ
+        transaction), as the SQLite store's read transaction: the feed's count, anchor and rows agree."""
+        if getattr(self._snap, "cur", None) is not None:
+            yield
+            return
+        with ExitStack() as stack:
+            for attempt in range(READ_RETRIES + 1):
+                try:
+                    conn = stack.enter_context(self._pool.connection())
+                    stack.enter_context(conn.transaction())
+                    cur = stack.enter_context(conn.cursor())
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    break
+                except psycopg.OperationalError as exc:
+                    with suppress(psycopg.Error):  # a dropped connection goes back to the pool, which discards it
+                        stack.close()
+                    if attempt == READ_RETRIES or isinstance(exc, PoolTimeout):
+                        raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+            self._snap.cur = cur
+            try:
+                yield
+            except psycopg.OperationalError as exc:
+                raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+            finally:
+                self._snap.cur = None
 
     def _migrate(self) -> None:
         def run(cur: psycopg.Cursor) -> None:
@@ -239,6 +263,9 @@ class PgStore(PgAttention, PgUpkeep):
         """fn(cursor) in one transaction; writes are replayed after a collision (fn keeps no state)."""
         if write and self.readonly:
             raise StoreError("cannot write", self.path, "store opened read-only")
+        snap = getattr(self._snap, "cur", None)
+        if snap is not None and not write:
+            return fn(snap)
         attempt = 0
         while True:
             try:
@@ -252,7 +279,11 @@ class PgStore(PgAttention, PgUpkeep):
                     raise
                 time.sleep(0.02 * 2**attempt)
             except psycopg.OperationalError as exc:
-                raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+                attempt += 1
+                if write or attempt > READ_RETRIES or isinstance(exc, PoolTimeout):
+                    raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+                # A pooled connection the server dropped (it restarted): the pool discards it, the
+                # read runs again on another (a read changes nothing, so it is safe to repeat).
 
     def _pg_write(self, fn: Callable[[psycopg.Cursor], T]) -> T:
         return self._tx(fn, write=True)
@@ -295,6 +326,21 @@ class PgStore(PgAttention, PgUpkeep):
                 "created = coalesce(sources.created, excluded.created)", rows)
 
         self._pg_write(run)
+
+    def forget_source(self, name: str) -> int:
+        """Remove a source with its posts and revisions; refused (ValueError) while a desk has one
+        of its posts pinned (the SQLite store's rules). Returns how many posts went."""
+
+        def run(cur: psycopg.Cursor) -> int:
+            pinned = cur.execute("SELECT count(*) FROM pins WHERE source = %s", (name,)).fetchone()[0]
+            if pinned:
+                raise ValueError(f"{name}: {pinned} of its posts are pinned; unpin them first")
+            gone = cur.execute("DELETE FROM posts WHERE source = %s", (name,)).rowcount
+            cur.execute("DELETE FROM revisions WHERE source = %s", (name,))
+            cur.execute("DELETE FROM sources WHERE name = %s", (name,))
+            return gone
+
+        return self._pg_write(run)
 
     def sources(self) -> list[SourceHealth]:
         rows = self._pg_read(lambda c: c.execute(f"SELECT {_SOURCE_COLS} FROM sources ORDER BY name").fetchall())
@@ -578,7 +624,7 @@ class PgStore(PgAttention, PgUpkeep):
 
         def run(cur: psycopg.Cursor) -> None:
             # Serialise pinning per desk so two editors' positions never collide.
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            _lock_pins(cur, desk)
             if cur.execute("SELECT 1 FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
                            (desk, source, post_id)).fetchone():
                 return
@@ -605,7 +651,7 @@ class PgStore(PgAttention, PgUpkeep):
         desk = self.desk
 
         def run(cur: psycopg.Cursor) -> None:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            _lock_pins(cur, desk)
             if cur.execute("DELETE FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
                            (desk, source, post_id)).rowcount:
                 self._set_positions(cur, desk, self._pin_order(cur, desk))
@@ -616,7 +662,7 @@ class PgStore(PgAttention, PgUpkeep):
         desk = self.desk
 
         def run(cur: psycopg.Cursor) -> None:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+            _lock_pins(cur, desk)
             order = moved(self._pin_order(cur, desk), (source, post_id), delta)
             if order is None:
                 return
@@ -625,11 +671,49 @@ class PgStore(PgAttention, PgUpkeep):
         self._pg_write(run)
 
     def set_pin_note(self, source: str, post_id: int, note: str) -> None:
-        self._pg_write(lambda c: c.execute("UPDATE pins SET note = %s WHERE desk = %s AND source = %s AND post_id = %s",
-                                        (clean_text(note), self.desk, source, post_id)))
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> None:
+            _lock_pins(cur, desk)
+            cur.execute("UPDATE pins SET note = %s WHERE desk = %s AND source = %s AND post_id = %s",
+                        (clean_text(note), desk, source, post_id))
+
+        self._pg_write(run)
 
     def clear_pins(self) -> int:
-        return self._pg_write(lambda c: c.execute("DELETE FROM pins WHERE desk = %s", (self.desk,)).rowcount)
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> int:
+            _lock_pins(cur, desk)
+            return cur.execute("DELETE FROM pins WHERE desk = %s", (desk,)).rowcount
+
+        return self._pg_write(run)
+
+    def restore_pins(self, pins: list[Pin]) -> int:
+        """Put unpinned pins back (undo), each at its old place with its note and pin time; the
+        SQLite store's rules (pins already there, or whose post is gone, are skipped)."""
+        desk = self.desk
+
+        def run(cur: psycopg.Cursor) -> int:
+            _lock_pins(cur, desk)
+            order = self._pin_order(cur, desk)
+            pinned = set(order)
+            back = 0
+            for pin in sorted(pins, key=lambda p: p.position):
+                item = (pin.source, pin.post_id)
+                if item in pinned or not cur.execute(
+                        "SELECT 1 FROM posts WHERE source = %s AND post_id = %s", item).fetchone():
+                    continue
+                cur.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
+                            "VALUES (%s, %s, %s, %s, %s, %s)",
+                            (desk, *item, len(order), clean_text(pin.note), utc_iso(pin.pinned_at)))
+                order.insert(max(0, min(pin.position, len(order))), item)
+                pinned.add(item)
+                back += 1
+            self._set_positions(cur, desk, order)
+            return back
+
+        return self._pg_write(run)
 
     def pins(self) -> list[tuple[Pin, StoredPost]]:
         rows = self._pg_read(lambda c: c.execute(
@@ -704,6 +788,12 @@ class PgStore(PgAttention, PgUpkeep):
         raise AttributeError(name)
 
 
+def _lock_pins(cur: psycopg.Cursor, desk: str) -> None:
+    """One pinboard writer at a time per desk; desks listening hear of the change at commit."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
+    cur.execute("SELECT pg_notify(%s, %s)", (PINS_CHANNEL, desk))
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -729,6 +819,8 @@ def _term_sql(term: Term, params: dict[str, Any]) -> str:
 
 # NOTIFY channel for committed pages; the payload is the newest key the page touched.
 CHANNEL = "desk_posts"
+# NOTIFY channel for a changed pinboard; the payload is the desk's name (core/pg/listen.py).
+PINS_CHANNEL = "desk_pins"
 
 
 def _announce(cur: psycopg.Cursor, result: IngestResult) -> None:

@@ -41,6 +41,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from deskapp.core.model import FeedRow
+from deskapp.core.store import NotSupported
 from deskapp.ui.keys import FEED_ACTIONS, bindings
 from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, plain, post_marks
 
@@ -76,6 +77,14 @@ class FeedState:
 # A test hook: called in the reader between placing the cursor and reading the rows it is drawn
 # from, so a test can commit there (the forced interleaving of the bug this design removes).
 AnchorHook = Callable[[], None]
+
+
+def _copies(store: Store, keys: list[int]) -> dict[int, int]:
+    """The "+N" counts of these rows; none on a store that does not group copies (PostgreSQL yet)."""
+    try:
+        return store.copies_count(keys)
+    except NotSupported:
+        return {}
 
 
 def read_state(store: Store, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
@@ -123,7 +132,7 @@ def read_state(store: Store, *, query: str | None, sources: list[str] | None, an
         else:
             rows = store.feed(below, **filt)
         unseen = store.feed_count(after_key=seen_key, **filt) if seen_key else 0
-        copies = store.copies_count([r.key for r in rows])  # one batch for the rows read
+        copies = _copies(store, [r.key for r in rows])  # one batch for the rows read
     return FeedState(total, idx, first_w * window, rows, unseen, copies, newest)
 
 
@@ -241,7 +250,7 @@ class FeedWindows:
                 self.basis = None  # indices from here on are not those of the installed read
             rows = self.store.feed(size, **filt) if w == 0 else self.store.feed_at(w * size, size, **filt)
         self._windows[w] = rows
-        self.copies.update(self.store.copies_count([r.key for r in rows]))  # one batch per window
+        self.copies.update(_copies(self.store, [r.key for r in rows]))  # one batch per window
         while len(self._windows) > self.keep:
             self._windows.popitem(last=False)
         return rows

@@ -34,8 +34,8 @@ def parse_utc_iso(text: str) -> datetime:
     """An ISO 8601 time as aware UTC: the inverse of `utc_iso`, and any offset ('+00:00', '+03:00');
     a time without one is taken as UTC. ValueError when unreadable."""
     ts = datetime.fromisoformat(text)  # 3.11 reads a trailing Z as UTC
-    if len(text) == 20 and text[-1] == "Z":
-        return ts  # the stored form (a hot path of feed reads): already UTC
+    if ts.tzinfo is UTC:
+        return ts  # 'Z' or '+00:00' (the stored form, Telegram's): already UTC, a hot path
     return as_utc(ts)
 
 

@@ -81,6 +81,10 @@ def has_control(text: str) -> bool:
 
 def clean_line(text: str | None) -> str:
     """A single-line field (names, titles, labels): as `clean_text`, with newlines and tabs as spaces."""
+    if text and text.isprintable() and "  " not in text and text[0] != " " != text[-1]:
+        # The common clean name, checked in C: a printable str holds no control, format (bidi,
+        # zero-width) or separator character but the plain space, so nothing below would change it.
+        return text
     return " ".join(clean_text_fast(text).split())
 
 
@@ -110,6 +114,8 @@ def clean_url(url: str | None) -> str | None:
     or disguise itself; None when empty."""
     if not url:
         return None
+    if url.isprintable() and " " not in url:
+        return url  # as clean_line: no character of _URL_BAD is printable but the space
     url = url.strip()
     if _URL_BAD.search(url):
         url = _URL_BAD.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), url)
@@ -138,7 +144,7 @@ def post_problem(post: Post) -> str | None:
         return f"post id {str(post.id)[:40]} is outside 0..2^63-1"
     if not isinstance(post.published, datetime):
         return "no publication time"
-    if post.published.tzinfo is not None:
+    if post.published.tzinfo is not None and post.published.tzinfo is not UTC:
         try:
             post.published.astimezone(UTC)
         except (OverflowError, ValueError):
@@ -153,32 +159,48 @@ def _opt_line(text: str | None) -> str | None:
 def clean_post(post: Post) -> Post:
     """The post with every field clean: text without escapes or controls, one-line fields on one
     line, URLs percent-encoded where unsafe, counts and album ids that fit an int64."""
-    fwd = post.forwarded_from
+    return clean_post_fields(
+        post.source, post.channel, post.id, post.url, post.published, post.text, post.author, post.views,
+        post.views_count, post.edited, post.forwarded_from, post.reply_to, post.album_ids, post.media,
+        post.service, post.channel_title, post.native_id, post.reposted_by, post.quote_of)
+
+
+def clean_post_fields(source: str, channel: str, id: int, url: str, published: datetime, text: str = "",
+                      author: str | None = None, views: str | None = None, views_count: int | None = None,
+                      edited: bool = False, fwd: ForwardedFrom | None = None, reply_to: str | None = None,
+                      album_ids: list[int] | None = None, media: list[str] | None = None,
+                      service: bool = False, channel_title: str | None = None, native_id: str | None = None,
+                      reposted_by: str | None = None, quote_of: str | None = None, *,
+                      strip_text: bool = False) -> Post:
+    """`clean_post` of the post these fields make (Post's fields, in its order), built once: a parser
+    that passes its fields here has every one through the gate without making the Post twice.
+    `strip_text`: the text also loses its outer whitespace, after cleaning (text read from markup)."""
     if fwd is not None:
         fwd = ForwardedFrom(clean_line(fwd.name), clean_url(fwd.url))
     # Views keep their own spacing ("1\u202f234" as shown); only controls and line breaks go.
-    views = (clean_text_fast(post.views).replace("\n", " ").strip() or None) if post.views is not None else None
+    if views is not None:
+        views = clean_text_fast(views).replace("\n", " ").strip() or None
     # Positional, in Post's field order: this runs for every post of a bulk import.
     return Post(
-        clean_line(post.source),
-        clean_line(post.channel),
-        post.id,
-        clean_url(post.url) or "",
-        post.published,
-        clean_text_fast(post.text),
-        _opt_line(post.author),
+        clean_line(source),
+        clean_line(channel),
+        id,
+        clean_url(url) or "",
+        published,
+        clean_text_fast(text).strip() if strip_text else clean_text_fast(text),
+        _opt_line(author),
         views,
-        clean_count(post.views_count) if views is not None else None,
-        bool(post.edited),
+        clean_count(views_count) if views is not None else None,
+        bool(edited),
         fwd,
-        clean_url(post.reply_to),
-        [i for i in post.album_ids if clean_count(i)],
-        [m for m in map(clean_line, post.media) if m],
-        bool(post.service),
-        _opt_line(post.channel_title),
-        _opt_line(post.native_id),
-        _opt_line(post.reposted_by),
-        clean_url(post.quote_of),
+        clean_url(reply_to),
+        [i for i in album_ids if clean_count(i)] if album_ids else [],
+        [m for m in map(clean_line, media) if m] if media else [],
+        bool(service),
+        _opt_line(channel_title),
+        _opt_line(native_id),
+        _opt_line(reposted_by),
+        clean_url(quote_of),
     )
 
 

@@ -9,6 +9,7 @@ from deskapp.core.sanitize import (
     clean_line,
     clean_text,
     clean_text_fast,
+    clean_url,
     has_control,
     has_invisible_or_space,
     safe_url,
@@ -99,6 +100,26 @@ def test_fast_clean_path_equals_clean_text() -> None:
     assert checked > 15000
     for s in ["", "plain", "multi\nline\ttab", "\x1b[31mred", "x\r\ny", "\u200e", "\x9b1m", "😀 новости 新闻"]:
         assert clean_text_fast(s) == clean_text(s)
+
+
+def test_the_printable_shortcuts_of_clean_line_and_clean_url_change_nothing() -> None:
+    # clean_line and clean_url return a printable value as it is: sound only if every printable
+    # character but the space survives their full rules. Check every character as one would be placed.
+    from deskapp.core.sanitize import _URL_BAD
+
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        s = f"a{c}b"
+        assert clean_line(s) == " ".join(clean_text(s).split()), hex(cp)
+        if c.isprintable() and c != " ":
+            assert _URL_BAD.search(s) is None, hex(cp)
+    for s in ["", " a", "a ", "a  b", "a b", "a\tb", "x\u2028y", "\u00a0z", "é"]:
+        assert clean_line(s) == " ".join(clean_text(s).split()), repr(s)
+    assert clean_url(" https://x.example/a b ") == "https://x.example/a%20b"
+    assert clean_url("https://x.example/\u200bz") == "https://x.example/%E2%80%8Bz"
+    assert clean_url("https://x.example/ok") == "https://x.example/ok"
 
 
 def test_one_class_serves_text_shown_raw_and_messages() -> None:

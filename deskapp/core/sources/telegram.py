@@ -35,7 +35,14 @@ from urllib.parse import parse_qs, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
-from deskapp.core.sanitize import INT64_MAX, clean_channel, clean_post, clean_text_fast, post_problem
+from deskapp.core.sanitize import (
+    INT64_MAX,
+    clean_channel,
+    clean_line,
+    clean_post_fields,
+    clean_text_fast,
+    post_problem,
+)
 from deskapp.core.sources.html_depth import nesting_depth
 
 log = logging.getLogger(__name__)
@@ -63,7 +70,10 @@ _TITLE_HANDLE = re.compile(r"@([A-Za-z0-9_]{1,64})")
 # inside the text div, one of these labels shows it and they are removed there too.
 _FALLBACK = (".copyonly, .media_not_supported_cont, .message_media_not_supported_wrap, "
              ".message_media_not_supported, .message_media_view_in_telegram")
-_FALLBACK_LABELS = ("Please open Telegram", "not supported in your browser", "Media is too big", "VIEW IN TELEGRAM")
+def _has_fallback_label(text: str) -> bool:
+    # The labels spelled out rather than any(genexpr) over a tuple: this runs for every post.
+    return ("Please open Telegram" in text or "not supported in your browser" in text
+            or "Media is too big" in text or "VIEW IN TELEGRAM" in text)
 
 # What the block walk does with an element, by class token (first known token wins).
 _SKIP, _TEXT, _OWNER, _FORWARD, _REPLY, _VIEWS, _META, _MEDIA = range(8)
@@ -154,14 +164,14 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
         m = _PREVIEW_PATH.match(urlsplit(final_url).path)
         if m and m.group(1).lower() != expect.lower():
             return Page(kind=PageKind.REFUSED, reason=f"the request for @{expect} ended at the page of "
-                                                      f"@{m.group(1)} ({_clean_line(final_url)}); refused")
+                                                      f"@{m.group(1)} ({clean_line(final_url)}); refused")
 
     refused: list[str] = []
     posts = _read_posts(tree, expect, now, refused)
     channel = _channel_info(tree)
     if channel is not None and expect is not None and channel.username \
             and channel.username.lower() != expect.lower():
-        refused.append(f"the page header names @{_clean_line(channel.username)[:64]}, not @{expect}: "
+        refused.append(f"the page header names @{clean_line(channel.username)[:64]}, not @{expect}: "
                        "its channel details are ignored")
         channel = None
     if posts:
@@ -194,7 +204,7 @@ def _nesting_depth(html: str | bytes) -> int:
     is too small to be dangerous: the number of '<' bounds the depth, so only past `_CHEAP_TAGS` (a long
     or odd page) is it measured."""
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    tags = data.count(b"<")
+    tags = len(data) - len(data.replace(b"<", b""))  # bytes.count(b"<") takes half as long again
     if tags <= _CHEAP_TAGS:
         return min(tags, MAX_DEPTH)
     return nesting_depth(data, stop_at=MAX_DEPTH)
@@ -213,6 +223,15 @@ def approx_int(raw: str | None) -> int | None:
     """
     if not raw:
         return None
+    # The forms every page shows ("8.67M", "412", "1.2K"), read without the regex; the rest below.
+    if len(raw) < 16 and raw.isascii():  # float is exact below 2^53
+        scale = _SCALE.get(raw[-1].lower())
+        if scale is None:
+            if raw.isdigit():
+                return int(raw)
+        elif scale > 1 and raw[0].isdigit() and raw[:-1].replace(".", "", 1).isdigit():
+            value = round(float(raw[:-1]) * scale)
+            return value if value <= INT64_MAX else None
     m = _COUNT.fullmatch(raw.translate(_COUNT_SPACES))
     if m is None:
         return None
@@ -248,7 +267,7 @@ def _read_posts(tree: LexborHTMLParser, expect: str | None, now: datetime, refus
             continue
         m = _DATA_POST.fullmatch((attrs.get("data-post") or "").strip())
         if m is None:
-            refused.append(f"a message block with an unreadable data-post {_clean_line(attrs.get('data-post'))[:80]!r}")
+            refused.append(f"a message block with an unreadable data-post {clean_line(attrs.get('data-post'))[:80]!r}")
             continue
         channel, post_id = m.group(1), int(m.group(2))
         key = (channel.lower(), post_id)
@@ -265,7 +284,6 @@ def _read_posts(tree: LexborHTMLParser, expect: str | None, now: datetime, refus
         if problem is not None:
             refused.append(f"post {channel}/{str(post_id)[:40]}: {problem}")
             continue
-        post = clean_post(post)
         if key in posts:
             if posts[key] != post:
                 del posts[key]
@@ -284,6 +302,7 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
     _collect(block, found)
 
     text: str | None = None
+    text_node: LexborNode | None = None
     title = author = views = reply_to = published = None
     edited = False
     forwarded: ForwardedFrom | None = None
@@ -301,18 +320,14 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
                 album.append(single)
         elif what == _TEXT:
             if text is None and "js-message_reply_text" not in cls:
-                text = _text(node)
-                if any(label in text for label in _FALLBACK_LABELS):
-                    # Never seen inside the text div, but cheap to notice: drop the fallback markup.
-                    for junk in node.css(_FALLBACK):
-                        junk.decompose()
-                    text = _text(node)
+                text_node = node
+                text = _raw_text(node)
         elif what == _META:
             author, edited, published = _read_meta(node)
         elif what == _VIEWS:
-            views = clean_text_fast(node.text()).strip() or None  # raw, as shown (U+202F kept)
+            views = clean_text_fast(node.text_lexbor()).strip() or None  # raw, as shown (U+202F kept)
         elif what == _OWNER:
-            title = _clean_line(_line(node)) or None
+            title = _line(node) or None  # cleaned by the gate (clean_post_fields)
         elif what == _FORWARD:
             forwarded = _read_forward(node)
         elif what == _REPLY:
@@ -322,24 +337,38 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
         return "no usable time[datetime] in its date link (missing, unreadable or out of range)"
     if not EARLIEST <= published <= now + FUTURE_SLACK:
         return f"publication time {published.isoformat()} is not a plausible Telegram time"
-    return Post(
-        source="telegram:" + channel.lower(),
-        channel=channel,
-        id=post_id,
-        url=f"{TME}/{channel}/{post_id}",
-        published=published,
-        text=text or "",
-        author=author,
-        views=views,
-        views_count=approx_int(views),
-        edited=edited,
-        forwarded_from=forwarded,
-        reply_to=reply_to,
-        album_ids=album,
-        media=media,
-        service=service,
-        channel_title=title,
-    )
+    # Through the store's gate (sanitize.clean_post's rules, every field) as it is made; the text is
+    # stripped after cleaning (markup's outer whitespace is layout), so it is scanned once.
+    fields = ("telegram:" + channel.lower(), channel, post_id, f"{TME}/{channel}/{post_id}", published)
+    rest = (author, views, approx_int(views), edited, forwarded, reply_to, album, media, service, title)
+    post = clean_post_fields(*fields, text or "", *rest, strip_text=True)
+    if text_node is not None and _has_fallback_label(post.text):
+        # Never seen inside the text div, but cheap to notice: drop the fallback markup.
+        for junk in text_node.css(_FALLBACK):
+            junk.decompose()
+        post = clean_post_fields(*fields, _raw_text(text_node), *rest, strip_text=True)
+    return post
+
+
+def _class_action(cls: str) -> tuple[int, str] | None:
+    """The action of an element's class attribute: its first token with one (cached: a page repeats
+    the same few class strings in every block)."""
+    try:
+        return _CLASS_ACTIONS[cls]
+    except KeyError:
+        pass
+    action = None
+    for token in cls.split():
+        action = _ACTIONS.get(token)
+        if action is not None:
+            break
+    if len(_CLASS_ACTIONS) > 4096:  # a hostile page of random classes must not grow it for ever
+        _CLASS_ACTIONS.clear()
+    _CLASS_ACTIONS[cls] = action
+    return action
+
+
+_CLASS_ACTIONS: dict[str, tuple[int, str] | None] = {}
 
 
 def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) -> None:
@@ -348,12 +377,7 @@ def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) ->
     for child in node.iter():
         cls = child.attrs.get("class")
         if cls:
-            action = _ACTIONS.get(cls.partition(" ")[0])
-            if action is None:
-                for token in cls.split():
-                    action = _ACTIONS.get(token)
-                    if action is not None:
-                        break
+            action = _class_action(cls)
             if action is not None:
                 if action[0] != _SKIP:
                     found.append((action[0], action[1], child, cls))
@@ -364,17 +388,14 @@ def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) ->
 def _read_meta(meta: LexborNode) -> tuple[str | None, bool, datetime | None]:
     """Signature, the bare "edited" text node, and the UTC time of the date link."""
     author = None
-    edited = False
     published = None
-    for child in meta.iter(include_text=True):
-        if child.is_text_node:
-            # Only a bare text node counts: a signature that says "edited" is inside a span.
-            if "edited" in child.text_content:
-                edited = True
-            continue
+    # Only a bare text node counts: a signature that says "edited" is inside a span. (Parsed text
+    # nodes are never adjacent, so their concatenation holds "edited" only if one of them does.)
+    edited = "edited" in meta.text(deep=False)
+    for child in meta.iter():
         cls = child.attrs.get("class") or ""
         if "tgme_widget_message_from_author" in cls:
-            author = _clean_line(_line(child)) or None
+            author = _line(child) or None  # cleaned by the gate (clean_post_fields)
         elif "tgme_widget_message_date" in cls:
             for sub in child.iter():
                 if sub.tag == "time":
@@ -388,14 +409,14 @@ def _read_forward(node: LexborNode) -> ForwardedFrom | None:
     for child in node.iter():
         cls = child.attrs.get("class") or ""
         if "tgme_widget_message_forwarded_from_name" in cls:
-            name = _clean_line(_line(child))
+            name = clean_line(_line(child))
             href = child.attrs.get("href") if child.tag == "a" else None
             # Kept as published, even when hostile: the citation refuses it with a visible reason
             # (dropping it here would make it read "link not public", which is not what happened).
             url = _absolute(_unescape_href(href)) if href else None
             return ForwardedFrom(name=name, url=url) if name or url else None
     # An unknown layout: the header's own text without the "Forwarded from" label.
-    name = _clean_line(_line(node).replace("Forwarded from", "", 1))
+    name = clean_line(_line(node).replace("Forwarded from", "", 1))
     return ForwardedFrom(name=name) if name else None
 
 
@@ -432,25 +453,26 @@ def _single_id(href: str | None, channel: str) -> int | None:
 
 
 def _text(node: LexborNode) -> str:
-    """Post text: U+2028 (from <br>) becomes a line break; re-indentation whitespace collapses."""
-    s = node.text()
+    """Text of a multi-line field, clean (see _raw_text)."""
+    return clean_text_fast(_raw_text(node)).strip()
+
+
+def _raw_text(node: LexborNode) -> str:
+    """Post text as read, before cleaning: U+2028 (from <br>) becomes a line break;
+    re-indentation whitespace collapses."""
+    s = node.text_lexbor()
     if "\n" in s:  # (lexbor has already turned CR LF and CR into LF)
         # Telegram writes every line break as <br>: a line feed in the source comes from a re-indented
         # capture and is layout, as in a browser. Each run of whitespace around it becomes one space
         # (str methods: a regex costs ~35 ns per character on non-Latin text).
         s = " ".join([part for part in [line.strip(" \t\f") for line in s.split("\n")] if part])
         s = s.replace(f" {_LINE_SEP}", _LINE_SEP).replace(f"{_LINE_SEP} ", _LINE_SEP)
-    return clean_text_fast(s.replace(_LINE_SEP, "\n")).strip()
+    return s.replace(_LINE_SEP, "\n")
 
 
 def _line(node: LexborNode) -> str:
     """Text of a one-line field; a <br> inside counts as a space."""
-    return node.text().replace(_LINE_SEP, " ")
-
-
-def _clean_line(text: str | None) -> str:
-    """`sanitize.clean_line`, with clean_text_fast's shortcut."""
-    return " ".join(clean_text_fast(text).split())
+    return node.text_lexbor().replace(_LINE_SEP, " ")
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -553,11 +575,11 @@ def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
     for counter in counters:
         value = counter.css_first(".counter_value")
         kind = counter.css_first(".counter_type")
-        if value is not None and kind is not None and _clean_line(kind.text()).lower() in _SUBSCRIBER_TYPES:
-            ch.subscribers = _clean_line(value.text()) or None
+        if value is not None and kind is not None and clean_line(kind.text()).lower() in _SUBSCRIBER_TYPES:
+            ch.subscribers = clean_line(value.text()) or None
             break
     if ch.subscribers is None and header_counter is not None:  # "11.3M subscribers"
-        raw, _, kind = _clean_line(header_counter.text()).rpartition(" ")
+        raw, _, kind = clean_line(header_counter.text()).rpartition(" ")
         if kind.lower() in _SUBSCRIBER_TYPES and raw:
             ch.subscribers = raw
     ch.subscribers_count = approx_int(ch.subscribers)
@@ -571,7 +593,7 @@ def _fill_from_meta(tree: LexborHTMLParser, ch: ChannelInfo) -> None:
     if ch.title is None:
         node = tree.css_first('meta[property="og:title"]')
         if node is not None:
-            ch.title = _clean_line(node.attrs.get("content")) or None
+            ch.title = clean_line(node.attrs.get("content")) or None
     if ch.description is None:
         node = tree.css_first('meta[property="og:description"]')
         if node is not None:
@@ -586,11 +608,11 @@ def _title(node: LexborNode) -> str | None:
             parts.append(child.text_content or "")
         elif "verified-icon" not in (child.attrs.get("class") or ""):
             parts.append(_line(child))
-    return _clean_line("".join(parts)) or None
+    return clean_line("".join(parts)) or None
 
 
 def _handle(text: str) -> str | None:
-    name = _clean_line(text).lstrip("@")
+    name = clean_line(text).lstrip("@")
     return name or None
 
 
@@ -617,7 +639,7 @@ def _landing_info(tree: LexborHTMLParser) -> tuple[ChannelInfo | None, str | Non
         ch.description = _text(desc) or None
     extra = page.css_first(".tgme_page_extra")
     if extra is not None:
-        m = _EXTRA_COUNT.match(_clean_line(extra.text()))
+        m = _EXTRA_COUNT.match(clean_line(extra.text()))
         if m:
             ch.subscribers = m.group(1).strip()
             ch.subscribers_count = approx_int(ch.subscribers)
@@ -631,10 +653,10 @@ def _no_preview(tree: LexborHTMLParser, url: str | None, final_url: str | None) 
     which refusal this is (card with or without a preview link, "Contact @x", anything else)."""
     channel, preview = _landing_info(tree)
     head_title = tree.css_first("title")
-    label = _clean_line(head_title.text()) if head_title is not None else ""
+    label = clean_line(head_title.text()) if head_title is not None else ""
     where = ""
     if url and final_url and url != final_url:
-        where = f" ({_clean_line(url)} ended at {_clean_line(final_url)})"
+        where = f" ({clean_line(url)} ended at {clean_line(final_url)})"
     if channel is not None:
         name = f"@{channel.username}" if channel.username else "this name"
         if preview:
@@ -646,7 +668,7 @@ def _no_preview(tree: LexborHTMLParser, url: str | None, final_url: str | None) 
             reason = (f"t.me shows the landing card of {name} without a preview link{where}: a group, bot, "
                       "or a channel whose web preview is off.")
     elif final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
-        reason = f"The request ended at {_clean_line(final_url)}, not at a /s/<channel> preview{where}."
+        reason = f"The request ended at {clean_line(final_url)}, not at a /s/<channel> preview{where}."
     elif label:
         reason = f"Not a channel preview (page title \"{label}\"){where}: no channel info and no posts."
     else:

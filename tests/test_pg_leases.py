@@ -37,3 +37,13 @@ def test_a_source_being_polled_is_kept_over_the_share(pg_url: str) -> None:
         assert b.round() == ["telegram:c00"]
         assert a.round(["telegram:c03"]) == ["telegram:c01", "telegram:c03"]  # back to its share
         assert b.round() == ["telegram:c00", "telegram:c02"]
+
+
+def test_long_dead_pollers_are_forgotten(pg_url: str) -> None:
+    with open_store(pg_url) as s:
+        s.sync_sources(_sources(2))
+        s._pg_write(lambda cur: cur.execute(
+            "INSERT INTO pollers VALUES ('dead:1:aa', now() - interval '1 hour'), ('late:2:bb', now() - interval '5 s')"))
+        LeaseKeeper(s, "a", lease_s=10).round()
+        names = s._pg_read(lambda cur: [r[0] for r in cur.execute("SELECT name FROM pollers ORDER BY name")])
+        assert names == ["a", "late:2:bb"]

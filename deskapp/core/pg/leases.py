@@ -19,6 +19,8 @@ from typing import Any
 
 from deskapp.core.pg.store import PgStore
 
+FORGET_AFTER = 10  # lease periods after which a silent poller's row is deleted
+
 
 def poller_name() -> str:
     """A name no other poller has, now or later: host, pid and a random part (a pid is reused)."""
@@ -41,6 +43,8 @@ class LeaseKeeper:
         def run(cur: Any) -> list[str]:
             cur.execute("INSERT INTO pollers (name, seen) VALUES (%s, now()) "
                         "ON CONFLICT (name) DO UPDATE SET seen = now()", (me,))
+            # Pollers that died long ago (a SIGKILL never says goodbye): their rows would only pile up.
+            cur.execute("DELETE FROM pollers WHERE seen < now() - %s", (lease * FORGET_AFTER,))
             cur.execute("INSERT INTO leases (source) SELECT name FROM sources WHERE enabled <> 0 "
                         "ON CONFLICT (source) DO NOTHING")
             total = cur.execute("SELECT count(*) FROM sources WHERE enabled <> 0").fetchone()[0]

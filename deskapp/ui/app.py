@@ -48,6 +48,7 @@ from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
 from deskapp.ui.alerting import NOTIFY_EACH, AlertWatch, alert_message, alert_title
 from deskapp.ui.citing import FORMATS, Citer
+from deskapp.ui.citing import OPTIONS as CITE_OPTIONS
 from deskapp.ui.clipboard import Clipboard
 from deskapp.ui.messages import (
     PinChecked,
@@ -59,6 +60,7 @@ from deskapp.ui.messages import (
 )
 from deskapp.ui.screens.alerts import AlertsScreen
 from deskapp.ui.screens.citation import CitationScreen
+from deskapp.ui.screens.cite_options import CiteOptionsModal
 from deskapp.ui.screens.details import DetailsScreen
 from deskapp.ui.screens.first_run import AddChannelModal, first_run_text
 from deskapp.ui.screens.info import HelpScreen, SourcesScreen
@@ -176,8 +178,12 @@ class DeskApp(App[None]):
             self.citer.heading = prefs["heading"]
         if prefs.get("time") in ("utc", "local"):
             self.time_mode = prefs["time"]
-        if isinstance(prefs.get("earliest"), bool):
-            self.citer.earliest = prefs["earliest"]
+        if isinstance(prefs.get("earliest"), bool):  # kept on its own before the other options were
+            self.citer.set_option("earliest", prefs["earliest"])
+        options = prefs.get("options")
+        for name, value in (options.items() if isinstance(options, dict) else ()):
+            if isinstance(value, bool):
+                self.citer.set_option(name, value)
 
     def _keep_desk_prefs(self, **changes: Any) -> None:
         if self.store is not None:
@@ -1104,10 +1110,18 @@ class DeskApp(App[None]):
         self.refresh_compose()
         self.notify(f"Citation format: {fmt}", markup=False, timeout=2)
 
-    def action_cite_earliest(self) -> None:
-        self.citer.earliest = not self.citer.earliest
-        self._keep_desk_prefs(earliest=self.citer.earliest)
+    def _switch_option(self, name: str, on: bool) -> None:
+        """A citation option the editor switched (E, or the options dialog): shown and kept for this desk."""
+        self.citer.set_option(name, on)
+        self._keep_desk_prefs(options=self.citer.options, earliest=None)
         self.refresh_compose()
+
+    def action_cite_options(self) -> None:
+        self.push_screen(CiteOptionsModal([(name, label, self.citer.option(name)) for name, label in CITE_OPTIONS],
+                                          self._switch_option, desk=self.desk))
+
+    def action_cite_earliest(self) -> None:
+        self._switch_option("earliest", not self.citer.earliest)
         if self.citer.earliest and self._say_missing("copies", "Naming the earliest post"):
             return
         self.notify("The citation names the earliest post of the same news beside a later copy."

@@ -18,6 +18,22 @@ from deskapp.core.sanitize import clean_field
 
 FORMATS: tuple[str, ...] = cite.FORMATS
 DEFAULT_HEADING = cite.CiteTemplates().heading
+# What a citation can carry, switched on and off in the desk (O, and E for `earliest`) and kept per
+# desk: CiteOptions' field, or `chronological` for order = "chronological".
+OPTIONS: tuple[tuple[str, str], ...] = (
+    ("notes", "the pin notes"),
+    ("excerpt", "an excerpt of each post"),
+    ("views", "view counts"),
+    ("edited", "edited marks"),
+    ("forwards", "the origin of a forwarded post"),
+    ("replies", "the post a reply answers"),
+    ("archive", "the archive snapshot (desk archive)"),
+    ("sha256", "the SHA-256 of the captured text"),
+    ("checked", "when each post was last re-checked (v)"),
+    ("earliest", "the earliest post of the same news (E)"),
+    ("chronological", "oldest first, instead of the pinboard's order"),
+)
+OPTION_NAMES = frozenset(name for name, _ in OPTIONS)
 
 
 @dataclass(slots=True)
@@ -37,7 +53,25 @@ class Citer:
         self.now = now
         self.fmt = settings.cite.format if settings.cite.format in FORMATS else FORMATS[0]
         self._heading: str | None = settings.cite.heading  # None: the renderer's default
-        self.earliest = bool(settings.cite.options.get("earliest", False))  # E in the desk switches it
+        self.options: dict[str, bool] = {}  # the desk's choices over the settings' [cite] options
+
+    def option(self, name: str) -> bool:
+        """Whether the citation carries `name` (OPTIONS): the desk's choice, else the settings'."""
+        if name in self.options:
+            return self.options[name]
+        if name == "chronological":
+            return self.settings.cite.options.get("order") == "chronological"
+        default = getattr(cite.CiteOptions(), name)
+        value = self.settings.cite.options.get(name, default)
+        return value if isinstance(value, bool) else default
+
+    def set_option(self, name: str, on: bool) -> None:
+        if name in OPTION_NAMES:
+            self.options[name] = on
+
+    @property
+    def earliest(self) -> bool:
+        return self.option("earliest")
 
     @property
     def heading(self) -> str | None:
@@ -59,10 +93,10 @@ class Citer:
 
     def _objects(self) -> tuple[cite.CiteOptions, cite.CiteTemplates, str]:
         try:
-            options, templates = cite_objects(self.settings, {"fmt": self.fmt, "earliest": self.earliest})
+            options, templates = cite_objects(self.settings, self._overrides())
             problem = ""
         except ConfigError as exc:  # settings built in code, not through config.load
-            options, templates = cite.CiteOptions(fmt=self.fmt, earliest=self.earliest), cite.CiteTemplates()
+            options, templates = cite.CiteOptions(**self._overrides()), cite.CiteTemplates()
             problem = f"{exc} (using the default citation settings)"
         if self.heading is not None:
             templates.heading = self.heading
@@ -73,6 +107,15 @@ class Citer:
                 problem = f"heading: {exc}; shown without its {{fields}}"
                 templates.heading = self.heading.replace("{", "{{").replace("}", "}}")
         return options, templates, problem
+
+    def _overrides(self) -> dict[str, object]:
+        out: dict[str, object] = {"fmt": self.fmt}
+        for name, on in self.options.items():
+            if name == "chronological":
+                out["order"] = "chronological" if on else "editor"
+            else:
+                out[name] = on
+        return out
 
     def render(self, posts: list[StoredPost], verified: dict | None = None, earliest: dict | None = None) -> Rendered:
         """`verified`: the pins' re-check and archive facts (cite.Verification by (source, id));

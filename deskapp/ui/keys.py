@@ -27,6 +27,7 @@ APP_ACTIONS: dict[str, str] = {
     "cite_format": "cite_format",
     "edit_heading": "edit_heading",
     "cite_earliest": "cite_earliest",
+    "cite_options": "cite_options",
     "show_citation": "show_citation",
     "toggle_time": "toggle_time",
     "sources": "sources",

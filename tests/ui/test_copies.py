@@ -59,4 +59,4 @@ async def test_e_names_the_earliest_post_in_the_citation_and_is_kept_per_desk(de
         assert "first posted by Alpha News (@alpha_news) at 2026-03-01 12:10 UTC, https://t.me/alpha_news/1010" \
             in app.rendered.text
     with Store.open(desk_paths.store) as store:
-        assert store.desk_prefs()["earliest"] is True
+        assert store.desk_prefs()["options"]["earliest"] is True  # with the other citation options (O)

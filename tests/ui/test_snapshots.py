@@ -149,6 +149,13 @@ def test_three_pins_200x50(snap_compare, snap_paths):
     assert snap_compare(app, terminal_size=(200, 50), run_before=keys("p", "j", "p", "j", "p", "tab", "e", *"ok", "enter"))
 
 
+def test_cite_options_dialog_80x24(snap_compare, snap_paths):
+    """O: what the citation carries, for this desk; two switched (excerpt on, notes off)."""
+    build_store(snap_paths.store, 30)
+    app = make_app(snap_paths, desk="night")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("p", "O", "space", "down", "space"))
+
+
 def test_status_bar_80x24(snap_compare, snap_paths):
     """A source failing, another backing off, an unseen alert, local time, not polling: all on one
     80-column line (tests/ui/test_status_bar.py covers the other widths)."""

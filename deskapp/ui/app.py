@@ -171,7 +171,7 @@ class DeskApp(App[None]):
         self._open_store()
 
     def _apply_desk_prefs(self, prefs: dict[str, Any]) -> None:
-        """What this desk chose last time (F, H, t) wins over the settings file's defaults."""
+        """What this desk chose last time (F, H, t, O and E) wins over the settings file's defaults."""
         if prefs.get("format") in FORMATS:
             self.citer.fmt = prefs["format"]
         if isinstance(prefs.get("heading"), str):

@@ -342,8 +342,8 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
         await poller.run()
 
     where = shown_url(ctx.paths.store_url) if ctx.paths.store_url else ctx.paths.store
-    shared = (f" with any other pollers there (each source leased for {ctx.settings.poller.lease_seconds:g} s)"
-              if ctx.paths.store_url else "")
+    shared = (f" as poller {poller.name}, with any others there (each source leased for "
+              f"{ctx.settings.poller.lease_seconds:g} s)" if ctx.paths.store_url else "")
     print(f"polling {sum(s.enabled for s in ctx.settings.sources)} sources into {where}{shared}; "
           "Ctrl-C stops", flush=True)
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -136,3 +137,39 @@ def test_poll_once_and_ctrl_c_on_postgresql(pg_url: str, tmp_path) -> None:
     finally:
         farm.stop_all()
         wire.stop()
+
+
+def test_a_source_being_polled_is_not_handed_over_mid_poll(pg_url: str) -> None:
+    """Forced: the wire holds a poll of `zslow` open while a second poller joins. At its next round
+    the first poller is over its share and gives a source back, never the one it is polling (by
+    name it would give `zslow` back first), so the newcomer cannot poll it meanwhile."""
+    from deskapp.core.pg.leases import LeaseKeeper
+    from deskapp.core.poller import Poller, run_in_thread
+    from deskapp.demo.server import Fault, WireServer
+    from tests.wire import make_channel, settings_for
+
+    open_store(pg_url).close()
+    with WireServer() as wire, open_store(pg_url) as store:
+        for handle in ("afast", "zslow"):
+            wire.add(make_channel(handle, 3))
+        wire.fault("zslow", Fault("slow", seconds=30.0))  # answered only when the test is done
+        poller = Poller(pg_url, settings_for(wire, ["afast", "zslow"], lease_seconds=1.0, timeout=40.0))
+        thread = threading.Thread(target=run_in_thread, args=(poller,), daemon=True)
+        thread.start()
+        try:
+            assert wait_for(lambda: bool(wire.hits_for("zslow")), 30)  # its poll of zslow is under way
+            newcomer = LeaseKeeper(store, "newcomer", lease_s=60)
+            assert newcomer.round() == []  # alive; the first holds both until its next round
+
+            def mine() -> set[str]:
+                return set(store._pg_read(lambda cur: [r[0] for r in cur.execute(
+                    "SELECT source FROM leases WHERE poller = %s", (poller.name,))]))
+
+            assert wait_for(lambda: mine() == {"telegram:zslow"}, 10), mine()
+            assert newcomer.round() == ["telegram:afast"]
+            assert len(wire.hits_for("zslow")) == 1  # still the one request, still unanswered
+        finally:
+            poller.stop()
+            thread.join(40)
+        assert not thread.is_alive()
+        assert mine() == set()  # given back at the stop

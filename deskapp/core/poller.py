@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import random
@@ -76,6 +77,14 @@ ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before report
 
 class PollerBusy(Exception):
     """Another process already polls this store (see core/poll_lock.py)."""
+
+
+class HandedOver(Exception):
+    """The source's lease went to another poller while this poll waited for its turn at the host."""
+
+
+# The source the poll running in this task is for (each poll is its own task): _fetch checks its lease.
+_polling_source: contextvars.ContextVar[str | None] = contextvars.ContextVar("polling_source", default=None)
 
 
 @dataclass(slots=True)
@@ -140,13 +149,17 @@ class Poller:
         self.store: Any = None  # a Store, or a PgStore
         self._store_cls = store_cls
         self.lock: PollLock | None = None if self.on_pg else PollLock(self.store_path)
-        # PostgreSQL: this poller's name, leases and host turns (see _renew).
+        # PostgreSQL: this poller's name (unique: host, pid, random), leases and host turns (see _renew).
         self.name = ""
+        if self.on_pg:
+            from deskapp.core.pg.leases import poller_name
+
+            self.name = poller_name()
         self.keeper: LeaseKeeper | None = None
         self._turns: PgHostClocks | None = None
         self._held: set[str] = set()
         self._lease_until = 0.0  # monotonic time the leases held run out unless renewed
-        self._polling: set[str] = set()  # sources with a poll under way (never given back meanwhile)
+        self._polling: set[str] = set()  # sources whose request went out: never given back until done
         self._runs: dict[str, _SourceRun] = {}
         self._wakes: list[asyncio.Event] = []  # host loops to wake when the sources held change
         self._parse_pool: ParsePool | None = None  # parser processes (see _parse)
@@ -189,12 +202,11 @@ class Poller:
     async def _setup(self) -> None:
         self._prepare_loop()
         if self.on_pg:
-            from deskapp.core.pg.leases import LeaseKeeper, poller_name
+            from deskapp.core.pg.leases import LeaseKeeper
             from deskapp.core.pg.store import PgStore
             from deskapp.core.pg.turns import PgHostClocks
 
             self.store = PgStore.open(str(self.target))
-            self.name = poller_name()
             self.keeper = LeaseKeeper(self.store, self.name, lease_s=self.cfg.lease_seconds)
             self._turns = PgHostClocks(str(self.target), self.cfg.address or socket.gethostname())
         else:
@@ -438,7 +450,6 @@ class Poller:
                         w.cancel()
                     continue
                 key = id(run)
-                self._polling.add(run.config.name)
                 task = asyncio.create_task(self._poll(client, run))
                 busy[key] = task
                 task.add_done_callback(functools.partial(lambda k, n, _t: done(k, n), key, run.config.name))
@@ -473,6 +484,7 @@ class Poller:
         cfg = run.config
         summary = run.summary = SourceSummary(cfg.name, ok=True)
         run.refused = []
+        _polling_source.set(cfg.name)
         row = self.store.source_row(cfg.name) or {}
         now = datetime.now(UTC)
         try:
@@ -510,6 +522,9 @@ class Poller:
             self._emit(PollEvent(PollEventKind.STATUS, cfg.name))
         except asyncio.CancelledError:
             raise
+        except HandedOver:
+            summary.message = "handed over to another poller before its turn at the host"
+            log.info("%s: handed over to another poller before its turn at the host", cfg.name)
         except Exception as exc:  # one failing source never stops the others
             reason = describe_error(exc, self.cfg.timeout)
             if isinstance(exc, FetchError) and exc.retry_after is not None and exc.host_wide:
@@ -733,10 +748,24 @@ class Poller:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         async with self._gate(url):
+            self._claim_polling()
             # The overall deadline also catches servers that drip bytes slowly forever.
             return await asyncio.wait_for(
                 get(client, url, headers, max_body=self.cfg.max_body, backoff_base=self.cfg.backoff_base),
                 timeout=self.cfg.timeout * 2)
+
+    def _claim_polling(self) -> None:
+        """On PostgreSQL, with the host's turn taken: send only for a source still leased to this
+        poller, and mark it polled until the poll ends (a lease round then keeps it). A poll that
+        was only waiting for its turn is not "under way": its source may be handed over meanwhile.
+        No await between the check and the mark, so no lease round comes in between."""
+        name = _polling_source.get()
+        if self.keeper is None or name is None:
+            return
+        if name not in self._polling:
+            if not (name in self._held and time.monotonic() < self._lease_until):
+                raise HandedOver(name)
+            self._polling.add(name)
 
     def _emit(self, event: PollEvent) -> None:
         if self.on_event is None:

@@ -82,3 +82,23 @@ def test_many_files_of_mixed_kinds_each_parse_as_their_kind_in_the_pool(tmp_path
     assert list(heard) == files
     assert heard[junk][0] == "suspicious_empty" and "name the kind with --kind" in heard[junk][2]
     assert heard[rss][:2] == ("ok", 3)
+
+
+def test_imported_posts_are_queued_for_grouping_and_alerts(tmp_path: Path, any_store) -> None:
+    from deskapp.core.alerts import Rule
+    from deskapp.core.attention import Attention
+    from deskapp.core.settings import AttentionSettings
+
+    story = "Port authority reports a fire in a warehouse near the east quay; no injuries so far, crews on site."
+    first = save(tmp_path, "first", "harbour_watch", 3, text=story)
+    copy = save(tmp_path, "copy", "city_desk", 3, start_id=40, text="Via Harbour Watch: " + story)
+    others = [save(tmp_path, f"p{i:02d}", f"chan_{i}", 2) for i in range(importer.POOL_MIN_FILES)]
+    with nullcontext(any_store) as store:
+        res = importer.import_files(store, [first, *others, copy], workers=2)  # the pool's bulk path
+        assert store.attention_backlog() == res.new  # every imported post waits for the poller's worker
+        rules = [Rule("fires", words=("warehouse",))]
+        assert Attention(store, AttentionSettings(rules=rules, notify=False)).drain_all() == 2
+        assert {(a.source, a.post_id) for a in store.alerts()} == {("telegram:harbour_watch", 1),
+                                                                   ("telegram:city_desk", 40)}
+        first_key = store.get("telegram:harbour_watch", 1).key
+        assert [k for k, _ in store.duplicate_group(first_key)] == [first_key, store.get("telegram:city_desk", 40).key]

@@ -53,7 +53,9 @@ def clean_text_fast(text: str | None) -> str:
     checks this over the BMP). The common clean post takes this path."""
     if not text:
         return ""
-    if UNSAFE.search(text) is None:
+    # Printable lines (checked in C, ~10x faster than the regex) hold no UNSAFE character; a line
+    # with a no-break space, a joiner or a tab is left to the regex.
+    if text.isprintable() or all(map(str.isprintable, text.split("\n"))) or UNSAFE.search(text) is None:
         return text
     return clean_text(text)
 

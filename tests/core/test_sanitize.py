@@ -96,6 +96,8 @@ def test_fast_clean_path_equals_clean_text() -> None:
             continue
         s = f"a{chr(cp)}b"
         assert clean_text_fast(s) == clean_text(s), hex(cp)
+        s = f"line\na{chr(cp)}b\nline"  # the per-line shortcut of text with line breaks
+        assert clean_text_fast(s) == clean_text(s), hex(cp)
         checked += 1
     assert checked > 15000
     for s in ["", "plain", "multi\nline\ttab", "\x1b[31mred", "x\r\ny", "\u200e", "\x9b1m", "😀 новости 新闻"]:

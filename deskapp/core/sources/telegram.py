@@ -52,6 +52,7 @@ __all__ = ["approx_int", "parse_file", "parse_page"]
 TME = "https://t.me"
 
 _BLOCKS = "div[data-post]"
+_PREPARE = f"br, script, style, noscript, template, {_BLOCKS}"  # see _parse_page
 _LINE_SEP = "\u2028"  # stands for <br> until the text is read
 _DATA_POST = re.compile(r"([A-Za-z0-9_]{1,64})/(\d{1,30})")
 # A post path on t.me or a mirror: /<channel>/<id> or /s/<channel>/<id>.
@@ -151,12 +152,20 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
         return Page(kind=PageKind.SUSPICIOUS_EMPTY,
                     reason=f"the page nests HTML {depth:,} levels deep (limit {MAX_DEPTH}); refused unread")
     tree = LexborHTMLParser(html)
-    # <br> becomes a character that text() keeps; scripts and styles are never text. One query.
-    for node in tree.css("br, script, style, noscript, template"):
-        if node.tag == "br":
+    # <br> becomes a character that text() keeps; scripts and styles are never text. One query, which
+    # also finds the message blocks. Last first: a node inside one that is removed is handled before it.
+    blocks: list[LexborNode] = []
+    hidden = False  # a noscript or template removed: blocks inside it are gone, so they are found again
+    for node in reversed(tree.css(_PREPARE)):
+        tag = node.tag
+        if tag == "br":
             node.replace_with(_LINE_SEP)
+        elif tag == "div":
+            blocks.append(node)
         else:
+            hidden = hidden or tag in ("noscript", "template")
             node.decompose()
+    blocks = tree.css(_BLOCKS) if hidden else blocks[::-1]
 
     if final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
         return _no_preview(tree, url, final_url)
@@ -167,7 +176,7 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
                                                       f"@{m.group(1)} ({clean_line(final_url)}); refused")
 
     refused: list[str] = []
-    posts = _read_posts(tree, expect, now, refused)
+    posts = _read_posts(blocks, expect, now, refused)
     channel = _channel_info(tree)
     if channel is not None and expect is not None and channel.username \
             and channel.username.lower() != expect.lower():
@@ -248,7 +257,7 @@ def approx_int(raw: str | None) -> int | None:
 # ---------------------------------------------------------------------------------------- posts
 
 
-def _read_posts(tree: LexborHTMLParser, expect: str | None, now: datetime, refused: list[str]) -> list[Post]:
+def _read_posts(blocks: list[LexborNode], expect: str | None, now: datetime, refused: list[str]) -> list[Post]:
     """Every `div.tgme_widget_message[data-post]`, once per (channel, id), in ascending id, clean.
 
     A block is refused (with a reason in `refused`) when it names another channel than `expect`, has
@@ -260,7 +269,7 @@ def _read_posts(tree: LexborHTMLParser, expect: str | None, now: datetime, refus
     foreign: dict[str, int] = {}
     want = expect.lower() if expect else None
     # `div[data-post]` then the class in Python: cheaper for lexbor than the compound selector.
-    for block in tree.css(_BLOCKS):
+    for block in blocks:
         attrs = block.attributes
         classes = (attrs.get("class") or "").split()
         if "tgme_widget_message" not in classes:

@@ -45,7 +45,12 @@ def read_saved_page(path: Path | str, cap: int) -> bytes:
     refused in bounded memory. ParseJobError("<path>: <why>") when it cannot be had."""
     try:
         with Path(path).open("rb") as fh:
-            data = fh.read(cap + 1)
+            # A regular file is read at its size: asking for cap + 1 bytes made Python allocate
+            # (and fault in) 4 MB for each 150 KB page, three times the cost of the read.
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(min(size, cap) + 1 if size else cap + 1)
+            if size and size < len(data) <= cap:  # it grew since: read on, still bounded
+                data += fh.read(cap + 1 - len(data))
     except OSError as exc:
         raise ParseJobError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > cap:

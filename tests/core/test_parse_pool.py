@@ -101,3 +101,26 @@ def test_parse_async_leaves_the_loop_free(pool: ParsePool) -> None:
 
     posts, ticks = asyncio.run(main())
     assert posts == 20 and ticks > 0
+
+
+def test_a_saved_page_is_read_at_its_size_even_if_it_grew_and_never_past_the_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from deskapp.core import parse_worker
+
+    path = tmp_path / "page.html"
+    path.write_bytes(b"x" * 1000)
+    assert parse_worker.read_saved_page(path, 1000) == b"x" * 1000
+    with pytest.raises(ParseJobError, match="larger than the 999-byte page cap"):
+        parse_worker.read_saved_page(path, 999)
+    real_fstat = os.fstat
+
+    class Smaller:  # the size the file had before a writer appended to it
+        def __init__(self, st: os.stat_result) -> None:
+            self.st_size = st.st_size // 2
+
+    monkeypatch.setattr(parse_worker.os, "fstat", lambda fd: Smaller(real_fstat(fd)))
+    assert parse_worker.read_saved_page(path, 4000) == b"x" * 1000  # all of it, not the size first seen
+    with pytest.raises(ParseJobError, match="larger than the 700-byte page cap"):
+        parse_worker.read_saved_page(path, 700)

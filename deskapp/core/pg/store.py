@@ -147,11 +147,13 @@ class PgStore(PgAttention, PgUpkeep):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
 
-    def __init__(self, url: str, pool: ConnectionPool, *, readonly: bool, desk: str | None = None) -> None:
+    def __init__(self, url: str, pool: ConnectionPool, *, readonly: bool, desk: str | None = None,
+                 owns_pool: bool = True) -> None:
         self.url = url
         self.path = shown_url(url)  # what messages name, as the SQLite store names its file
         self.readonly = readonly
         self._pool = pool
+        self._owns_pool = owns_pool  # False: a reader() sharing another store's pool (close leaves it open)
         self.desk = desk if desk is not None else default_desk()
         self._closed = False
         self._lock = threading.Lock()
@@ -189,7 +191,8 @@ class PgStore(PgAttention, PgUpkeep):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._pool.close()
+            if self._owns_pool:
+                self._pool.close()
 
     def __enter__(self) -> PgStore:
         return self
@@ -201,8 +204,10 @@ class PgStore(PgAttention, PgUpkeep):
         return f"PgStore({self.path!r})"
 
     def reader(self) -> PgStore:
-        """Another store on the same server (the SQLite store's read connection for a worker)."""
-        return PgStore.open(self.url, readonly=True, desk=self.desk)
+        """A read-only store for a worker thread (the SQLite store's read connection): it shares
+        this store's pool, since each call takes a pooled connection of its own, so nothing is
+        opened (a new pool cost the desk's first read after a commit seconds on a loaded machine)."""
+        return PgStore(self.url, self._pool, readonly=True, desk=self.desk, owns_pool=False)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -63,6 +63,14 @@ def build_store(path: Path | str, n: int = 60, *, hostile: bool = False, extra: 
     return path
 
 
+def record_failures(path: Path | str, failures: dict[str, tuple[int, str]], *, retry_in: int = 5) -> None:
+    """Sources that failed: {source: (times, reason)} (3 times makes one "failing", once "backing off")."""
+    with open_store(path) as store:
+        for source, (times, reason) in failures.items():
+            for _ in range(times):
+                store.record_failure(source, at=FETCHED, reason=reason, next_poll=FETCHED + timedelta(minutes=retry_in))
+
+
 def add_posts(path: Path | str, posts: list[Post]) -> None:
     """Another connection writes (as the poller or a `desk poll` process would)."""
     with open_store(path) as store:

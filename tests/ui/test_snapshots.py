@@ -14,7 +14,15 @@ import pytest
 
 from deskapp.core.store import Store
 from deskapp.paths import Paths
-from tests.ui.conftest import FETCHED, add_posts, build_store, make_app, make_post, make_settings
+from tests.ui.conftest import (
+    FETCHED,
+    add_posts,
+    build_store,
+    make_app,
+    make_post,
+    make_settings,
+    record_failures,
+)
 
 SIZE = (120, 40)
 
@@ -88,10 +96,7 @@ def test_new_posts_above(snap_compare, snap_paths):
 
 def test_sources_screen(snap_compare, snap_paths):
     build_store(snap_paths.store, 9)
-    with Store.open(snap_paths.store) as store:
-        for _ in range(3):
-            store.record_failure("telegram:beta_wire", at=FETCHED, reason="HTTP 502 from t.me",
-                                 next_poll=FETCHED + timedelta(minutes=10))
+    record_failures(snap_paths.store, {"telegram:beta_wire": (3, "HTTP 502 from t.me")}, retry_in=10)
     app = make_app(snap_paths)
     assert snap_compare(app, press=["s"], terminal_size=SIZE)
 
@@ -160,11 +165,7 @@ def test_status_bar_80x24(snap_compare, snap_paths):
     """A source failing, another backing off, an unseen alert, local time, not polling: all on one
     80-column line (tests/ui/test_status_bar.py covers the other widths)."""
     build_store(snap_paths.store, 30)
-    with Store.open(snap_paths.store) as store:
-        for _ in range(3):
-            store.record_failure("telegram:beta_wire", at=FETCHED, reason="HTTP 502",
-                                 next_poll=FETCHED + timedelta(minutes=5))
-        store.record_failure("telegram:gamma_osint", at=FETCHED, reason="timeout", next_poll=FETCHED + timedelta(minutes=5))
+    record_failures(snap_paths.store, {"telegram:beta_wire": (3, "HTTP 502"), "telegram:gamma_osint": (1, "timeout")})
     app = make_app(snap_paths)
 
     async def run(pilot) -> None:

@@ -4,12 +4,10 @@ poller's state always show; a wide terminal shows every source and the long word
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 from deskapp.core.model import SourceHealth
-from deskapp.core.store import Store
 from deskapp.ui.widgets.status import StatusBar, status_content
-from tests.ui.conftest import FETCHED, build_store, make_app, settle
+from tests.ui.conftest import FETCHED, build_store, make_app, record_failures, settle
 
 OK = SourceHealth(name="telegram:alpha_news", kind="telegram", handle="alpha_news", label=None, enabled=True,
                   title=None, last_success=FETCHED, last_error=None, error_text=None, error_count=0,
@@ -41,7 +39,7 @@ def test_every_width_keeps_what_matters_and_fits() -> None:
             if width >= 78:
                 assert "✖ 2" in shown or ("✖ beta_wire" in shown and "✖ gamma_osint" in shown), shown
                 assert "(s: why)" in shown, shown
-            if width >= 160:
+            if width >= 240:
                 assert "beta_wire" in shown and "gamma_osint" in shown, shown
 
 
@@ -57,10 +55,7 @@ def test_the_longest_form_that_fits_is_chosen() -> None:
 
 async def test_at_80x24_the_zone_and_poller_show_and_widening_shows_every_source(desk_paths) -> None:
     build_store(desk_paths.store, 12)
-    with Store.open(desk_paths.store) as store:
-        for _ in range(3):
-            store.record_failure("telegram:beta_wire", at=FETCHED, reason="HTTP 502",
-                                 next_poll=FETCHED + timedelta(minutes=5))
+    record_failures(desk_paths.store, {"telegram:beta_wire": (3, "HTTP 502")})
     app = make_app(desk_paths)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -89,8 +89,9 @@ def status_content(sources: list[SourceHealth], *, stored: int, new_since_start:
     """One line, in the longest form that fits `width` cells (None: no limit). The filter is shown in
     the feed's title instead. Unseen alerts come first, where a narrow line never cuts them off."""
     content = Content("")
-    if width is not None and len(poller) > max(24, width // 3):
-        poller = poller[: max(24, width // 3) - 1] + "…"  # a long stop reason would push every source out
+    cap = max(24, width // 2) if width is not None else 0
+    if cap and len(poller) > cap:
+        poller = poller[: cap - 1] + "…"  # a long stop reason would push every source out
     for form in _FORMS:
         content = _assemble(sources, form, stored=stored, new_since_start=new_since_start, time_mode=time_mode,
                             poller=poller, sources_key=sources_key, max_sources=max_sources, alerts=alerts,

@@ -9,7 +9,7 @@ returns.
 from __future__ import annotations
 
 from deskapp.core.alerts import AlertKind, AlertRow
-from deskapp.core.store import Store
+from deskapp.core.store_api import DeskStore
 from deskapp.ui.text import one_line
 
 NOTIFY_EACH = 3  # alerts notified one by one in a burst; the rest are one notification
@@ -21,7 +21,7 @@ class AlertWatch:
         self.last_id = last_id  # the newest alert already raised in this desk
         self.unseen = 0  # raised since the editor last opened the alerts screen
 
-    def take(self, store: Store) -> list[AlertRow]:
+    def take(self, store: DeskStore) -> list[AlertRow]:
         """The alerts recorded since the last call, oldest first (counted as unseen)."""
         fresh = store.alerts(after_id=self.last_id, limit=READ_CAP)
         if fresh:

@@ -44,6 +44,7 @@ from deskapp.core.model import CheckKind, Pin, SourceConfig, SourceHealth, Store
 from deskapp.core.query import QueryError
 from deskapp.core.sanitize import safe_url, url_problem
 from deskapp.core.store import NotSupported, Store, StoreError
+from deskapp.core.store_api import DeskStore
 from deskapp.paths import Paths
 from deskapp.ui import keys as keyspec
 from deskapp.ui.alerting import NOTIFY_EACH, AlertWatch, alert_message, alert_title
@@ -153,7 +154,7 @@ class DeskApp(App[None]):
         self.poller: Poller | None = None
         self.poller_state = "not polling" if not poll else "starting poller"
         self.store_error: str | None = None
-        self.store: Store | None = None
+        self.store: DeskStore | None = None  # a SQLite Store or a PgStore (core/store_api.py)
         self._data_version = 0
         self._start_count = 0
         self._stored = 0

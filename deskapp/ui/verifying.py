@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from deskapp.config import Settings
-    from deskapp.core.store import Store
+    from deskapp.core.store_api import DeskStore
 
 Key = tuple[str, int]
 _BAD = ("edited", "deleted", "channel_gone")
@@ -66,7 +66,7 @@ class PinChecks:
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def reload(self, store: Store, keys: Sequence[Key]) -> dict[Key, Any]:
+    def reload(self, store: DeskStore, keys: Sequence[Key]) -> dict[Key, Any]:
         """Re-read the pins' checks from the store (a small table, grouped by post)."""
         from deskapp.core.evidence import EvidenceLog
 
@@ -75,7 +75,7 @@ class PinChecks:
         self.answered = log.latest(keys, answered=True) if keys else {}
         return self.checks
 
-    def facts(self, store: Store, keys: Sequence[Key]) -> dict[Key, Any]:
+    def facts(self, store: DeskStore, keys: Sequence[Key]) -> dict[Key, Any]:
         """What the citation's "checked" and "archive" options print (cite.Verification by post)."""
         from deskapp.core.verify import cite_facts
 

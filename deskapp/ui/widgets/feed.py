@@ -46,7 +46,7 @@ from deskapp.ui.keys import FEED_ACTIONS, bindings
 from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, plain, post_marks
 
 if TYPE_CHECKING:
-    from deskapp.core.store import Store
+    from deskapp.core.store_api import DeskStore
 
 WINDOW = 200  # rows fetched per store query
 # Windows kept in memory (2,400 light rows). Few on purpose: every long-lived object lengthens the
@@ -79,7 +79,7 @@ class FeedState:
 AnchorHook = Callable[[], None]
 
 
-def _copies(store: Store, keys: list[int]) -> dict[int, int]:
+def _copies(store: DeskStore, keys: list[int]) -> dict[int, int]:
     """The "+N" counts of these rows; none on a store that does not group copies (PostgreSQL yet)."""
     try:
         return store.copies_count(keys)
@@ -87,7 +87,7 @@ def _copies(store: Store, keys: list[int]) -> dict[int, int]:
         return {}
 
 
-def read_state(store: Store, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
+def read_state(store: DeskStore, *, query: str | None, sources: list[str] | None, anchor_key: int | None,
                screen_row: int, height: int, seen_key: int, window: int = WINDOW,
                after_anchor: AnchorHook | None = None, hide_muted: bool = False,
                since: tuple[int, int, int] | None = None) -> FeedState:
@@ -144,7 +144,7 @@ class FeedWindows:
     with it; a far jump (by offset) made after the table changed drops the others first.
     """
 
-    def __init__(self, store: Store, *, window: int = WINDOW, keep: int = KEEP_WINDOWS) -> None:
+    def __init__(self, store: DeskStore, *, window: int = WINDOW, keep: int = KEEP_WINDOWS) -> None:
         self.store = store
         self.window = window
         self.keep = keep
@@ -336,7 +336,7 @@ class FeedView(ScrollView, can_focus=True):
 
     time_mode: var[str] = var("utc")
 
-    def __init__(self, store: Store, *, time_mode: str = "utc", watch: re.Pattern[str] | None = None,
+    def __init__(self, store: DeskStore, *, time_mode: str = "utc", watch: re.Pattern[str] | None = None,
                  pinned: set[tuple[str, int]] | None = None, hide_muted: bool = False,
                  on_request: Callable[[FeedView.RowRequest], None] | None = None, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -347,7 +347,7 @@ class FeedView(ScrollView, can_focus=True):
         self.windows.hide_muted = hide_muted
         self.cursor = 0  # index of the post under the cursor in the windows' state
         self.cursor_key: int | None = None  # the post itself: what every reload keeps in place
-        self._reader: Store | None = None  # the reader thread's own connection
+        self._reader: DeskStore | None = None  # the reader thread's own connection
         self._read_request: dict[str, Any] | None = None  # the reload being read
         self._read_again = False  # the store changed again while it was read
         self._read_timer: Timer | None = None  # a reload waiting for its turn

@@ -444,15 +444,17 @@ class DeskApp(App[None]):
                         group="listener", thread=True, exit_on_error=False)
 
     def on_store_notified(self, message: StoreNotified) -> None:
-        from deskapp.core.pg.store import PINS_CHANNEL
+        from deskapp.core.pg.store import PINS_CHANNEL, SOURCES_CHANNEL
 
         if self.store is None or self._panes_gone():
             return
         if message.channel == PINS_CHANNEL:
             if message.payload == self.store.desk:  # this desk's board, changed elsewhere (or here)
                 self.refresh_pins(if_changed=True)
-            return
-        self.store_changed()
+        elif message.channel == SOURCES_CHANNEL:
+            self.refresh_status()  # a poller here or elsewhere recorded a source's health (read at most every 2 s)
+        else:
+            self.store_changed()
 
     def on_store_link(self, message: StoreLink) -> None:
         if self.store is None or self._panes_gone():

@@ -129,6 +129,12 @@ async def test_the_feed_and_a_post_committed_by_another_process(pg_url, tmp_path
         await settle(pilot)
         text = screen_text(app)
         assert "Breaking: the bridge is closed" in text and "Traceback" not in text
+        # A poller elsewhere records a source's failure: the status bar reads the health again.
+        app._sources_at = float("-inf")  # the last read of the sources is old: the next is not put off
+        with open_store(pg_url) as store:
+            store.record_failure("telegram:beta_wire", at=fixed_now(), reason="HTTP 502", next_poll=fixed_now())
+        await app.wait_for(pilot, "desk_sources", "telegram:beta_wire")
+        assert [s.error_count for s in app._sources if s.name == "telegram:beta_wire"] == [1]
 
 
 async def test_pinboards_follow_the_desk_name(pg_url, tmp_path):

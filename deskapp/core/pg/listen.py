@@ -1,7 +1,8 @@
 """Hearing other processes' commits on PostgreSQL: one connection of its own LISTENing to the
 channels the store NOTIFYs at commit (new posts, changed pinboards), no polling of the tables.
 
-`follow()` runs on a thread of the caller's (the desk's worker) until told to stop, and only calls
+The channels: desk_posts (a page of new or changed posts), desk_pins (a desk's pinboard) and
+desk_sources (a source's health after a poll). `follow()` runs on a thread of the caller's (the desk's worker) until told to stop, and only calls
 back: `on_change(channel, payload)` as each notification arrives; `on_link(True, "")` each time the
 LISTEN is in force (the first time too: what was committed before it was never announced, so the
 caller reads again), `on_link(False, reason)` once when the server went away. A lost server is
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from deskapp.core.pg.store import CHANNEL, PINS_CHANNEL
+from deskapp.core.pg.store import CHANNEL, PINS_CHANNEL, SOURCES_CHANNEL
 
 WAKE = 0.5  # seconds between looks at the stop flag while nothing is heard (no query is sent)
 IDLE_CHECK = 10.0  # seconds of silence after which a `SELECT 1` asks whether the server is still there
@@ -28,7 +29,7 @@ OnLink = Callable[[bool, str], None]
 
 
 def follow(url: str, stop: threading.Event, on_change: OnChange, on_link: OnLink, *,
-           channels: tuple[str, ...] = (CHANNEL, PINS_CHANNEL), connect_timeout: float = 5.0) -> None:
+           channels: tuple[str, ...] = (CHANNEL, PINS_CHANNEL, SOURCES_CHANNEL), connect_timeout: float = 5.0) -> None:
     """Listen until `stop` is set (see the module's doc)."""
     pause = RETRY_FIRST
     lost = False

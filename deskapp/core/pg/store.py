@@ -401,6 +401,7 @@ class PgStore(PgAttention, PgUpkeep):
                 cur.execute("UPDATE sources SET warning = %s, warning_at = %s WHERE name = %s",
                             (clean_line(warning)[:2000], _iso(at), name))
             self._channel_update(cur, name, channel)
+            cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))  # desks show the health at once
 
         self._pg_write(run)
 
@@ -409,6 +410,7 @@ class PgStore(PgAttention, PgUpkeep):
             _ensure_source(cur, name)
             cur.execute("UPDATE sources SET last_error = %s, error_text = %s, error_count = error_count + 1, "
                         "next_poll = %s WHERE name = %s", (_iso(at), clean_line(reason), _iso(next_poll), name))
+            cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))
 
         self._pg_write(run)
 
@@ -826,6 +828,8 @@ def _term_sql(term: Term, params: dict[str, Any]) -> str:
 CHANNEL = "desk_posts"
 # NOTIFY channel for a changed pinboard; the payload is the desk's name (core/pg/listen.py).
 PINS_CHANNEL = "desk_pins"
+# NOTIFY channel for a source's health (a poll succeeded or failed); the payload is its name.
+SOURCES_CHANNEL = "desk_sources"
 
 
 def _announce(cur: psycopg.Cursor, result: IngestResult) -> None:

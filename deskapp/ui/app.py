@@ -462,10 +462,7 @@ class DeskApp(App[None]):
         if not message.up:
             self.listening = False
             self.link_down = one_line(message.reason, 200)
-            # Said at once, without asking the server (that would wait for it).
-            self.query_one(StatusBar).update(Content.assemble(
-                ("PostgreSQL server unreachable", "bold $error"), " · reconnecting, the feed catches up then · ",
-                (self.link_down, "dim")))
+            self.refresh_status(reread=False)
             return
         self.listening = True
         self.link_down = None
@@ -675,6 +672,12 @@ class DeskApp(App[None]):
         `sources`, or when it is older than SOURCES_GAP (every source's row is read: not worth doing
         for every poller page); a skipped read is done later."""
         if self.store is None or self._panes_gone():
+            return
+        if self.link_down is not None:
+            # Said at once and kept until the LISTEN is back, without asking the server (that would wait).
+            self.query_one(StatusBar).update(Content.assemble(
+                ("PostgreSQL server unreachable", "bold $error"), " · reconnecting, the feed catches up then · ",
+                (self.link_down, "dim")))
             return
         try:
             if reread or self._sources is None:

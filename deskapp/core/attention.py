@@ -111,7 +111,9 @@ class Attention:
             return self._work(conn, still, prepared)
 
         raised = self.store.attend(work, queued)
-        if started:
+        if not self.store.DRAIN_HOLDS_WRITERS:
+            self.batch = DRAIN_BATCH  # nobody waits for this transaction: the largest batch drains fastest
+        elif started:
             self.batch = next_batch(len(queued), time.perf_counter() - started[0])
         return raised
 
@@ -122,6 +124,8 @@ class Attention:
         raised = 0
         while self.store.attention_backlog():
             raised += len(self.drain())
+            if not self.last_read:
+                time.sleep(0.05)  # another poller is draining this server's queue (PostgreSQL): it empties it
         return raised
 
     def _prepare(self, q: Queued) -> _Prepared:

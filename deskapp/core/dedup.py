@@ -183,8 +183,9 @@ class DuplicateIndex:
                               "ON CONFLICT (key) DO UPDATE SET first_key = excluded.first_key, "
                               "similarity = excluded.similarity", (key, first, found[1]))
             return Grouped(key, first, found[1])
-        self.conn.executemany("INSERT INTO dup_bands (band, key) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                              [(band_key, key) for _, band_key in fp.bands])
+        # One statement for the post's 21 band keys: on a server, one round trip instead of 21.
+        self.conn.execute(f"INSERT INTO dup_bands (band, key) VALUES {','.join(['(?, ?)'] * len(fp.bands))} "
+                          "ON CONFLICT DO NOTHING", [v for _, band_key in fp.bands for v in (band_key, key)])
         return Grouped(key, key, 1.0)
 
     def candidates(self, key: int, fp: Fingerprint) -> list[int]:

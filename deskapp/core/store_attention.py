@@ -79,6 +79,9 @@ class AttentionStore:
     # Appended to the query that takes a batch off the queue. SQLite's write transaction already
     # shuts every other writer out; PostgreSQL locks the batch's rows (core/pg/attention.py).
     _ATTEND_CLAIM = ""
+    # Whether a drain transaction keeps the poller's commits waiting (SQLite: one writer at a time),
+    # so that Attention sizes its batches to hold it briefly (attention.next_batch).
+    DRAIN_HOLDS_WRITERS = True
 
     def _attend_begin(self, conn: Any) -> None:
         """First thing in a drain's transaction (PostgreSQL: one drainer at a time)."""

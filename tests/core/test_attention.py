@@ -259,21 +259,27 @@ def test_two_drainers_on_postgresql_never_alert_a_post_twice(pg_url: str) -> Non
         assert sorted(a.post_id for a in raised_first) == [1, 2, 3]
         del two._attend_begin
         assert Attention(two, settings).drain() == [] and two.attention_backlog() == 0
-        # 2. With the lock: the second waits for the first's commit, then finds nothing left.
+        # 2. With the lock. A second drainer that comes while the first drains reads nothing at all
+        # (the first carries on until the queue is empty)...
         one.ingest_page("telegram:a", [post("telegram:a", i, f"Air raid warning number {i}") for i in (4, 5)],
                         fetched_at=NOW)
+        second = Attention(two, settings)
+        read_before = two.queued(500)  # ...and one that read the queue just before the first took it
+        assert [q.post_id for q in read_before] == [4, 5]
         first = _Paused(one, settings)
         raised_first, raised_second = [], []
         t1 = threading.Thread(target=lambda: raised_first.extend(first.drain()))
         t1.start()
         assert first.inside.wait(20)
-        t2 = threading.Thread(target=lambda: raised_second.extend(Attention(two, settings).drain()))
+        assert second.drain() == [] and second.last_read == 0
+        t2 = threading.Thread(target=lambda: raised_second.extend(
+            two.attend(lambda conn, still: second._work(conn, still, {}), read_before)))
         t2.start()
-        _until_waiting(pg_url, "advisory")  # the second waits on the drain lock
+        _until_waiting(pg_url, "advisory")  # waits its turn at the drain lock
         first.release.set()
         t1.join(20)
         t2.join(20)
-        assert sorted(a.post_id for a in raised_first) == [4, 5] and raised_second == []
+        assert sorted(a.post_id for a in raised_first) == [4, 5] and raised_second == []  # then finds them gone
         keys = _alerted_keys(one)
         assert len(keys) == len(set(keys)) == 5
 

@@ -130,6 +130,7 @@ _INSERT_COLS = (
     "views_seen, first_seen, last_seen, text_seen"
 )
 _INSERT = f"INSERT INTO posts ({_INSERT_COLS}) VALUES ({', '.join(['%s'] * 25)})"
+_QUEUE_NEW = "INSERT INTO attention_queue (key) SELECT unnest(%s::bigint[]) ON CONFLICT (key) DO NOTHING"
 _SOURCE_COLS = (
     "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
     "next_poll, cursor, backfill_done, warning, warning_at, post_count"
@@ -951,6 +952,8 @@ class _PgIngest:
         cur = self.cur
         if self.inserts:
             cur.executemany(_INSERT, sorted(self.inserts))
+            # New posts wait for attention (core/pg/attention.py), queued in their own transaction.
+            cur.execute(_QUEUE_NEW, ([r[0] for r in self.inserts],))
         if self.revs:
             cur.executemany(_KEEP_REVISION, self.revs)
         if self.changed:

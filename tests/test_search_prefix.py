@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,15 +110,8 @@ def test_a_prefix_rare_lately_gives_way_to_fts5s_own_query(store: Store, monkeyp
     assert walked == [20]
 
 
-def test_version_9_rebuilds_the_index_and_tells_how_far_it_got(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "desk.db"
-    with Store.open(path) as s:
-        for i in range(1, 121):
-            s.ingest_page("telegram:alpha", [_post("telegram:alpha", i, _text(i), DAY0 + timedelta(hours=i))],
-                          fetched_at=FETCHED)
-        before = {q: [sp.post.id for sp in s.search(q, limit=200)] for q in QUERIES if "source:" not in q}
-    # Back to version 8: the index without prefixes, as a store from before.
+def _as_version_8(path: Path) -> None:
+    """The index without prefixes, as a store from before version 9."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE posts_fts")
     conn.execute(store_schema.V1[store_schema.V1.index("CREATE VIRTUAL TABLE posts_fts"):
@@ -124,6 +119,22 @@ def test_version_9_rebuilds_the_index_and_tells_how_far_it_got(tmp_path: Path,
     conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     conn.close()
+
+
+def _stored(path: Path, n: int) -> None:
+    with Store.open(path) as s:
+        for i in range(1, n + 1):
+            s.ingest_page("telegram:alpha", [_post("telegram:alpha", i, _text(i), DAY0 + timedelta(hours=i))],
+                          fetched_at=FETCHED)
+
+
+def test_version_9_rebuilds_the_index_and_tells_how_far_it_got(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "desk.db"
+    _stored(path, 120)
+    with Store.open(path) as s:
+        before = {q: [sp.post.id for sp in s.search(q, limit=200)] for q in QUERIES if "source:" not in q}
+    _as_version_8(path)
     monkeypatch.setattr(store_schema, "FTS_REBUILD_CHUNK", 25)
     told: list[tuple[str, int, int]] = []
     with Store.open(path, progress=lambda what, done, total: told.append((what, done, total))) as s:
@@ -136,3 +147,22 @@ def test_version_9_rebuilds_the_index_and_tells_how_far_it_got(tmp_path: Path,
         s.ingest_page("telegram:alpha", [_post("telegram:alpha", 500, "repealed today", DAY0 + timedelta(days=60))],
                       fetched_at=FETCHED)
         assert [sp.post.id for sp in s.search("repe*", limit=1)] == [500]
+
+
+def test_the_rebuild_shows_its_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever starts the desk on an older store sees the rebuild at work (before the screen starts)."""
+    path = tmp_path / "desk.db"
+    _stored(path, 60)
+    _as_version_8(path)
+    monkeypatch.setattr(store_schema, "FTS_REBUILD_CHUNK", 25)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown = Terminal()
+    monkeypatch.setattr(sys, "stderr", shown)
+    with Store.open(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+    assert shown.getvalue() == "".join(f"\rdesk: rebuilding the search index for prefix search: {n} of 60 posts"
+                                       for n in (25, 50, 60)) + "\n"

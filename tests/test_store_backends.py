@@ -130,7 +130,7 @@ def test_postgresql_says_what_it_does_not_do_yet(pg_url: str) -> None:
     with open_store(pg_url, desk="anna") as s:
         assert s.schema_version >= 1
         with pytest.raises(NotSupported, match="not supported on PostgreSQL yet") as err:
-            s.revision_captures("telegram:a", 1)
+            s.check()  # SQLite's page check of the open file; `desk check` on a server is core/pg/upkeep.py
         assert isinstance(err.value, StoreError)
         with pytest.raises(AttributeError):
             s.no_such_method  # noqa: B018
@@ -265,3 +265,13 @@ def test_import_and_check_on_postgresql(pg_url: str, home: Path, capsys: pytest.
     assert ": ok (3 posts" in capsys.readouterr().out
     with open_store(pg_url) as s:
         assert s.count_posts() == 3 and [p.post.id for p in s.search("harbour", limit=5)] == [3, 2, 1]
+
+
+def test_each_earlier_text_says_how_it_was_captured(any_store) -> None:
+    s = any_store
+    s.ingest_page("telegram:a", [post("telegram:a", 1, "first")], fetched_at=FETCHED, capture=("fetched", "https://t.me/s/a"))
+    s.ingest_page("telegram:a", [post("telegram:a", 1, "second")], fetched_at=FETCHED + timedelta(hours=1),
+                  capture=("imported", "/tmp/a.html"))
+    [how] = s.revision_captures("telegram:a", 1)
+    assert how is not None and (how.how, how.where, how.at) == ("fetched", "https://t.me/s/a", FETCHED)
+    assert [t for t, _, _ in s.revisions_of("telegram:a", 1)] == ["first"]

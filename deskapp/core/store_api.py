@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from deskapp.core.model import FeedRow, Pin, SourceConfig, SourceHealth, StoredPost
 
 # Methods of DeskStore that PgStore answers with NotSupported today.
-NOT_ON_POSTGRESQL = frozenset({"revision_captures"})
+NOT_ON_POSTGRESQL: frozenset[str] = frozenset()
 
 
 class DeskStore(Protocol):

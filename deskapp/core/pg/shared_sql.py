@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from deskapp.core.store import Store
+
 
 def qmark_to_pg(sql: str) -> str:
     """`?` placeholders as psycopg's `%s` (a literal `%` doubled). The shared SQL never writes a
@@ -35,3 +37,10 @@ class QmarkConnection:
         cur = self.conn.cursor()
         cur.executemany(qmark_to_pg(sql), [tuple(r) for r in rows])
         return cur
+
+
+class SharedMethods:
+    """Methods of the SQLite store whose SQL PostgreSQL runs as it is (through `QmarkConnection`):
+    taken from it, so the two cannot drift."""
+
+    revision_captures = Store.revision_captures  # provenance of each earlier text (the desk's post view)

@@ -58,7 +58,7 @@ from deskapp.core.model import (
 )
 from deskapp.core.pg.attention import PgAttention, muted_cond
 from deskapp.core.pg.schema import MIGRATIONS
-from deskapp.core.pg.shared_sql import QmarkConnection
+from deskapp.core.pg.shared_sql import QmarkConnection, SharedMethods
 from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import QueryError, Term
@@ -144,7 +144,7 @@ def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
                 (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
 
 
-class PgStore(PgAttention, PgUpkeep):
+class PgStore(PgAttention, PgUpkeep, SharedMethods):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
 

@@ -520,9 +520,11 @@ def cmd_cite(ctx: Context, args: argparse.Namespace) -> int:
 
     _need_posts(args, "cite")
 
-    options, templates = cite_settings(ctx.settings, args)
+    options, templates = cite_settings(ctx.settings, args)  # the command line's mistakes first
     store = _open_store(ctx, readonly=ctx.paths.store.exists())
     try:
+        # The desk's kept format, heading and options (F, H, O in the desk), under the command line's.
+        options, templates = cite_settings(ctx.settings, args, store.desk_prefs())
         posts = _named_posts(ctx, store, args)
         facts = cite_facts(store, [(sp.post.source, sp.post.id) for sp in posts]) \
             if options.checked or options.archive else {}
@@ -734,11 +736,15 @@ def cmd_archive(ctx: Context, args: argparse.Namespace) -> int:
     return 0 if all(s.snapshot for s in snaps) else 1
 
 
-def cite_settings(settings: Settings, args: argparse.Namespace):
-    """The settings' citation options with the command line's overrides applied."""
-    from deskapp.core.cite import FORMATS
+def cite_settings(settings: Settings, args: argparse.Namespace, prefs: dict | None = None):
+    """The settings' citation options, with what the desk kept (`prefs`: format, heading, options)
+    and then the command line's overrides applied."""
+    from deskapp.core.cite import FORMATS, set_heading
+    from deskapp.core.desks import cite_overrides, kept_options
 
-    over: dict[str, object] = {}
+    prefs = prefs or {}
+    over: dict[str, object] = {"fmt": prefs["format"]} if prefs.get("format") in FORMATS else {}
+    over.update(cite_overrides(kept_options(prefs)))
     if args.fmt:
         if args.fmt not in FORMATS:
             # The command line's mistake: name the option, not the settings file.
@@ -752,9 +758,12 @@ def cite_settings(settings: Settings, args: argparse.Namespace):
     if args.chronological:
         over["order"] = "chronological"
     try:
-        return config_mod.cite_objects(settings, over)
+        options, templates = config_mod.cite_objects(settings, over)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    if isinstance(prefs.get("heading"), str) and (problem := set_heading(templates, prefs["heading"])):
+        print(f"desk: the desk's {problem}", file=sys.stderr)
+    return options, templates
 
 
 def cmd_db(ctx: Context, args: argparse.Namespace) -> int:

@@ -267,6 +267,18 @@ def permalink(post: Post) -> str:
     return post.url
 
 
+def set_heading(templates: CiteTemplates, heading: str) -> str:
+    """Put a heading the editor typed on `templates`. A heading the template language refuses
+    ("{x}") is shown as text; the returned line says so ("" when it was fine)."""
+    templates.heading = heading
+    try:
+        templates.validate()
+    except CiteTemplateError as exc:
+        templates.heading = heading.replace("{", "{{").replace("}", "}}")
+        return f"heading: {exc}; shown without its {{fields}}"
+    return ""
+
+
 def excerpt(text: str | None, limit: int = 120) -> str:
     """One line of `text`, at most `limit` characters; cut on a word boundary and ended with "…".
 

@@ -47,6 +47,30 @@ def merged_prefs(stored: str | None, changes: dict[str, Any]) -> dict[str, Any]:
     return prefs
 
 
+# The citation options a desk keeps (`options` in its prefs, switched with O and E in the desk):
+# CiteOptions' on/off fields, and `chronological` for order = "chronological".
+CITE_OPTIONS: tuple[str, ...] = ("notes", "excerpt", "views", "edited", "forwards", "replies", "archive", "sha256",
+                                 "checked", "earliest", "chronological")
+
+
+def kept_options(prefs: dict[str, Any]) -> dict[str, bool]:
+    """The citation options a desk switched (`earliest` kept on its own is from before `options`)."""
+    out: dict[str, bool] = {}
+    if isinstance(prefs.get("earliest"), bool):
+        out["earliest"] = prefs["earliest"]
+    options = prefs.get("options")
+    if isinstance(options, dict):
+        out.update({k: v for k, v in options.items() if k in CITE_OPTIONS and isinstance(v, bool)})
+    return out
+
+
+def cite_overrides(options: dict[str, bool]) -> dict[str, Any]:
+    """Switched options as CiteOptions fields (config.cite_objects' overrides)."""
+    return {("order" if name == "chronological" else name):
+            (("chronological" if on else "editor") if name == "chronological" else on)
+            for name, on in options.items()}
+
+
 def moved(order: list[T], item: T, delta: int) -> list[T] | None:
     """`order` with `item` moved by delta places, clamped to the ends; None when it is not there."""
     if item not in order:

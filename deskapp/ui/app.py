@@ -38,7 +38,7 @@ from textual.worker import Worker, WorkerState
 from deskapp.config import Settings, add_channel
 from deskapp.core.alerts import Rule, RuleAction
 from deskapp.core.backend import is_pg_url, open_store, shown_url
-from deskapp.core.desks import default_desk, desk_name
+from deskapp.core.desks import default_desk, desk_name, kept_options
 from deskapp.core.events import PollEvent, PollEventKind
 from deskapp.core.model import CheckKind, Pin, SourceConfig, SourceHealth, StoredPost
 from deskapp.core.query import QueryError
@@ -179,12 +179,7 @@ class DeskApp(App[None]):
             self.citer.heading = prefs["heading"]
         if prefs.get("time") in ("utc", "local"):
             self.time_mode = prefs["time"]
-        if isinstance(prefs.get("earliest"), bool):  # kept on its own before the other options were
-            self.citer.set_option("earliest", prefs["earliest"])
-        options = prefs.get("options")
-        for name, value in (options.items() if isinstance(options, dict) else ()):
-            if isinstance(value, bool):
-                self.citer.set_option(name, value)
+        self.citer.options.update(kept_options(prefs))
 
     def _keep_desk_prefs(self, **changes: Any) -> None:
         if self.store is not None:

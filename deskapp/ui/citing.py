@@ -13,27 +13,27 @@ from datetime import datetime
 
 from deskapp.config import ConfigError, Settings, cite_objects
 from deskapp.core import cite
+from deskapp.core.desks import CITE_OPTIONS, cite_overrides
 from deskapp.core.model import StoredPost
 from deskapp.core.sanitize import clean_field
 
 FORMATS: tuple[str, ...] = cite.FORMATS
 DEFAULT_HEADING = cite.CiteTemplates().heading
-# What a citation can carry, switched on and off in the desk (O, and E for `earliest`) and kept per
-# desk: CiteOptions' field, or `chronological` for order = "chronological".
-OPTIONS: tuple[tuple[str, str], ...] = (
-    ("notes", "the pin notes"),
-    ("excerpt", "an excerpt of each post"),
-    ("views", "view counts"),
-    ("edited", "edited marks"),
-    ("forwards", "the origin of a forwarded post"),
-    ("replies", "the post a reply answers"),
-    ("archive", "the archive snapshot (desk archive)"),
-    ("sha256", "the SHA-256 of the captured text"),
-    ("checked", "when each post was last re-checked (v)"),
-    ("earliest", "the earliest post of the same news (E)"),
-    ("chronological", "oldest first, instead of the pinboard's order"),
-)
-OPTION_NAMES = frozenset(name for name, _ in OPTIONS)
+# What each citation option adds, in the options dialog (O); the names are core.desks.CITE_OPTIONS.
+_LABELS = {
+    "notes": "the pin notes",
+    "excerpt": "an excerpt of each post",
+    "views": "view counts",
+    "edited": "edited marks",
+    "forwards": "the origin of a forwarded post",
+    "replies": "the post a reply answers",
+    "archive": "the archive snapshot (desk archive)",
+    "sha256": "the SHA-256 of the captured text",
+    "checked": "when each post was last re-checked (v)",
+    "earliest": "the earliest post of the same news (E)",
+    "chronological": "oldest first, instead of the pinboard's order",
+}
+OPTIONS: tuple[tuple[str, str], ...] = tuple((name, _LABELS[name]) for name in CITE_OPTIONS)
 
 
 @dataclass(slots=True)
@@ -66,7 +66,7 @@ class Citer:
         return value if isinstance(value, bool) else default
 
     def set_option(self, name: str, on: bool) -> None:
-        if name in OPTION_NAMES:
+        if name in CITE_OPTIONS:
             self.options[name] = on
 
     @property
@@ -99,23 +99,11 @@ class Citer:
             options, templates = cite.CiteOptions(**self._overrides()), cite.CiteTemplates()
             problem = f"{exc} (using the default citation settings)"
         if self.heading is not None:
-            templates.heading = self.heading
-            try:
-                templates.validate()
-            except cite.CiteTemplateError as exc:
-                # The editor typed a heading the template language refuses ("{x}"): show it as text.
-                problem = f"heading: {exc}; shown without its {{fields}}"
-                templates.heading = self.heading.replace("{", "{{").replace("}", "}}")
+            problem = cite.set_heading(templates, self.heading) or problem
         return options, templates, problem
 
     def _overrides(self) -> dict[str, object]:
-        out: dict[str, object] = {"fmt": self.fmt}
-        for name, on in self.options.items():
-            if name == "chronological":
-                out["order"] = "chronological" if on else "editor"
-            else:
-                out[name] = on
-        return out
+        return {"fmt": self.fmt, **cite_overrides(self.options)}
 
     def render(self, posts: list[StoredPost], verified: dict | None = None, earliest: dict | None = None) -> Rendered:
         """`verified`: the pins' re-check and archive facts (cite.Verification by (source, id));

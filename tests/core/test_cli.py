@@ -284,6 +284,30 @@ def test_desk_names_on_the_command_line_and_in_the_settings(home: Path, capsys: 
     assert "desk.name: 'a;b' is not a desk name" in capsys.readouterr().err
 
 
+def test_desk_cite_uses_the_desks_kept_format_heading_and_options(home: Path, capsys: pytest.CaptureFixture) -> None:
+    """What an editor chose in the desk (F, H, O) shapes `desk cite` for that desk; flags still win."""
+    db = home / "d.db"
+    assert main(["--db", str(db), "import", str(page_file(home))]) == 0
+    from deskapp.core.store import Store
+
+    with Store.open(db, desk="anna") as store:
+        store.pin("telegram:some_chan", 3)
+        store.pin("telegram:some_chan", 1)
+        store.set_desk_prefs(format="markdown", heading="Night desk ({count})",
+                             options={"chronological": True, "notes": False})
+    with Store.open(db, desk="ben") as store:
+        store.pin("telegram:some_chan", 3)
+    capsys.readouterr()
+    assert main(["--db", str(db), "cite", "--pins", "--desk", "anna"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Night desk (2)")
+    assert out.index("Some_Chan/1") < out.index("Some_Chan/3")  # oldest first, as the desk chose
+    assert main(["--db", str(db), "cite", "--pins", "--desk", "anna", "--format", "text"]) == 0
+    assert capsys.readouterr().out.startswith("Night desk (2)\n")  # the flag wins, the heading stays
+    assert main(["--db", str(db), "cite", "--pins", "--desk", "ben"]) == 0
+    assert capsys.readouterr().out.startswith("Wire provenance\n")  # another desk: the defaults
+
+
 def test_search_language_and_its_errors(home: Path, capsys: pytest.CaptureFixture) -> None:
     db = home / "s.db"
     assert main(["--db", str(db), "import", str(page_file(home))]) == 0

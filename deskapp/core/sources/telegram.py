@@ -11,11 +11,12 @@ lists (its section 13) are handled here and pinned by tests/test_telegram_traps.
 
 Speed (budget: a real 20-post page in 2 ms, every field). Lexbor's CSS engine walks the whole
 subtree once per selector, so every `css()` costs in proportion to the subtree it searches. The
-parser therefore runs one document-wide query for the message blocks and one for `<br>`, and reads
-each block with a pruned walk over its element children that skips the subtrees it does not need
-(avatar, bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals).
-Text comes from lexbor's own `text()`; `<br>` is first replaced by U+2028 LINE SEPARATOR, which
-the text pass turns into "\\n" (a U+2028 in a post means a line break anyway).
+parser therefore runs one document-wide query (the message blocks, `<br>`, scripts and styles), and
+reads each block with a pruned walk over its element children that skips the subtrees it does not
+need (avatar, bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals).
+Text comes from lexbor's own text content; `<br>` is first replaced by U+2028 LINE SEPARATOR, which
+the text pass turns into "\\n" (a U+2028 in a post means a line break anyway). Each post is built
+through the store's gate (`sanitize.clean_post_fields`) once. benchmarks/RESULTS.md has the costs.
 
 Media kinds, one entry per item in document order (an album of three photos is three "photo"s):
 photo, video, gif (a video player without play button or duration), round_video, voice, audio (a

@@ -264,7 +264,15 @@ def _probe(target: str, samples: int, folder: str) -> None:
     from deskapp.ui.messages import StoreLink
     from deskapp.ui.widgets.feed import FeedView
 
+    trace_to = os.environ.get("DESK_PROBE_TRACE")
+
+    def _trace(line: str) -> None:
+        if trace_to:
+            with open(trace_to, "a") as f:
+                f.write(f"{time.time():.4f} {line}\n")
+
     def say(line: str) -> None:
+        _trace(line)
         os.write(1, (line + "\n").encode())  # Textual captures print() while the app runs
 
     class Probe(DeskApp):
@@ -284,6 +292,12 @@ def _probe(target: str, samples: int, folder: str) -> None:
             basis = self.feed.windows.basis
             self.seen_newest = max(self.seen_newest, basis[1] if basis else 0)
             say("ready")
+
+        def on_store_notified(self, message) -> None:
+            _trace(f"notified {message.channel} {message.payload}")
+
+        def on_feed_view_state_read(self, message) -> None:
+            _trace(f"state_read cost={message.cost * 1000:.1f}ms")
 
         def on_feed_view_reloaded(self, message: FeedView.Reloaded) -> None:
             basis = self.feed.windows.basis
@@ -325,6 +339,9 @@ def _desk_latency(target: str, samples: int) -> list[float]:
                     time.sleep(0.3 + rng.random() * 0.4)  # apart, so no refresh waits on the one before
                     started = time.time()
                     key = store.ingest_page(post.source, [post], fetched_at=FETCHED).max_key
+                    if os.environ.get("DESK_PROBE_TRACE"):
+                        with open(os.environ["DESK_PROBE_TRACE"], "a") as f:
+                            f.write(f"{started:.4f} commit-start {key}\n{time.time():.4f} committed\n")
                     while True:
                         got, at = lines.get(timeout=30).split()
                         if int(got) >= key:

@@ -601,7 +601,12 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
                    after_key: int | None = None, prefix: bool = False, hide_muted: bool = False) -> int:
-        where = self._where(query, prefix, sources, "hide" if hide_muted else "")
+        if hide_muted:
+            # As the SQLite store: the count less the muted ones (thousands), never an anti-join
+            # counted over every post (114 ms at 10^6 on each of the desk's reads).
+            total = self.feed_count(query=query, sources=sources, after_key=after_key, prefix=prefix)
+            return total - self.muted_in(query=query, sources=sources, after_key=after_key, prefix=prefix) if total else 0
+        where = self._where(query, prefix, sources)
         if where is not None and where[2]:
             return 0
         if where is None and after_key is None:

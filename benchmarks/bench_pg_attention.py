@@ -18,16 +18,32 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import psycopg
 
-from benchmarks.bench_pg import FETCHED, _pages, _server
+from benchmarks.bench_pg import _server
 from benchmarks.gen import generate_posts
 from deskapp.core.alerts import Rule
 from deskapp.core.attention import Attention
 from deskapp.core.backend import open_store
+from deskapp.core.model import Post
 from deskapp.core.settings import AttentionSettings
+
+FETCHED = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def _pages(posts: Iterator[Post], size: int = 20) -> Iterator[tuple[str, list[Post]]]:
+    """Posts as a poller stores them: pages of `size`, split by channel."""
+    while page := list(islice(posts, size)):
+        by: dict[str, list[Post]] = {}
+        for p in page:
+            by.setdefault(p.source, []).append(p)
+        yield from by.items()
+
 
 # The baseline database: queue rows are dropped (the statement still goes to the server).
 NO_QUEUE = "CREATE RULE desk_bench_no_queue AS ON INSERT TO attention_queue DO INSTEAD NOTHING"

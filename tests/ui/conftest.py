@@ -86,6 +86,24 @@ def desk_paths(tmp_path: Path) -> Paths:
     return Paths(config=tmp_path / "config.toml", store=tmp_path / "desk.db", state=tmp_path / "state")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_desk_paths(request: pytest.FixtureRequest, tmp_path: Path) -> Paths:
+    """desk_paths on either store: the SQLite file, or a new database on the session's PostgreSQL
+    server (`store_url`, skipped with a reason where there is none). `where(paths)` names it."""
+    if request.param == "sqlite":
+        return Paths(config=tmp_path / "config.toml", store=tmp_path / "desk.db", state=tmp_path / "state")
+    from tests.conftest import new_pg_database
+
+    url = new_pg_database(request.getfixturevalue("pg_server"))
+    return Paths(config=tmp_path / "config.toml", store=tmp_path / "unused.db", state=tmp_path / "state",
+                 store_url=url)
+
+
+def where(paths: Paths) -> Path | str:
+    """The store a desk's paths name, as open_store and build_store take it."""
+    return paths.store_url or paths.store
+
+
 def make_settings(**ui: object) -> Settings:
     s = Settings(path=None, sources=source_configs())
     s.ui = UISettings(**ui)  # type: ignore[arg-type]

@@ -5,21 +5,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deskapp.core.alerts import Rule, RuleAction
 from deskapp.core.attention import Attention
+from deskapp.core.backend import open_store
 from deskapp.core.settings import AttentionSettings
-from deskapp.core.store import Store
 from deskapp.ui.screens.alerts import AlertsScreen
 from deskapp.ui.widgets.status import StatusBar
-from tests.ui.conftest import HOSTILE, add_posts, build_store, make_app, make_post, make_settings, settle
+from tests.ui.conftest import (
+    HOSTILE,
+    add_posts,
+    build_store,
+    make_app,
+    make_post,
+    make_settings,
+    settle,
+    where,
+)
+
+
+@pytest.fixture
+def desk_paths(any_desk_paths):
+    """Each test here on both stores (SQLite and PostgreSQL)."""
+    return any_desk_paths
+
 
 RULES = [Rule("raid", phrases=("air raid",)), Rule("ads", action=RuleAction.MUTE, words=("promo",))]
 
 
-def record_alerts(path: Path, posts) -> None:
+def record_alerts(path: Path | str, posts) -> None:
     """What a headless `desk poll` does: store the posts, then its attention worker matches them."""
     add_posts(path, posts)
-    with Store.open(path) as store:
+    with open_store(path) as store:
         Attention(store, AttentionSettings(rules=RULES, notify=False)).drain_all()
 
 
@@ -32,8 +50,8 @@ def alert_notes(app) -> list[tuple[str, str]]:
 
 
 async def test_an_alert_recorded_by_another_process_is_raised_counted_rung_and_listed(desk_paths) -> None:
-    build_store(desk_paths.store, 30)
-    with Store.open(desk_paths.store) as store:  # the backlog of the generated posts: no alerts
+    build_store(where(desk_paths), 30)
+    with open_store(where(desk_paths)) as store:  # the backlog of the generated posts: no alerts
         Attention(store, AttentionSettings(rules=RULES, notify=False)).drain_all()
     settings = make_settings()
     settings.attention.bell = True
@@ -44,7 +62,7 @@ async def test_an_alert_recorded_by_another_process_is_raised_counted_rung_and_l
         await settle(pilot)
         assert "alert" not in status(app) and not alert_notes(app)
         raid = make_post(40, channel="beta_wire", text="Air raid sirens in the north " + HOSTILE[0])
-        record_alerts(desk_paths.store, [raid, make_post(41, text="nothing to see")])
+        record_alerts(where(desk_paths), [raid, make_post(41, text="nothing to see")])
         app._check_data_version()  # the store watch's tick
         await settle(pilot, 4)
         notes = alert_notes(app)
@@ -68,8 +86,8 @@ async def test_an_alert_recorded_by_another_process_is_raised_counted_rung_and_l
 
 
 async def test_the_alerts_screen_lists_newest_first_and_enter_clears_a_filter_hiding_the_post(desk_paths) -> None:
-    build_store(desk_paths.store, 10)
-    record_alerts(desk_paths.store, [make_post(20, text="air raid one"), make_post(21, text="Air Raid two"),
+    build_store(where(desk_paths), 10)
+    record_alerts(where(desk_paths), [make_post(20, text="air raid one"), make_post(21, text="Air Raid two"),
                                      make_post(22, channel="alpha_news", text="quiet")])
     app = make_app(desk_paths)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -90,11 +108,11 @@ async def test_the_alerts_screen_lists_newest_first_and_enter_clears_a_filter_hi
 
 
 async def test_a_burst_of_alerts_is_a_few_notifications_and_one_for_the_rest(desk_paths) -> None:
-    build_store(desk_paths.store, 5)
+    build_store(where(desk_paths), 5)
     app = make_app(desk_paths)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        record_alerts(desk_paths.store, [make_post(100 + i, text=f"air raid {i}") for i in range(10)])
+        record_alerts(where(desk_paths), [make_post(100 + i, text=f"air raid {i}") for i in range(10)])
         app.check_alerts()
         await settle(pilot)
         assert len(alert_notes(app)) == 3

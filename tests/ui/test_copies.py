@@ -3,25 +3,33 @@ per window), and the details list the whole group with channels and UTC times.""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Static
 
 from deskapp.core.attention import Attention
+from deskapp.core.backend import open_store
 from deskapp.core.settings import AttentionSettings
-from deskapp.core.store import Store
 from deskapp.ui.screens.details import DetailsScreen
-from tests.ui.conftest import build_store, make_app, make_post, settle
+from tests.ui.conftest import build_store, make_app, make_post, settle, where
 from tests.ui.screen_text import screen_text
+
+
+@pytest.fixture
+def desk_paths(any_desk_paths):
+    """Each test here on both stores (SQLite and PostgreSQL)."""
+    return any_desk_paths
+
 
 FIRE = "Port authority reports a fire in a warehouse near the east quay; no injuries so far, crews on site."
 
 
 async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_paths) -> None:
-    build_store(desk_paths.store, 6, extra=[
+    build_store(where(desk_paths), 6, extra=[
         make_post(10, channel="alpha_news", text=FIRE),
         make_post(11, channel="beta_wire", text="Via Alpha: " + FIRE),
         make_post(12, channel="gamma_osint", text=FIRE + " More soon."),
     ])
-    with Store.open(desk_paths.store) as store:
+    with open_store(where(desk_paths)) as store:
         Attention(store, AttentionSettings(notify=False)).drain_all()
         first = store.get("telegram:alpha_news", 1010).key
         assert store.copies_count([first]) == {first: 2}
@@ -43,9 +51,9 @@ async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_
 
 
 async def test_e_names_the_earliest_post_in_the_citation_and_is_kept_per_desk(desk_paths) -> None:
-    build_store(desk_paths.store, 3, extra=[make_post(10, channel="alpha_news", text=FIRE),
+    build_store(where(desk_paths), 3, extra=[make_post(10, channel="alpha_news", text=FIRE),
                                             make_post(11, channel="beta_wire", text="Via Alpha: " + FIRE)])
-    with Store.open(desk_paths.store) as store:
+    with open_store(where(desk_paths)) as store:
         Attention(store, AttentionSettings(notify=False)).drain_all()
     app = make_app(desk_paths)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -58,5 +66,5 @@ async def test_e_names_the_earliest_post_in_the_citation_and_is_kept_per_desk(de
         await settle(pilot)
         assert "first posted by Alpha News (@alpha_news) at 2026-03-01 12:10 UTC, https://t.me/alpha_news/1010" \
             in app.rendered.text
-    with Store.open(desk_paths.store) as store:
+    with open_store(where(desk_paths)) as store:
         assert store.desk_prefs()["options"]["earliest"] is True  # with the other citation options (O)

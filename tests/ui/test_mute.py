@@ -3,12 +3,21 @@ and hides them again; muted posts stay in search, the desk's search box included
 
 from __future__ import annotations
 
+import pytest
+
 from deskapp.core.alerts import Rule, RuleAction
 from deskapp.core.attention import Attention
+from deskapp.core.backend import open_store
 from deskapp.core.settings import AttentionSettings
-from deskapp.core.store import Store
-from tests.ui.conftest import build_store, make_app, make_post, settle
+from tests.ui.conftest import build_store, make_app, make_post, settle, where
 from tests.ui.screen_text import screen_text
+
+
+@pytest.fixture
+def desk_paths(any_desk_paths):
+    """Each test here on both stores (SQLite and PostgreSQL)."""
+    return any_desk_paths
+
 
 MUTE = [Rule("ads", action=RuleAction.MUTE, words=("promo",))]
 
@@ -18,8 +27,8 @@ def feed_keys(app) -> list[int]:
 
 
 async def test_muted_posts_are_hidden_counted_and_shown_again_with_one_key(desk_paths) -> None:
-    build_store(desk_paths.store, 20, extra=[make_post(30 + i, text=f"promo code {i}") for i in range(4)])
-    with Store.open(desk_paths.store) as store:
+    build_store(where(desk_paths), 20, extra=[make_post(30 + i, text=f"promo code {i}") for i in range(4)])
+    with open_store(where(desk_paths)) as store:
         Attention(store, AttentionSettings(rules=MUTE, notify=False)).drain_all()
         muted = {store.get(make_post(30 + i).source, 1030 + i).key for i in range(4)}
     app = make_app(desk_paths)

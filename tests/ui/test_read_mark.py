@@ -3,31 +3,40 @@ under the unread ones, moved to the top by n and g and on quitting; unread count
 
 from __future__ import annotations
 
-from deskapp.core.store import Store
+import pytest
+
+from deskapp.core.backend import open_store
 from deskapp.ui.screens.info import SourcesScreen
-from tests.ui.conftest import add_posts, build_store, make_app, make_post, settle
+from tests.ui.conftest import add_posts, build_store, make_app, make_post, settle, where
 from tests.ui.screen_text import screen_text
+
+
+@pytest.fixture
+def desk_paths(any_desk_paths):
+    """Each test here on both stores (SQLite and PostgreSQL)."""
+    return any_desk_paths
+
 
 MARK = "▲ read up to here"
 
 
 def mark_of(path, desk: str) -> int | None:
-    with Store.open(path, desk=desk) as store:
+    with open_store(path, desk=desk) as store:
         return store.read_mark()
 
 
 async def test_the_mark_is_kept_across_restarts_drawn_under_new_posts_and_moved_by_n(desk_paths) -> None:
-    build_store(desk_paths.store, 10)
+    build_store(where(desk_paths), 10)
     app = make_app(desk_paths, desk="night")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert MARK not in screen_text(app)
-    with Store.open(desk_paths.store, desk="night") as store:
+    with open_store(where(desk_paths), desk="night") as store:
         newest = store.get(make_post(9).source, 1009).key
-    assert mark_of(desk_paths.store, "night") == newest  # quitting keeps the newest post seen
-    assert mark_of(desk_paths.store, "day") is None  # per desk
+    assert mark_of(where(desk_paths), "night") == newest  # quitting keeps the newest post seen
+    assert mark_of(where(desk_paths), "day") is None  # per desk
 
-    add_posts(desk_paths.store, [make_post(20 + i) for i in range(3)])
+    add_posts(where(desk_paths), [make_post(20 + i) for i in range(3)])
     app = make_app(desk_paths, desk="night")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -43,8 +52,8 @@ async def test_the_mark_is_kept_across_restarts_drawn_under_new_posts_and_moved_
         await pilot.press("j", "j", "n")  # caught up: the mark moves to the top, nothing above it
         await settle(pilot)
         assert MARK not in screen_text(app)
-        assert mark_of(desk_paths.store, "night") == app.feed.windows.row(0).key
-        add_posts(desk_paths.store, [make_post(30)])
+        assert mark_of(where(desk_paths), "night") == app.feed.windows.row(0).key
+        add_posts(where(desk_paths), [make_post(30)])
         app._check_data_version()
         await settle(pilot, 4)
         rows = app.feed.windows
@@ -53,8 +62,8 @@ async def test_the_mark_is_kept_across_restarts_drawn_under_new_posts_and_moved_
 
 
 async def test_g_moves_the_mark_to_the_top(desk_paths) -> None:
-    build_store(desk_paths.store, 10)
-    with Store.open(desk_paths.store, desk="night") as store:
+    build_store(where(desk_paths), 10)
+    with open_store(where(desk_paths), desk="night") as store:
         store.set_read_mark(store.get(make_post(5).source, 1005).key)
     app = make_app(desk_paths, desk="night")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -3,11 +3,19 @@ through the dialog (a wrong one says why on one line and the dialog stays); d de
 
 from __future__ import annotations
 
+import pytest
+
 from deskapp.core.alerts import Rule, RuleAction
 from deskapp.ui.screens.modals import ConfirmModal
 from deskapp.ui.screens.rules import RuleDialog, RulesScreen
-from tests.ui.conftest import build_store, make_app, make_post, make_settings, settle
+from tests.ui.conftest import build_store, make_app, make_post, make_settings, settle, where
 from tests.ui.screen_text import screen_text
+
+
+@pytest.fixture
+def desk_paths(any_desk_paths):
+    """Each test here on both stores (SQLite and PostgreSQL)."""
+    return any_desk_paths
 
 
 async def type_field(pilot, field_id: str, text: str) -> None:
@@ -16,7 +24,7 @@ async def type_field(pilot, field_id: str, text: str) -> None:
 
 
 async def test_add_a_mute_and_an_alert_rule_from_the_desk_and_delete_one(desk_paths) -> None:
-    build_store(desk_paths.store, 12, extra=[make_post(40 + i, text=f"promo code {i}") for i in range(3)])
+    build_store(where(desk_paths), 12, extra=[make_post(40 + i, text=f"promo code {i}") for i in range(3)])
     settings = make_settings()
     settings.attention.rules = [Rule("from-file", words=("evacuation",))]
     app = make_app(desk_paths, settings)

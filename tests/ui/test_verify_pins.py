@@ -8,10 +8,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from deskapp.config import Settings
+from deskapp.core.backend import open_store
 from deskapp.core.evidence import EvidenceLog
 from deskapp.core.poller import Poller
-from deskapp.core.store import Store
 from deskapp.demo.server import WireServer
 from deskapp.paths import Paths
 from tests.ui.screen_text import screen_text
@@ -29,20 +31,28 @@ async def wait_for(pilot, cond, seconds: float = 15.0) -> bool:
     return False
 
 
-def checks_of(db: Path) -> dict:
-    with Store.open(db) as store:
+def checks_of(db: Path | str) -> dict:
+    with open_store(db) as store:
         return EvidenceLog(store).latest()
 
 
-async def test_pin_captures_v_rechecks_and_copy_warns(tmp_path: Path, no_clipboard) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_pin_captures_v_rechecks_and_copy_warns(tmp_path: Path, no_clipboard, backend: str,
+                                                       request: pytest.FixtureRequest) -> None:
     from deskapp.ui.app import DeskApp
 
     with WireServer() as server:
         server.add(make_channel("alpha", 6))
         settings: Settings = settings_for(server, ["alpha"], interval=30.0, min_interval=30.0, max_interval=30.0)
-        db = tmp_path / "desk.db"
+        db: Path | str = tmp_path / "desk.db"
+        url = None
+        if backend == "postgresql":
+            from tests.conftest import new_pg_database
+
+            db = url = new_pg_database(request.getfixturevalue("pg_server"))
         await asyncio.to_thread(lambda: asyncio.run(Poller(db, settings).run_once()))
-        paths = Paths(config=tmp_path / "c.toml", store=db, state=tmp_path / "state")
+        paths = Paths(config=tmp_path / "c.toml", store=tmp_path / "desk.db", state=tmp_path / "state",
+                      store_url=url)
         app = DeskApp(settings=settings, paths=paths, poll=True, watch_interval=0.2)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()

@@ -317,6 +317,7 @@ async def _keys(store: Path, keys: int) -> dict[str, Any]:
         out["quiet_reloads"] = len(MARKS.reloads) - reloads_before
         far = feed.windows.total // 2  # the editor reading far down: the anchor's index is large
         quiet_far, missed_far = await phase(far)
+        split("quiet_far")
         out["quiet_far"] = _pct_ms(quiet_far)
         writer = Writer(store)
         writer.start()
@@ -326,6 +327,7 @@ async def _keys(store: Path, keys: int) -> dict[str, Any]:
         busy, missed_busy = await phase()
         split("arriving")
         busy_far, missed_busy_far = await phase(far)
+        split("arriving_far")
         out["arriving_far"] = _pct_ms(busy_far)
         spent = time.perf_counter() - t_start
         writer.halt.set()

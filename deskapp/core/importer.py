@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,18 +42,25 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+@contextmanager
 def parsed_files(paths: Sequence[Path], *, max_bytes: int, workers: int | None = None,
-                 kind: str | None = None) -> Iterator[tuple[Path, Page]]:
+                 kind: str | None = None) -> Iterator[Iterator[tuple[Path, Page]]]:
     """(path, page) per file, in order; ParseJobError for a file that cannot be read (read_saved_page).
 
     Each file is parsed as `kind`, or as the kind it looks like (Telegram pages, feeds, Bluesky and
-    Mastodon JSON may be mixed), by the parser pool when there are many files."""
+    Mastodon JSON may be mixed), by the parser pool when there are many files. The pool starts on
+    entry, in the calling thread: its workers are forked only while this process runs no other
+    thread, and the pages are then read by ingest_many's staging thread. On exit, pages still queued
+    are dropped unparsed."""
     if len(paths) < POOL_MIN_FILES or kind not in (None, "telegram"):
-        for path in paths:
-            yield path, saved_page(read_saved_page(path, max_bytes), kind)
+        yield ((path, saved_page(read_saved_page(path, max_bytes), kind)) for path in paths)
         return
     with ParsePool(workers or default_workers(), fork=True) as pool:
-        yield from pool.map_files(paths, max_bytes=max_bytes, any_kind=kind is None, ahead=AHEAD)
+        pages = pool.map_files(paths, max_bytes=max_bytes, any_kind=kind is None, ahead=AHEAD)
+        try:
+            yield pages
+        finally:
+            pages.close()
 
 
 class ImportStopped(Exception):
@@ -70,8 +78,12 @@ def import_files(store: Store, paths: Sequence[Path], *, max_bytes: int = DEFAUL
 
     Raises ParseJobError for a file that cannot be read, after storing every page before it, and
     ImportStopped when the store refuses a write, after storing every page that fits before it."""
-    fetched = fetched_at or datetime.now(UTC)
-    pages = iter(parsed_files(paths, max_bytes=max_bytes, workers=workers, kind=kind))
+    with parsed_files(paths, max_bytes=max_bytes, workers=workers, kind=kind) as pages:
+        return _import(store, iter(pages), on_file, fetched_at or datetime.now(UTC))
+
+
+def _import(store: Store, pages: Iterator[tuple[Path, Page]], on_file: Callable[[Path, Page], None] | None,
+            fetched: datetime) -> IngestResult:
     extras: list[tuple[str, list[Post]]] = []  # posts of other kinds: native id, repost, quote
     channels: dict[str, ChannelInfo] = {}
     held: list[tuple[Path, Page]] = []  # a page that starts the next run

@@ -102,3 +102,25 @@ def test_imported_posts_are_queued_for_grouping_and_alerts(tmp_path: Path, any_s
                                                                    ("telegram:city_desk", 40)}
         first_key = store.get("telegram:harbour_watch", 1).key
         assert [k for k, _ in store.duplicate_group(first_key)] == [first_key, store.get("telegram:city_desk", 40).key]
+
+
+def test_the_parse_workers_are_started_by_the_importing_thread(tmp_path: Path, any_store,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Workers are forked only while the process runs one thread; ingest_many's staging thread, which
+    # reads the parsed pages, must not be the one that starts them (they would all start fresh, ~0.3 s).
+    import threading
+
+    from deskapp.core import parse_pool
+
+    started_by: list[threading.Thread] = []
+    real_init = parse_pool._Worker.__init__
+
+    def init(self: parse_pool._Worker, *, fork: bool = False) -> None:
+        started_by.append(threading.current_thread())
+        real_init(self, fork=fork)
+
+    monkeypatch.setattr(parse_pool._Worker, "__init__", init)
+    files = [save(tmp_path, f"p{i:02d}", f"chan_{i}", 2) for i in range(importer.POOL_MIN_FILES)]
+    with nullcontext(any_store) as store:
+        assert importer.import_files(store, files, workers=2).new == 2 * len(files)
+    assert started_by == [threading.current_thread()] * 2

@@ -27,7 +27,7 @@ from tests.wire import make_channel
 @dataclass(frozen=True, slots=True)
 class Span:
     start: float  # monotonic, when the request arrived
-    end: float  # when its answer was written
+    end: float  # when its answer began to be written: the client cannot have read it before
     path: str
 
 
@@ -53,7 +53,14 @@ class CountingWire(WireServer):
         finally:
             with self.lock:
                 self.inflight -= 1
-                self.spans.append(Span(start, time.monotonic(), req.path))
+                self.spans.append(Span(start, getattr(req, "desk_answered", time.monotonic()), req.path))
+
+    def _send(self, req: BaseHTTPRequestHandler, code: int, body: bytes,  # type: ignore[override]
+              headers: dict[str, str] | None = None) -> None:
+        # Taken before writing: a time after it (when this thread next runs) could be later than the
+        # client's reading the answer, releasing the host and sending its next request.
+        req.desk_answered = time.monotonic()  # type: ignore[attr-defined]
+        WireServer._send(req, code, body, headers)
 
     def add_post(self, handle: str) -> None:
         """One more post on a channel (the next poll finds it)."""
@@ -76,7 +83,8 @@ class CountingWire(WireServer):
         return out
 
     def gaps_between_requests(self) -> list[float]:
-        """For each request, the time since the previous one ended (politeness per host, server side)."""
+        """For each request, the time since the previous one's answer began (politeness per host,
+        server side: a lower bound of the gap the client kept after reading that answer)."""
         with self.lock:
             spans = sorted(self.spans, key=lambda s: s.start)
         return [b.start - a.end for a, b in zip(spans, spans[1:], strict=False)]

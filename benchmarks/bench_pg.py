@@ -125,6 +125,10 @@ def _cached_pg(base: str, lite_path: Path, n: int, log: Callable[[str], None]) -
     log(f"postgresql: filling {name} from {lite_path.name} by COPY (once; cached)")
     t = time.perf_counter()
     with psycopg.connect(base, autocommit=True) as conn:
+        # Databases of the same size built from older stores or schemas are stale: gigabytes each.
+        for (stale,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                     (f"bench_{n}_%",)).fetchall():
+            conn.execute(f"DROP DATABASE {stale} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     with PgStore.open(url) as pg, Store.open(lite_path, readonly=True) as lite:
         # GIN indexes built once after the rows, not row by row (minutes apart at 10^6).

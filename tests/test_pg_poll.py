@@ -130,6 +130,9 @@ def test_poll_once_and_ctrl_c_on_postgresql(pg_url: str, tmp_path) -> None:
         assert farm.held() == {} and farm.posts_per_channel() == dict.fromkeys(wire.handles, POSTS)
         proc = farm.start("p1")
         assert wait_for(lambda: farm.held() == {proc.pid: set(wire.handles)}, 30)
+        beside = subprocess.run([DESK, "--db", pg_url, "poll", "--once", "--config", str(farm.config("once"))],
+                                capture_output=True, text=True, timeout=60, env=farm.env())
+        assert beside.returncode == 0 and beside.stdout.count("left to another poller") == 4, beside.stdout
         farm.kill("p1", signal.SIGINT)
         assert proc.wait(timeout=20) == 0
         assert farm.held() == {}

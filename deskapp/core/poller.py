@@ -287,7 +287,7 @@ class Poller:
                 runs = [self._new_run(s) for s in self._enabled()]
                 mine = runs
                 if self.keeper is not None:
-                    self._renew()
+                    self._renew(strict=True)
                     mine = [r for r in runs if r.config.name in self._held]
                     for run in runs:
                         if run.config.name not in self._held:
@@ -364,16 +364,19 @@ class Poller:
 
     # ---- many pollers (PostgreSQL) ----------------------------------------------------------------
 
-    def _renew(self) -> None:
+    def _renew(self, *, strict: bool = False) -> None:
         """One lease round (core/pg/leases.py): heartbeat, renew, rebalance, claim. Run on the loop's
         own thread, between polls, so no poll starts on a source while the round gives it back.
         A source gained is scheduled from the store: the poller that had it recorded when it is due,
-        so no source is polled twice in one round when it changes hands."""
+        so no source is polled twice in one round when it changes hands. `strict`: a failed round
+        raises (`--once` must not report the sources as left to others)."""
         assert self.keeper is not None
         started = time.monotonic()
         try:
             held = set(self.keeper.round(self._polling))
         except Exception as exc:  # the server is away: keep polling what is held until the lease ends
+            if strict:
+                raise
             log.warning("poller %s: lease round failed: %s", self.name, exc)
             return
         self._lease_until = started + self.cfg.lease_seconds

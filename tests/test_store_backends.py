@@ -275,3 +275,25 @@ def test_each_earlier_text_says_how_it_was_captured(any_store) -> None:
     [how] = s.revision_captures("telegram:a", 1)
     assert how is not None and (how.how, how.where, how.at) == ("fetched", "https://t.me/s/a", FETCHED)
     assert [t for t, _, _ in s.revisions_of("telegram:a", 1)] == ["first"]
+
+
+def test_check_by_a_user_who_cannot_add_amcheck(pg_server, home: Path, capsys: pytest.CaptureFixture) -> None:
+    """A newsroom's own database user is no superuser: the b-tree check is left out and said so, the
+    rest of the check runs."""
+    import os
+
+    import psycopg
+
+    name = f"desk_editor_{os.getpid()}"
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'desk_editor'").fetchone():
+            conn.execute("CREATE ROLE desk_editor LOGIN NOSUPERUSER")
+        conn.execute(f"CREATE DATABASE {name} OWNER desk_editor")
+    url = f"postgresql://desk_editor@127.0.0.1:{pg_server.port}/{name}"
+    from deskapp.core.backend import open_store
+
+    with open_store(url) as s:
+        s.ingest_page("telegram:a", [post("telegram:a", 1, "harbour fire")], fetched_at=FETCHED)
+    assert main(["--db", url, "check"]) == 0
+    out = capsys.readouterr().out
+    assert ": ok (1 posts; " in out and "b-tree indexes not checked (the amcheck extension is not installed" in out

@@ -352,3 +352,39 @@ def test_each_drain_transaction_is_sized_to_hold_the_lock_briefly() -> None:
     assert next_batch(100, 0.2, target=0.02) == 10  # slow (a loaded machine): shrinks to the target
     assert next_batch(5, 10.0, target=0.02) == 1
     assert next_batch(400, 0.0, target=0.02) == DRAIN_BATCH
+
+
+def test_both_stores_group_alert_and_mute_the_same_posts(tmp_path: Path, pg_url: str) -> None:
+    """The same posts (headlines, each with copies of every kind channels make, spread over
+    channels and time) attended on SQLite and on PostgreSQL: the same groups, alerts and mutes."""
+    import random
+
+    from benchmarks.bench_dedup import HEADLINES
+    from deskapp.demo.copies import variants
+
+    rng = random.Random(16)
+    pages: dict[str, list[Post]] = {}
+    minute = 0
+    for h, text in enumerate(HEADLINES[:12]):
+        for v, (_, copy) in enumerate([("first", text), *variants(text, rng)]):
+            minute += rng.randint(1, 9)
+            source = f"telegram:ch{(h + v) % 5}"
+            pages.setdefault(source, []).append(post(source, 100 * h + v + 1, copy + (" promo" if v == 2 else ""),
+                                                     minute=minute))
+    rules = [Rule("river", words=("river",)), Rule("trains", phrases=("freight trains",)),
+             Rule("ads", action=RuleAction.MUTE, words=("promo",))]
+    seen = []
+    for target in (str(tmp_path / "both.db"), pg_url):
+        with open_store(target) as s:
+            for source, posts in pages.items():
+                s.ingest_page(source, posts, fetched_at=NOW)
+            Attention(s, AttentionSettings(rules=rules, notify=False)).drain_all()
+            name = {sp.key: (sp.post.source, sp.post.id) for src, ps in pages.items()
+                    for sp in [s.get(src, p.id) for p in ps]}
+            groups = sorted((name[k], name[s.first_of(k)]) for k in name if s.first_of(k) != k)
+            alerts = sorted((name[a.key], a.rule) for a in s.alerts())
+            muted = sorted(name[k] for k in name if s.is_muted(k))
+            seen.append((groups, alerts, muted))
+    assert seen[0] == seen[1]
+    groups, alerts, muted = seen[0]
+    assert len(groups) >= 60 and len(alerts) >= 10 and len(muted) == 12  # 70, 14 and 12 when written

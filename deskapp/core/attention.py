@@ -202,6 +202,7 @@ class AttentionWorker:
     or a function that opens one."""
 
     IDLE_LOOK = 5.0
+    BUSY_LOOK = 0.25  # seconds between looks while another poller drains the queue
 
     def __init__(self, store: str | Path | Callable[[], Store | PgStore], settings: AttentionSettings, *,
                  on_alerts: Callable[[list[AlertRow]], None] | None = None, desk: str | None = None) -> None:
@@ -260,6 +261,11 @@ class AttentionWorker:
                         log.warning("attention: %s", exc)
                         break
                     if not attention.last_read:
+                        if store.queue_busy and not self._stop.is_set():
+                            # Another poller is draining (PostgreSQL): look again soon, in case it
+                            # read the queue just before this poller's posts were committed.
+                            self._stop.wait(self.BUSY_LOOK)
+                            continue
                         break
                     self.drained += attention.last_read
                     if raised:

@@ -82,6 +82,8 @@ class AttentionStore:
     # Whether a drain transaction keeps the poller's commits waiting (SQLite: one writer at a time),
     # so that Attention sizes its batches to hold it briefly (attention.next_batch).
     DRAIN_HOLDS_WRITERS = True
+    # Set by `queued` when it read nothing because another drainer holds the queue (PostgreSQL).
+    queue_busy = False
 
     def _attend_begin(self, conn: Any) -> None:
         """First thing in a drain's transaction (PostgreSQL: one drainer at a time)."""

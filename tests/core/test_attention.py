@@ -388,3 +388,30 @@ def test_both_stores_group_alert_and_mute_the_same_posts(tmp_path: Path, pg_url:
     assert seen[0] == seen[1]
     groups, alerts, muted = seen[0]
     assert len(groups) >= 60 and len(alerts) >= 10 and len(muted) == 12  # 70, 14 and 12 when written
+
+
+def test_a_worker_that_finds_the_queue_busy_looks_again_soon(pg_url: str) -> None:
+    """Another poller holds the drain lock when this poller's worker is kicked: the worker reads
+    nothing then, and drains its posts once the lock is free, without waiting for its idle look."""
+    import threading
+
+    import psycopg
+
+    from deskapp.core.attention import AttentionWorker
+
+    drained = threading.Event()
+    with open_store(pg_url) as s, psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtext('desk-attention'))")  # another poller draining
+        s.ingest_page("telegram:a", [post("telegram:a", 1, "Air raid sirens over the port")], fetched_at=NOW)
+        worker = AttentionWorker(pg_url, AttentionSettings(rules=RULES, notify=False),
+                                 on_alerts=lambda raised: drained.set())
+        worker.IDLE_LOOK = 600.0  # only the busy look can find the post in time
+        worker.start()
+        try:
+            worker.kick()
+            assert not drained.wait(1.0) and s.attention_backlog() == 1  # busy: nothing taken
+            other.execute("SELECT pg_advisory_unlock(hashtext('desk-attention'))")
+            assert drained.wait(20) and s.attention_backlog() == 0
+        finally:
+            worker.stop()
+        assert [a.post_id for a in s.alerts()] == [1]

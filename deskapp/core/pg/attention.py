@@ -36,9 +36,9 @@ class PgAttention(AttentionStore):
         until the queue is empty, and fingerprinting the same batch here would be work thrown away
         (two drainers drained 2,000 posts at half the speed of one, benchmarks/bench_pg_attention.py)."""
         def run(conn: Any) -> list[Queued]:
-            if not conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(?))", (DRAIN_LOCK,)).fetchone()[0]:
-                return []
-            return _queued(conn, "ORDER BY q.key LIMIT ?", (limit,))
+            self.queue_busy = not conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(?))",
+                                               (DRAIN_LOCK,)).fetchone()[0]
+            return [] if self.queue_busy else _queued(conn, "ORDER BY q.key LIMIT ?", (limit,))
 
         return self._read(run)  # type: ignore[attr-defined]
 

@@ -6,8 +6,9 @@ store the app watches `Store.data_version()` on a timer, so a headless `desk pol
 process is noticed too (the timer runs in both modes). On PostgreSQL nothing polls: a thread worker
 LISTENs on its own connection (core/pg/listen.py) and posts `StoreNotified` at each commit.
 
-What the PostgreSQL store does not have yet (`NotSupported`: alerts, mutes, copies, checks) never
-stops the desk: what is only shown is left out, and a key that asks for it says so in one line.
+What a store does not have yet (`NotSupported`; on PostgreSQL today: how earlier revisions were
+captured, core/store_api.py) never stops the desk: what is only shown is left out, and a key that
+asks for it says so in one line.
 """
 
 from __future__ import annotations

@@ -3,16 +3,17 @@ their places with their notes, committed to the store; the notification says how
 
 from __future__ import annotations
 
-from deskapp.core.store import Store
+from deskapp.core.backend import open_store
 from deskapp.ui.screens.info import HelpScreen
-from tests.ui.conftest import build_store, make_app, make_settings
+from tests.ui.conftest import build_store, make_app, make_settings, where
 from tests.ui.screen_text import screen_text
 
 SIZE = (120, 40)
 
 
 def board(path) -> list[tuple[int, str]]:
-    with Store.open(path) as store:
+    """The committed pinboard of the default desk (a SQLite file or a server URL)."""
+    with open_store(path) as store:
         return [(pin.post_id, pin.note) for pin, _ in store.pins()]
 
 
@@ -25,20 +26,21 @@ async def pinned_with_notes(app, pilot) -> list[tuple[int, str]]:
     for i, (pin, _) in enumerate(app.pins):
         app.store.set_pin_note(pin.source, pin.post_id, f"note {i}")
     app.refresh_pins()
-    return board(app.paths.store)
+    return board(where(app.paths))
 
 
-async def test_clear_all_then_undo_restores_order_and_notes(desk_paths, no_clipboard):
-    build_store(desk_paths.store, 20)
+async def test_clear_all_then_undo_restores_order_and_notes(any_desk_paths, no_clipboard):
+    desk_paths = any_desk_paths  # on SQLite and on PostgreSQL
+    build_store(where(desk_paths), 20)
     app = make_app(desk_paths)
     async with app.run_test(size=SIZE) as pilot:
         before = await pinned_with_notes(app, pilot)
         assert [i for i, _ in before] == [1019, 1018, 1017, 1016]
         await pilot.press("X", "y")
-        assert board(desk_paths.store) == []
+        assert board(where(desk_paths)) == []
         assert "Cleared 4 pins. u puts them back." in notes(app)
         await pilot.press("u")
-        assert board(desk_paths.store) == before  # committed, in order, with notes
+        assert board(where(desk_paths)) == before  # committed, in order, with notes
         assert [(p.post_id, p.note) for p, _ in app.pins] == before
         assert "Pinboard (4)" in screen_text(app) and "note 2" in screen_text(app)
         assert "Put back 4 pins." in notes(app)[-1]
@@ -46,8 +48,9 @@ async def test_clear_all_then_undo_restores_order_and_notes(desk_paths, no_clipb
         assert notes(app)[-1] == "Nothing to undo."
 
 
-async def test_each_unpin_is_undone_in_turn(desk_paths, no_clipboard):
-    build_store(desk_paths.store, 20)
+async def test_each_unpin_is_undone_in_turn(any_desk_paths, no_clipboard):
+    desk_paths = any_desk_paths  # on SQLite and on PostgreSQL
+    build_store(where(desk_paths), 20)
     app = make_app(desk_paths)
     async with app.run_test(size=SIZE) as pilot:
         before = await pinned_with_notes(app, pilot)
@@ -57,11 +60,11 @@ async def test_each_unpin_is_undone_in_turn(desk_paths, no_clipboard):
         await pilot.press("delete")  # 1017
         app.feed.focus()
         await pilot.press("g", "p")  # 1019 from the feed (p on a pinned post)
-        assert board(desk_paths.store) == [before[3]]
+        assert board(where(desk_paths)) == [before[3]]
         await pilot.press("u")
-        assert board(desk_paths.store) == [before[0], before[3]]
+        assert board(where(desk_paths)) == [before[0], before[3]]
         await pilot.press("u", "u")
-        assert board(desk_paths.store) == before
+        assert board(where(desk_paths)) == before
 
 
 async def test_undo_after_new_pins_keeps_them_and_survives_a_restart(desk_paths, no_clipboard):
@@ -71,7 +74,7 @@ async def test_undo_after_new_pins_keeps_them_and_survives_a_restart(desk_paths,
         before = await pinned_with_notes(app, pilot)
         await pilot.press("X", "y", "G", "p")  # clear, then pin the oldest post
         await pilot.press("u")
-        assert board(desk_paths.store) == [*before, (1000, "")]
+        assert board(where(desk_paths)) == [*before, (1000, "")]
     app2 = make_app(desk_paths)
     async with app2.run_test(size=SIZE):
         assert [(p.post_id, p.note) for p, _ in app2.pins] == [*before, (1000, "")]
@@ -102,11 +105,11 @@ async def test_undo_survives_quitting_the_desk(desk_paths, no_clipboard):
     async with app.run_test(size=SIZE) as pilot:
         before = await pinned_with_notes(app, pilot)
         await pilot.press("X", "y", "q")
-    assert board(desk_paths.store) == []
+    assert board(where(desk_paths)) == []
     app2 = make_app(desk_paths)
     async with app2.run_test(size=SIZE) as pilot:
         await pilot.press("u")
-        assert board(desk_paths.store) == before
+        assert board(where(desk_paths)) == before
         await pilot.press("u")
         assert notes(app2)[-1] == "Nothing to undo."
     # A desk on another store does not see this store's undo.

@@ -37,8 +37,9 @@ CHUNK = 2_500
 
 
 def default_workers() -> int:
-    """Parser processes for an import: one per core. Parsing costs about three times what writing
-    does, so the writer here shares a core rather than leaving the parse one short."""
+    """Parser processes for an import: one per core. Parsing costs about as much CPU as staging and
+    writing together (benchmarks/RESULTS.md), so the writer shares a core rather than leaving the
+    parse one short."""
     return max(1, os.cpu_count() or 1)
 
 

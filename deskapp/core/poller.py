@@ -769,6 +769,15 @@ class Poller:
             if not (name in self._held and time.monotonic() < self._lease_until):
                 raise HandedOver(name)
             self._polling.add(name)
+            # Should this poll outlive the lease (a stalled machine), the next holder must not
+            # take the source as due: the soonest this round's next poll may come, stored now.
+            run = self._runs.get(name)
+            if run is not None and self.store is not None:
+                soonest = datetime.now(UTC) + timedelta(seconds=run.interval * 0.9)
+                try:
+                    self.store.mark_polling(name, next_poll=soonest)
+                except Exception as exc:  # the server away: the poll's own record will say so
+                    log.warning("poller %s: could not mark %s as under way: %s", self.name, name, exc)
 
     def _emit(self, event: PollEvent) -> None:
         if self.on_event is None:

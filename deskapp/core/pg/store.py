@@ -406,6 +406,15 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
 
         self._pg_write(run)
 
+    def mark_polling(self, name: str, *, next_poll: datetime) -> None:
+        """A poller is sending a source's request now: until it records the outcome, a poller that
+        takes the source over (its lease ran out meanwhile) schedules it from this, not from the
+        poll before (which would poll it twice in one round)."""
+        def run(cur: psycopg.Cursor) -> None:
+            cur.execute("UPDATE sources SET next_poll = %s WHERE name = %s", (_iso(next_poll), name))
+
+        self._pg_write(run)
+
     def record_failure(self, name: str, *, at: datetime, reason: str, next_poll: datetime) -> None:
         def run(cur: psycopg.Cursor) -> None:
             _ensure_source(cur, name)

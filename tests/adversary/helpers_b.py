@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,29 +81,52 @@ class Lines:
                 self._cond.wait(left)
 
 
-def run_measured(args: list[str], timeout: float = 60.0) -> tuple[int, str, int]:
-    """Run the installed desk to the end: (exit status, output, peak RSS in KB from wait4)."""
-    import time
+# The desk is started through this small launcher, which reports the desk's own peak RSS. wait4's
+# ru_maxrss of a child this process started would not do: on Linux exec keeps the high-water mark of
+# the memory it replaces, which for a vfork/fork child is this pytest process's (~130 MB in the full
+# suite, ~70 MB for tests/adversary alone), so every figure read the test runner's size, not the desk's.
+_LAUNCHER = """
+import os, signal, sys
+fd = int(sys.argv[1])
+os.set_inheritable(fd, False)
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
 
+
+def run_measured(args: list[str], timeout: float = 60.0) -> tuple[int, str, int]:
+    """Run the installed desk to the end: (exit status, output, the desk's own peak RSS in KB).
+
+    The peak counts the desk and its reaped children (parse workers), each at its largest, and has
+    the launcher's size (~8 MB) as its floor."""
     assert DESK is not None
-    proc = subprocess.Popen([DESK, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    lines = Lines(proc)
-    deadline = time.monotonic() + timeout
+    read_end, write_end = os.pipe()
     try:
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"desk {' '.join(args)} still running after {timeout} s: {lines.lines[-10:]}")
-            time.sleep(0.05)
+        # -I -S: the launcher starts without site-packages, so the floor it gives the desk stays small.
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(write_end), DESK, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True, pass_fds=(write_end,))
     finally:
-        if proc.returncode is None and not pid:
-            os.killpg(proc.pid, signal.SIGKILL)
-            os.waitpid(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as report:
+        lines = Lines(proc)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"desk {' '.join(args)} still running after {timeout} s: {lines.lines[-10:]}") from None
+        finally:
+            if proc.returncode is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        peak = report.read()
     lines._thread.join(timeout=5)
     if proc.stdout:
         proc.stdout.close()
-    return proc.returncode, "\n".join(lines.lines), usage.ru_maxrss
+    assert peak, f"the launcher did not report the desk's peak RSS: {lines.lines[-10:]}"
+    return proc.returncode, "\n".join(lines.lines), int(peak)

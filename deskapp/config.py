@@ -342,9 +342,8 @@ _HTTP_URL = re.compile(r"^https?://[^\s/?#]+")
 def _other_sources(r: _Reader, kind_name: str, table: dict[str, Any]) -> list[SourceConfig]:
     """`[rss] feeds`, `[bluesky] accounts`, `[mastodon] accounts`: strings or inline tables with
     label, interval, enabled and base_url (where it is fetched from: a mirror or a local server)."""
-    from deskapp.core.sources import KINDS
+    from deskapp.core.sources import kind_named
 
-    kind = KINDS[kind_name]
     list_key, entry_key = OTHER_KINDS[kind_name]
     r.no_unknown(table, {list_key, "interval", "base_url"}, kind_name)
     default_base = ""
@@ -367,6 +366,7 @@ def _other_sources(r: _Reader, kind_name: str, table: dict[str, Any]) -> list[So
             raise ConfigError(r.path, where, "must be a string or an inline table")
         r.no_unknown(opts, {entry_key, "label", "interval", "enabled", "base_url"}, where)
         handle = _other_handle(r, kind_name, where, r.string(opts, entry_key, where))
+        kind = kind_named(kind_name)  # only once one is listed: a desk without feeds never loads feedparser
         name = kind.source_name(handle)
         if name in seen:
             raise ConfigError(r.path, where, f"{handle!r} is listed twice")

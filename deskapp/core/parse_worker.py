@@ -101,12 +101,12 @@ def saved_page(data: bytes, kind: str | None) -> Page:
 
 
 def _parse_kind(job: Job, html: bytes) -> Any:
-    from deskapp.core.sources import kind_of
+    from deskapp.core.sources import kind_named
     from deskapp.core.sources.base import Response
 
     response = Response(html, url=job.url or "", final_url=job.final_url, status=job.status,
                         headers=job.headers or {})
-    return kind_of(f"{job.kind}:").parse(response, job.request)
+    return kind_named(job.kind).parse(response, job.request)
 
 
 def limit_memory() -> None:

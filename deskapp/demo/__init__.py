@@ -32,13 +32,13 @@ class DemoRun:
 
 def demo_settings(base: Settings, server_url: str) -> Settings:
     """The user's UI, keys and citation settings, with the demo's channels and a brisk poller."""
-    from deskapp.core.sources import KINDS
+    from deskapp.core.sources import kind_named
     from deskapp.demo.wire import CHANNELS, NO_PREVIEW, demo_sources
 
     sources = [SourceConfig(name=f"telegram:{h}", kind="telegram", handle=h, label=t, interval=3.0,
                             base_url=server_url) for h, t, _ in [*CHANNELS, NO_PREVIEW]]
     # An RSS feed, a Bluesky and a Mastodon account, served by the same loopback server.
-    sources += [SourceConfig(name=KINDS[kind].source_name(handle), kind=kind, handle=handle, label=label,
+    sources += [SourceConfig(name=kind_named(kind).source_name(handle), kind=kind, handle=handle, label=label,
                              interval=3.0, base_url=server_url) for kind, handle, label in demo_sources()]
     poller = PollerSettings(interval=3.0, min_interval=2.0, max_interval=10.0, min_gap=0.2, gap_jitter=0.2,
                             timeout=5.0, backoff_base=2.0, backoff_max=15.0, backfill_pages=1)

@@ -30,6 +30,24 @@ def test_kind_of_source_names():
         kind_of("gopher:x")
 
 
+def test_a_telegram_only_desk_loads_no_other_kind(tmp_path) -> None:
+    """Each kind is imported when asked for: settings and a poll of Telegram channels alone never load
+    feedparser (~6 MB and ~15 ms of every `desk poll` and desk start-up) or the other kinds."""
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text('[telegram]\nchannels = ["durov"]\n[rss]\ninterval = 600\n', encoding="utf-8")
+    code = ("import sys; from pathlib import Path; from deskapp import config; "
+            "from deskapp.core.sources import kind_of, sniff; "
+            f"s = config.load(Path({str(cfg)!r})); [kind_of(x.name) for x in s.sources]; "
+            "sniff(b'<div class=\"tgme_widget_message\"></div>'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('feedparser', 'deskapp.core.sources.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["['deskapp.core.sources.base',", "'deskapp.core.sources.html_depth',",
+                                  "'deskapp.core.sources.telegram']"], out.stdout
+
+
 def test_telegram_adapter():
     tg = KINDS["telegram"]
     ch = FakeChannel("DeskNews", "Desk News", posts=[

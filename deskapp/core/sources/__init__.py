@@ -1,9 +1,10 @@
 """Source kinds: one module each, all satisfying `base.SourceKind` (see base.py).
 
-`KINDS` maps a kind's name (the prefix of its source names, "rss:https://...") to its object;
-`kind_of` finds it for a source name, `sniff` for a saved response of unknown kind. The kinds are
-imported when first asked for: `import deskapp.core.sources.telegram` (a parse worker, the desk's
-start-up) must not pay for feedparser and the others (~0.25 s).
+`kind_named` gives a kind's object by its name (the prefix of its source names, "rss:https://..."),
+`kind_of` for a source name, `sniff` for a saved response of unknown kind; `KINDS` maps every name
+to its object. The kinds are
+imported when first asked for, each on its own: a desk or poller of Telegram channels alone (and
+its parse workers) must not pay for feedparser and the others (~0.25 s, ~6 MB).
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ if TYPE_CHECKING:
 _SNIFF_ORDER = ("telegram", "bluesky", "mastodon", "rss")
 
 
-def _kinds() -> dict[str, SourceKind]:
-    known = globals().get("KINDS")
-    if known is not None:
-        return known
-    from deskapp.core.sources import bluesky, feed, mastodon, telegram
+# Kind name -> the module that holds it, imported when that kind is first asked for.
+_MODULES = {"telegram": "telegram", "rss": "feed", "bluesky": "bluesky", "mastodon": "mastodon"}
 
-    found = {k.name: k for k in (telegram.KIND, feed.KIND, bluesky.KIND, mastodon.KIND)}
-    globals()["KINDS"] = found
-    return found
+
+def kind_named(name: str) -> SourceKind:
+    """The kind called `name` ("telegram", "rss", "bluesky", "mastodon"); ValueError for another."""
+    from importlib import import_module
+
+    if name not in _MODULES:
+        raise ValueError(f"unknown source kind {name!r} (known: {', '.join(_MODULES)})")
+    return import_module(f"{__name__}.{_MODULES[name]}").KIND
+
+
+def _kinds() -> dict[str, SourceKind]:
+    return {name: kind_named(name) for name in _MODULES}
 
 
 def __getattr__(name: str) -> Any:
@@ -37,18 +44,14 @@ def __getattr__(name: str) -> Any:
 
 def kind_of(source: str) -> SourceKind:
     """The kind of a source name ("bluesky:bsky.app"); names without a prefix are Telegram's."""
-    prefix = source.split(":", 1)[0].lower() if ":" in source else "telegram"
-    try:
-        return _kinds()[prefix]
-    except KeyError:
-        raise ValueError(f"unknown source kind {prefix!r} (known: {', '.join(_kinds())})") from None
+    return kind_named(source.split(":", 1)[0].lower() if ":" in source else "telegram")
 
 
 def sniff(body: bytes) -> SourceKind | None:
     """The kind a saved response looks like, or None."""
     for name in _SNIFF_ORDER:
-        if _kinds()[name].sniff(body):
-            return _kinds()[name]
+        if kind_named(name).sniff(body):
+            return kind_named(name)
     return None
 
 
@@ -61,11 +64,8 @@ def parse_saved(data: bytes, *, kind: str | None = None, url: str | None = None)
     from deskapp.core.sources import telegram
     from deskapp.core.sources.base import Response
 
-    kinds = _kinds()
     if kind is not None:
-        if kind not in kinds:
-            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(kinds)})")
-        found = kinds[kind]
+        found = kind_named(kind)
     else:
         found = sniff(data)
         if found is None:

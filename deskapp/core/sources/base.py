@@ -2,7 +2,8 @@
 
 A kind (Telegram, RSS/Atom, Bluesky, Mastodon, ...) is one module in this package exposing one object
 that satisfies `SourceKind`; `deskapp.core.sources.KINDS` lists them. The poller, `desk parse` and
-`desk import` only talk to this interface, so a fifth kind is one new module and one line in `KINDS`.
+`desk import` only talk to this interface, so a fifth kind is one new module and one line in
+`sources._MODULES`.
 
 A poll of one source is: `first_request(entry, cursor, memo)`, fetch, `parse(response, request)`;
 while the result has a `follow` request (Mastodon resolves `@user@host` to an account id first) fetch

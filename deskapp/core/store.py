@@ -1,4 +1,5 @@
-"""The SQLite store: posts, their revisions, sources and their health, pins, full-text search.
+"""The SQLite store: posts, their revisions, sources and their health, full-text search (pins and desk
+preferences: store_pins.py; post reads: store_rows.py).
 
 One ordinary SQLite file (sqlite-utils and Datasette open it; tests/test_store.py holds that), WAL mode,
 `synchronous=NORMAL`, `busy_timeout=5000`, foreign keys off. Every write runs in an explicit
@@ -47,7 +48,6 @@ every call holds the Store's lock, so handing a Store to another thread is safe 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import sys
@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from deskapp.core import grams, prefix_walk, store_schema
-from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
+from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.ingest import (
     KEY_SHIFT,
     UNKNOWN_PROVENANCE,
@@ -78,16 +78,12 @@ from deskapp.core.ingest import (
     unix_seconds,
 )
 from deskapp.core.model import (
-    Capture,
     ChannelInfo,
     FeedRow,
-    ForwardedFrom,
-    Pin,
     Post,
     SourceConfig,
     SourceHealth,
     StoredPost,
-    parse_utc_iso,
     utc_iso,
 )
 from deskapp.core.query import QueryError, Term
@@ -97,10 +93,11 @@ from deskapp.core.sanitize import (
     clean_header,
     clean_line,
     clean_post,
-    clean_text,
     post_problem,
 )
 from deskapp.core.store_attention import AttentionStore
+from deskapp.core.store_pins import PinStore
+from deskapp.core.store_rows import POST_COLS, PostReads, dt_or_none, feed_row, iso_or_none, stored_post
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 from deskapp.core.write_turns import turns_for
 
@@ -108,7 +105,6 @@ __all__ = ["MIGRATIONS", "NotSupported", "Store", "StoreError"]
 
 T = TypeVar("T")
 
-SNIPPET_CHARS = 300
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Files up to this size get a full PRAGMA quick_check at open (about 0.2 s at this size).
 FULL_CHECK_MAX_BYTES = 64 * 2**20
@@ -139,14 +135,6 @@ class NotSupported(StoreError):
     apart from psycopg, so the desk can tell it from a failure without importing the driver."""
 
 
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else utc_iso(ts)
-
-
-def _dt(text: str | None) -> datetime | None:
-    return parse_utc_iso(text) if text else None
-
-
 def _is_locked(exc: BaseException) -> bool:
     msg = str(exc).lower()
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
@@ -168,79 +156,6 @@ def _retry_locked(op: Callable[[], T]) -> T:
             attempt += 1
 
 
-# Columns read back into a StoredPost, in this order (see _stored_post).
-_POST_COLS = (
-    "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, p.text, p.author, "
-    "p.views, p.views_count, p.views_seen, p.edited, p.fwd_name, p.fwd_url, p.reply_to, p.album_ids, "
-    "p.media, p.service, p.text_sha256, p.first_seen, p.last_seen, p.revisions, "
-    "pins.post_id IS NOT NULL, coalesce(pins.note, ''), p.native_id, p.reposted_by, p.quote_of, "
-    "p.capture_how, p.capture_from, p.text_seen"
-)
-
-
-def _post_from_pins(desk: str) -> str:
-    """The join that marks a post pinned on `desk` (a validated name, see core/desks.py)."""
-    return f"LEFT JOIN pins ON pins.desk = {_sql_text(desk)} AND pins.source = p.source AND pins.post_id = p.post_id"
-
-
-def _sql_text(value: str) -> str:
-    """A SQL string literal (quotes doubled): desk names go into column lists built once per desk."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-
-
-def _feed_cols(desk: str) -> str:
-    """Columns of a FeedRow, in this order (see _feed_row); `pinned` means pinned on `desk`."""
-    return (
-        "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
-        f"substr(p.text, 1, {SNIPPET_CHARS}), EXISTS (SELECT 1 FROM pins WHERE pins.desk = {_sql_text(desk)} "
-        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service, "
-        # What the line marks: edited (at source or since capture), forwarded or reposted, a reply, media.
-        "p.edited OR p.revisions > 0, coalesce(p.fwd_name, p.reposted_by), p.reply_to IS NOT NULL, p.media"
-    )
-
-def _stored_post(row: tuple[Any, ...]) -> StoredPost:
-    (key, source, post_id, channel, channel_title, url, published, text, author, views, views_count,
-     views_seen, edited, fwd_name, fwd_url, reply_to, album_ids, media, service, sha, first_seen,
-     last_seen, revisions, pinned, pin_note, native_id, reposted_by, quote_of, capture_how, capture_from,
-     text_seen) = row  # fmt: skip
-    post = Post(
-        source=source,
-        channel=channel or "",
-        id=post_id,
-        url=url or "",
-        published=parse_utc_iso(published),
-        text=text or "",
-        author=author,
-        views=views,
-        views_count=views_count,
-        edited=bool(edited),
-        forwarded_from=ForwardedFrom(fwd_name, fwd_url) if fwd_name is not None else None,
-        reply_to=reply_to,
-        album_ids=json.loads(album_ids) if album_ids else [],
-        media=json.loads(media) if media else [],
-        service=bool(service),
-        channel_title=channel_title,
-        native_id=native_id,
-        reposted_by=reposted_by,
-        quote_of=quote_of,
-    )
-    return StoredPost(
-        post=post,
-        key=key,
-        first_seen=parse_utc_iso(first_seen),
-        last_seen=parse_utc_iso(last_seen),
-        text_sha256=sha or "",
-        views_seen=_dt(views_seen),
-        revisions=revisions or 0,
-        pinned=bool(pinned),
-        pin_note=pin_note or "",
-        capture=(Capture(capture_how, capture_from or "", parse_utc_iso(text_seen or first_seen))
-                 if capture_how else None),
-    )
-
-
 _SET_EXTRAS = "UPDATE posts SET native_id = ?, reposted_by = ?, quote_of = ? WHERE source = ? AND post_id = ?"
 
 
@@ -255,15 +170,6 @@ def _set_extras(conn: sqlite3.Connection, source: str, posts: list[Post]) -> Non
             for p in posts if p.native_id is not None or p.reposted_by is not None or p.quote_of is not None]
     if rows:
         conn.executemany(_SET_EXTRAS, rows)
-
-
-def _feed_row(row: tuple[Any, ...]) -> FeedRow:
-    (key, source, post_id, channel, channel_title, url, published, snippet, pinned, service, edited,
-     forwarded, reply, media) = row  # fmt: skip
-    # Positional: a frozen dataclass built with keywords costs a third more, 100 times a page.
-    return FeedRow(key, source, post_id, channel or "", channel_title, url or "", parse_utc_iso(published),
-                   snippet or "", bool(pinned), bool(service), bool(edited), forwarded, bool(reply),
-                   tuple(json.loads(media)) if media and media != "[]" else ())
 
 
 _FTS_TABLES = {"fts": "posts_fts", "grams": "posts_grams"}
@@ -331,7 +237,7 @@ def _clause_sql(clause: list[Term]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(ors) + ")", params
 
 
-class Store(AttentionStore):
+class Store(PinStore, PostReads, AttentionStore):
     """One connection to the store file. Open with `Store.open(path)`; one Store per thread."""
 
     path: Path
@@ -346,17 +252,6 @@ class Store(AttentionStore):
         self._file = _remember_open(path)  # under _OPEN_FILES_LOCK when made by open() or reader()
         self._turns = turns_for(self._file)  # this process's writers of the file, first come first served
         self._checker: prefix_walk.Checker | None = None
-
-    @property
-    def desk(self) -> str:
-        """The desk whose pinboard and preferences this Store reads and writes (core/desks.py)."""
-        return self._desk
-
-    @desk.setter
-    def desk(self, name: str) -> None:
-        self._desk = desk_name(name)
-        self._feed_cols = _feed_cols(self._desk)
-        self._post_from_pins = _post_from_pins(self._desk)
 
     # ------------------------------------------------------------------ open / close
 
@@ -698,9 +593,9 @@ class Store(AttentionStore):
         return [
             SourceHealth(
                 name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
-                last_success=_dt(r[6]), last_error=_dt(r[7]), error_text=r[8], error_count=r[9] or 0,
-                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
-                warning_at=_dt(r[14]), posts=r[15] or 0,
+                last_success=dt_or_none(r[6]), last_error=dt_or_none(r[7]), error_text=r[8], error_count=r[9] or 0,
+                next_poll=dt_or_none(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
+                warning_at=dt_or_none(r[14]), posts=r[15] or 0,
             )
             for r in rows
         ]
@@ -755,11 +650,11 @@ class Store(AttentionStore):
             conn.execute(
                 "UPDATE sources SET last_success = ?, next_poll = ?, error_count = 0, etag = ?, "
                 "last_modified = ? WHERE name = ?",
-                (_iso(at), _iso(next_poll), clean_header(etag), clean_header(last_modified), name),
+                (iso_or_none(at), iso_or_none(next_poll), clean_header(etag), clean_header(last_modified), name),
             )
             if warning:
                 conn.execute("UPDATE sources SET warning = ?, warning_at = ? WHERE name = ?",
-                             (clean_line(warning)[:2000], _iso(at), name))
+                             (clean_line(warning)[:2000], iso_or_none(at), name))
             self._channel_update(conn, name, channel)
 
         self._write(run)
@@ -772,7 +667,7 @@ class Store(AttentionStore):
             conn.execute(
                 "UPDATE sources SET last_error = ?, error_text = ?, error_count = error_count + 1, "
                 "next_poll = ? WHERE name = ?",
-                (_iso(at), clean_line(reason), _iso(next_poll), name),
+                (iso_or_none(at), clean_line(reason), iso_or_none(next_poll), name),
             )
 
         self._write(run)
@@ -797,7 +692,7 @@ class Store(AttentionStore):
         (("fetched", url) or ("imported", path)); it is recorded with every new or changed text.
         Every post passes the sanitize gate; the ones it refuses are listed in `.refused`.
         """
-        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        fetched = iso_or_none(fetched_at) or utc_iso(datetime.now(UTC))
 
         def run(conn: sqlite3.Connection) -> IngestResult:
             tx = IngestTx(conn, fetched, capture)
@@ -831,7 +726,7 @@ class Store(AttentionStore):
         halves share the machine's cores. `on_commit(batches, result)` hears of each committed
         transaction: how many of the batches, in order, it held.
         """
-        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        fetched = iso_or_none(fetched_at) or utc_iso(datetime.now(UTC))
         total = IngestResult()
         # A page may say how it was captured (source, posts, capture); else `capture` holds.
         pages: Iterator[Batch] = (b if len(b) == 3 else (b[0], b[1], capture) for b in batches)  # type: ignore[misc]
@@ -865,58 +760,6 @@ class Store(AttentionStore):
                 return self._write(lambda c: apply_bulk(c, chunk, fetched))
             finally:
                 conn.execute("DETACH desk_bulk")  # frees the staged rows
-
-    # ------------------------------------------------------------------ posts
-
-    def get(self, source: str, post_id: int) -> StoredPost | None:
-        row = self._read(lambda c: c.execute(
-            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.source = ? AND p.post_id = ?",
-            (source, post_id)).fetchone())
-        return _stored_post(row) if row else None
-
-    def get_by_url(self, url: str) -> StoredPost | None:
-        """The newest post whose permalink is `url` (a post of another kind named by its link on the
-        command line). A scan of the posts table: for commands, not for the desk."""
-        row = self._read(lambda c: c.execute(
-            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.url = ? ORDER BY p.key DESC LIMIT 1",
-            (url,)).fetchone())
-        return _stored_post(row) if row else None
-
-    def get_by_key(self, key: int) -> StoredPost | None:
-        row = self._read(lambda c: c.execute(
-            f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} WHERE p.key = ?", (key,)).fetchone())
-        return _stored_post(row) if row else None
-
-    def revisions_of(self, source: str, post_id: int) -> list[tuple[str, datetime, datetime]]:
-        """Earlier texts, oldest first: (text, captured = first seen, replaced = when it changed)."""
-        rows = self._read(lambda c: c.execute(
-            "SELECT text, captured, replaced FROM revisions WHERE source = ? AND post_id = ? ORDER BY id",
-            (source, post_id)).fetchall())
-        return [(t, parse_utc_iso(c), parse_utc_iso(r)) for t, c, r in rows]
-
-    def revision_captures(self, source: str, post_id: int) -> list[Capture | None]:
-        """How each earlier text was captured, in the order of `revisions_of` (None: not recorded)."""
-        rows = self._read(lambda c: c.execute(
-            "SELECT capture_how, capture_from, captured FROM revisions WHERE source = ? AND post_id = ? "
-            "ORDER BY id", (source, post_id)).fetchall())
-        return [Capture(how, where or "", parse_utc_iso(at)) if how else None for how, where, at in rows]
-
-    def count_posts(self) -> int:
-        """Stored posts, from the per-source counters (0.3 ms at 10^6, where count(*) takes 31 ms
-        while another connection writes). Ingest keeps them and a trigger handles deletes; rows
-        written by other tools are counted after `recount()`."""
-        return self._read(
-            lambda c: c.execute("SELECT coalesce(sum(post_count), 0) FROM sources").fetchone()[0])
-
-    def max_post_id(self, source: str) -> int | None:
-        """The highest post id stored for a source (one probe of the UNIQUE (source, post_id)
-        index), None when it has none: the poller's first-sight and gap test."""
-        return self._read(lambda c: c.execute(
-            "SELECT max(post_id) FROM posts WHERE source = ?", (source,)).fetchone()[0])
-
-    def max_key(self) -> int:
-        """The newest key, 0 when empty."""
-        return self._read(lambda c: c.execute("SELECT coalesce(max(key), 0) FROM posts").fetchone()[0])
 
     # ------------------------------------------------------------------ feed and search
 
@@ -1206,7 +1049,7 @@ class Store(AttentionStore):
                                        plan=plan, sources=sources, muted="hide" if hide_muted else "")
         if ascending:
             rows.reverse()
-        return [_feed_row(r) for r in rows]
+        return [feed_row(r) for r in rows]
 
     def search(self, query: str, *, limit: int = 20, sources: list[str] | None = None,
                prefix: bool = False) -> list[StoredPost]:
@@ -1215,10 +1058,10 @@ class Store(AttentionStore):
         if plan is None or limit <= 0 or _matches_nothing(plan, sources):
             return []
         keys, _ = self._window("p.key", limit, before_key=None, after_key=None, plan=plan, sources=sources)
-        full = (f"SELECT {_POST_COLS} FROM posts p {self._post_from_pins} "
+        full = (f"SELECT {POST_COLS} FROM posts p {self._post_from_pins} "
                 f"WHERE p.key IN ({placeholders(len(keys))}) ORDER BY p.key DESC")
         rows = self._read(lambda c: c.execute(full, [k for (k,) in keys]).fetchall()) if keys else []
-        return [_stored_post(r) for r in rows]
+        return [stored_post(r) for r in rows]
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
                    after_key: int | None = None, prefix: bool = False, hide_muted: bool = False) -> int:
@@ -1358,138 +1201,6 @@ class Store(AttentionStore):
                 return []
             return self.feed(limit, before_key=row[0] + 1, query=query, sources=sources, prefix=prefix,
                              hide_muted=hide_muted)
-
-
-    # ------------------------------------------------------------------ pins (of this Store's desk)
-
-    def pin(self, source: str, post_id: int, note: str = "") -> None:
-        """Append the post to this desk's pinboard (committed on return); no-op when already pinned."""
-        desk = self.desk
-
-        def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("SELECT 1 FROM pins WHERE desk = ? AND source = ? AND post_id = ?",
-                            (desk, source, post_id)).fetchone():
-                return
-            if not conn.execute("SELECT 1 FROM posts WHERE source = ? AND post_id = ?", (source, post_id)).fetchone():
-                raise KeyError(f"no stored post {source}/{post_id}")
-            conn.execute(
-                "INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
-                "VALUES (?1, ?2, ?3, (SELECT count(*) FROM pins WHERE desk = ?1), ?4, ?5)",
-                (desk, source, post_id, clean_text(note), utc_iso(datetime.now(UTC))),
-            )
-
-        self._write(run)
-
-    @staticmethod
-    def _pin_order(conn: sqlite3.Connection, desk: str) -> list[tuple[str, int]]:
-        return [tuple(r) for r in conn.execute(
-            "SELECT source, post_id FROM pins WHERE desk = ? ORDER BY position, pinned_at, rowid", (desk,)).fetchall()]
-
-    @staticmethod
-    def _set_positions(conn: sqlite3.Connection, desk: str, order: list[tuple[str, int]]) -> None:
-        conn.executemany("UPDATE pins SET position = ? WHERE desk = ? AND source = ? AND post_id = ?",
-                         [(i, desk, s, p) for i, (s, p) in enumerate(order)])
-
-    def unpin(self, source: str, post_id: int) -> None:
-        desk = self.desk
-
-        def run(conn: sqlite3.Connection) -> None:
-            if conn.execute("DELETE FROM pins WHERE desk = ? AND source = ? AND post_id = ?",
-                            (desk, source, post_id)).rowcount:
-                # Dense 0..n-1 again, in the current order (also repairs gaps left by outside edits).
-                self._set_positions(conn, desk, self._pin_order(conn, desk))
-
-        self._write(run)
-
-    def move_pin(self, source: str, post_id: int, delta: int) -> None:
-        """Move a pin by delta places (-1 up, +1 down), clamped to the board; others close ranks."""
-        desk = self.desk
-
-        def run(conn: sqlite3.Connection) -> None:
-            order = moved(self._pin_order(conn, desk), (source, post_id), delta)
-            if order is None:
-                return
-            self._set_positions(conn, desk, order)
-
-        self._write(run)
-
-    def set_pin_note(self, source: str, post_id: int, note: str) -> None:
-        self._write(lambda c: c.execute("UPDATE pins SET note = ? WHERE desk = ? AND source = ? AND post_id = ?",
-                                        (clean_text(note), self.desk, source, post_id)))
-
-    def clear_pins(self) -> int:
-        """Unpin everything on this desk (other desks keep theirs); returns how many pins there were."""
-        return self._write(lambda c: c.execute("DELETE FROM pins WHERE desk = ?", (self.desk,)).rowcount)
-
-    def restore_pins(self, pins: list[Pin]) -> int:
-        """Put unpinned pins back (undo): each at its old place, with its note and pin time, the
-        others moving down. Pins already on the board, or whose post is gone, are skipped; returns
-        how many came back."""
-        desk = self.desk
-
-        def run(conn: sqlite3.Connection) -> int:
-            order = self._pin_order(conn, desk)
-            pinned = set(order)
-            back = 0
-            for pin in sorted(pins, key=lambda p: p.position):
-                item = (pin.source, pin.post_id)
-                if item in pinned or not conn.execute(
-                        "SELECT 1 FROM posts WHERE source = ? AND post_id = ?", item).fetchone():
-                    continue
-                conn.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             (desk, *item, len(order), clean_text(pin.note), utc_iso(pin.pinned_at)))
-                order.insert(max(0, min(pin.position, len(order))), item)
-                pinned.add(item)
-                back += 1
-            self._set_positions(conn, desk, order)
-            return back
-
-        return self._write(run)
-
-    def pins(self) -> list[tuple[Pin, StoredPost]]:
-        """This desk's pinboard in the editor's order (pins whose post is gone are left out)."""
-        rows = self._read(lambda c: c.execute(
-            f"SELECT pins.position, pins.note, pins.pinned_at, {_POST_COLS} FROM pins "
-            "JOIN posts p ON p.source = pins.source AND p.post_id = pins.post_id "
-            "WHERE pins.desk = ? ORDER BY pins.position, pins.pinned_at, pins.rowid", (self.desk,)).fetchall())
-        out = []
-        for r in rows:
-            stored = _stored_post(r[3:])
-            out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], parse_utc_iso(r[2])), stored))
-        return out
-
-    def desks(self) -> list[tuple[str, int]]:
-        """Every desk this store knows (with pins or preferences), by name, with its number of pins."""
-        return self._read(lambda c: [tuple(r) for r in c.execute(
-            "SELECT name, (SELECT count(*) FROM pins WHERE pins.desk = names.name) FROM "
-            "(SELECT desk AS name FROM pins UNION SELECT name FROM desks) AS names ORDER BY name").fetchall()])
-
-    # ------------------------------------------------------------------ desk preferences
-
-    def desk_prefs(self) -> dict[str, Any]:
-        """This desk's kept preferences (citation format, heading, options...); {} when none yet."""
-        row = self._read(lambda c: c.execute("SELECT prefs FROM desks WHERE name = ?", (self.desk,)).fetchone())
-        try:
-            prefs = json.loads(row[0]) if row else {}
-        except ValueError:
-            return {}  # edited by hand into something else: defaults, never a crash
-        return prefs if isinstance(prefs, dict) else {}
-
-    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]:
-        """Merge JSON-able `changes` into this desk's preferences (a None value removes the key)."""
-        desk = self.desk
-
-        def run(conn: sqlite3.Connection) -> dict[str, Any]:
-            row = conn.execute("SELECT prefs FROM desks WHERE name = ?", (desk,)).fetchone()
-            prefs = merged_prefs(row[0] if row else None, changes)
-            conn.execute(
-                "INSERT INTO desks (name, prefs, last_used) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (name) DO UPDATE SET prefs = ?2, last_used = ?3",
-                (desk, json.dumps(prefs, ensure_ascii=False, sort_keys=True), utc_iso(datetime.now(UTC))))
-            return prefs
-
-        return self._write(run)
 
 
 # POSIX advisory locks belong to the process, and closing ANY descriptor of a file drops every lock

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from deskapp.core import dedup
 from deskapp.core.alerts import (
@@ -67,12 +67,12 @@ class Copies(int):
 class AttentionStore:
     desk: str
 
-    # Provided by Store.
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...  # pragma: no cover
-    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...  # pragma: no cover
-    def desk_prefs(self) -> dict[str, Any]: ...  # pragma: no cover
-    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]: ...  # pragma: no cover
-    def get_by_key(self, key: int) -> Any: ...  # pragma: no cover
+    if TYPE_CHECKING:  # provided by each store (a stub defined here would shadow a mixin's method)
+        def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+        def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+        def desk_prefs(self) -> dict[str, Any]: ...
+        def set_desk_prefs(self, **changes: Any) -> dict[str, Any]: ...
+        def get_by_key(self, key: int) -> Any: ...
 
     # ------------------------------------------------------------------ the queue
 

@@ -1,5 +1,6 @@
 """The SQLite store's own SQL, run on PostgreSQL: one implementation of the modules that write
-their queries against a connection (store_attention.py, dedup.py, attention.py, evidence.py).
+their queries against a connection (store_attention.py, store_pins.py, store_rows.py, dedup.py,
+attention.py, evidence.py).
 
 Those modules keep to SQL both servers understand (`INSERT ... ON CONFLICT`, `RETURNING`,
 `NOT EXISTS`); what differs is only the placeholder (`?` there, `%s` in psycopg), and that a
@@ -13,8 +14,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-
-from deskapp.core.store import Store
 
 
 def qmark_to_pg(sql: str) -> str:
@@ -37,10 +36,3 @@ class QmarkConnection:
         cur = self.conn.cursor()
         cur.executemany(qmark_to_pg(sql), [tuple(r) for r in rows])
         return cur
-
-
-class SharedMethods:
-    """Methods of the SQLite store whose SQL PostgreSQL runs as it is (through `QmarkConnection`):
-    taken from it, so the two cannot drift."""
-
-    revision_captures = Store.revision_captures  # provenance of each earlier text (the desk's post view)

@@ -2,8 +2,9 @@
 
 Same public methods and results as the SQLite `Store` (deskapp/core/store.py) for what it
 implements: schema and migrations, sources and their health, ingest with revisions and post
-counts, posts by id and key, the newest-first feed and search, pins per desk and desk
-preferences. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
+counts, the newest-first feed and search. Pins per desk, desk preferences and post reads are the
+SQLite store's own code (core/store_pins.py, core/store_rows.py) run through the `?`-placeholder
+face (core/pg/shared_sql.py), with this store's hooks. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
 StoreError the CLI prints as one line.
 
 Connections come from a psycopg_pool pool; each call is one transaction. Writes that collide
@@ -13,7 +14,6 @@ Keys are the SQLite store's (ingest.make_key, probed upwards), so rows copy acro
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -26,7 +26,7 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from deskapp.core.desks import default_desk, desk_name, merged_prefs, moved
+from deskapp.core.desks import default_desk, desk_name
 from deskapp.core.ingest import (
     _P_CAPTURE_FROM,
     _P_CAPTURE_HOW,
@@ -49,7 +49,6 @@ from deskapp.core.ingest import (
 from deskapp.core.model import (
     ChannelInfo,
     FeedRow,
-    Pin,
     Post,
     SourceConfig,
     SourceHealth,
@@ -58,7 +57,7 @@ from deskapp.core.model import (
 )
 from deskapp.core.pg.attention import PgAttention, muted_cond
 from deskapp.core.pg.schema import MIGRATIONS
-from deskapp.core.pg.shared_sql import QmarkConnection, SharedMethods
+from deskapp.core.pg.shared_sql import QmarkConnection
 from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import QueryError, Term
@@ -67,20 +66,10 @@ from deskapp.core.sanitize import (
     clean_channel,
     clean_header,
     clean_line,
-    clean_post,
-    clean_text,
-    post_problem,
 )
-from deskapp.core.store import (
-    _POST_COLS,
-    SNIPPET_CHARS,
-    NotSupported,
-    StoreError,
-    _dt,
-    _feed_row,
-    _iso,
-    _stored_post,
-)
+from deskapp.core.store import NotSupported, StoreError, _set_extras
+from deskapp.core.store_pins import PinStore
+from deskapp.core.store_rows import POST_COLS, PostReads, dt_or_none, feed_row, iso_or_none, stored_post
 
 T = TypeVar("T")
 
@@ -90,18 +79,6 @@ POOL_WAIT = 5.0  # seconds a call waits for a connection before "cannot reach st
 ANALYZE_AFTER = 10_000  # new posts in one bulk ingest after which the table's statistics are renewed
 _RETRYABLE = (pgerrors.UniqueViolation, pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 
-
-def _feed_cols() -> str:
-    return (
-        "p.key, p.source, p.post_id, p.channel, p.channel_title, p.url, p.published, "
-        f"substr(p.text, 1, {SNIPPET_CHARS}), EXISTS (SELECT 1 FROM pins WHERE pins.desk = %(desk)s "
-        "AND pins.source = p.source AND pins.post_id = p.post_id), p.service, "
-        "p.edited <> 0 OR p.revisions > 0, coalesce(p.fwd_name, p.reposted_by), p.reply_to IS NOT NULL, p.media"
-    )
-
-
-_PIN_JOIN = "LEFT JOIN pins ON pins.desk = %(desk)s AND pins.source = p.source AND pins.post_id = p.post_id"
-_POST_SELECT = f"SELECT {_POST_COLS} FROM posts p {_PIN_JOIN}"
 
 # SQLite booleans come back as ints; the shared row readers accept either.
 _CJK = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -144,9 +121,19 @@ def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
                 (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
 
 
-class PgStore(PgAttention, PgUpkeep, SharedMethods):
+class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
+
+    _PIN_SEQ = "seq"  # the pins table's insertion order (SQLite's is the rowid)
+    # Two desks of one name writing preferences at once: the second merges into the first's.
+    _PREFS_LOCK = " FOR UPDATE"
+
+    def _pins_begin(self, conn: Any, desk: str) -> None:
+        """One pinboard writer at a time per desk, so two editors' positions never collide; the
+        desks listening hear of the change at commit (core/pg/listen.py)."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || ?))", (desk,))
+        conn.execute("SELECT pg_notify(?, ?)", (PINS_CHANNEL, desk))
 
     def __init__(self, url: str, pool: ConnectionPool, *, readonly: bool, desk: str | None = None,
                  owns_pool: bool = True) -> None:
@@ -159,14 +146,6 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         self._closed = False
         self._lock = threading.Lock()
         self._snap = threading.local()  # .cur: this thread's snapshot transaction (snapshot())
-
-    @property
-    def desk(self) -> str:
-        return self._desk
-
-    @desk.setter
-    def desk(self, name: str) -> None:
-        self._desk = desk_name(name)
 
     # ------------------------------------------------------------------ open / close
 
@@ -353,9 +332,9 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         return [
             SourceHealth(
                 name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
-                last_success=_dt(r[6]), last_error=_dt(r[7]), error_text=r[8], error_count=r[9] or 0,
-                next_poll=_dt(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
-                warning_at=_dt(r[14]), posts=r[15] or 0,
+                last_success=dt_or_none(r[6]), last_error=dt_or_none(r[7]), error_text=r[8], error_count=r[9] or 0,
+                next_poll=dt_or_none(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
+                warning_at=dt_or_none(r[14]), posts=r[15] or 0,
             )
             for r in rows
         ]
@@ -397,10 +376,10 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
             _ensure_source(cur, name)
             cur.execute("UPDATE sources SET last_success = %s, next_poll = %s, error_count = 0, etag = %s, "
                         "last_modified = %s WHERE name = %s",
-                        (_iso(at), _iso(next_poll), clean_header(etag), clean_header(last_modified), name))
+                        (iso_or_none(at), iso_or_none(next_poll), clean_header(etag), clean_header(last_modified), name))
             if warning:
                 cur.execute("UPDATE sources SET warning = %s, warning_at = %s WHERE name = %s",
-                            (clean_line(warning)[:2000], _iso(at), name))
+                            (clean_line(warning)[:2000], iso_or_none(at), name))
             self._channel_update(cur, name, channel)
             cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))  # desks show the health at once
 
@@ -411,7 +390,7 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         takes the source over (its lease ran out meanwhile) schedules it from this, not from the
         poll before (which would poll it twice in one round)."""
         def run(cur: psycopg.Cursor) -> None:
-            cur.execute("UPDATE sources SET next_poll = %s WHERE name = %s", (_iso(next_poll), name))
+            cur.execute("UPDATE sources SET next_poll = %s WHERE name = %s", (iso_or_none(next_poll), name))
 
         self._pg_write(run)
 
@@ -419,7 +398,7 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         def run(cur: psycopg.Cursor) -> None:
             _ensure_source(cur, name)
             cur.execute("UPDATE sources SET last_error = %s, error_text = %s, error_count = error_count + 1, "
-                        "next_poll = %s WHERE name = %s", (_iso(at), clean_line(reason), _iso(next_poll), name))
+                        "next_poll = %s WHERE name = %s", (iso_or_none(at), clean_line(reason), iso_or_none(next_poll), name))
             cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))
 
         self._pg_write(run)
@@ -437,13 +416,13 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
     def ingest_page(self, source: str, posts: list[Post], *, fetched_at: datetime,
                     channel: ChannelInfo | None = None, capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
         """One fetched page in one transaction; the rules of the SQLite store's ingest_page."""
-        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        fetched = iso_or_none(fetched_at) or utc_iso(datetime.now(UTC))
 
         def run(cur: psycopg.Cursor) -> IngestResult:
             tx = _PgIngest(cur, fetched)
             tx.add(source, posts, capture)
             result = tx.done
-            _set_extras(cur, source, posts)
+            _set_extras(QmarkConnection(cur.connection), source, posts)
             self._channel_update(cur, source, channel)
             _announce(cur, result)
             return result
@@ -455,7 +434,7 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
                     on_commit: Callable[[int, IngestResult], None] | None = None,
                     capture: Provenance = UNKNOWN_PROVENANCE) -> IngestResult:
         """Bulk upsert: pages grouped into transactions of about `commit_every` posts."""
-        fetched = _iso(fetched_at) or utc_iso(datetime.now(UTC))
+        fetched = iso_or_none(fetched_at) or utc_iso(datetime.now(UTC))
         total = IngestResult()
         group: list[Batch] = []
         size = 0
@@ -492,36 +471,6 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         return total
 
     # ------------------------------------------------------------------ posts
-
-    def _one_post(self, where: str, params: dict[str, Any]) -> StoredPost | None:
-        row = self._pg_read(lambda c: c.execute(f"{_POST_SELECT} WHERE {where}",
-                                             {"desk": self.desk, **params}).fetchone())
-        return _stored_post(row) if row else None
-
-    def get(self, source: str, post_id: int) -> StoredPost | None:
-        return self._one_post("p.source = %(s)s AND p.post_id = %(i)s", {"s": source, "i": post_id})
-
-    def get_by_key(self, key: int) -> StoredPost | None:
-        return self._one_post("p.key = %(k)s", {"k": key})
-
-    def get_by_url(self, url: str) -> StoredPost | None:
-        return self._one_post("p.url = %(u)s ORDER BY p.key DESC LIMIT 1", {"u": url})
-
-    def revisions_of(self, source: str, post_id: int) -> list[tuple[str, datetime, datetime]]:
-        rows = self._pg_read(lambda c: c.execute(
-            "SELECT text, captured, replaced FROM revisions WHERE source = %s AND post_id = %s ORDER BY id",
-            (source, post_id)).fetchall())
-        return [(t, _dt(c), _dt(r)) for t, c, r in rows]  # type: ignore[misc]
-
-    def count_posts(self) -> int:
-        return self._pg_read(lambda c: c.execute("SELECT coalesce(sum(post_count), 0)::bigint FROM sources").fetchone()[0])
-
-    def max_post_id(self, source: str) -> int | None:
-        return self._pg_read(lambda c: c.execute("SELECT max(post_id) FROM posts WHERE source = %s",
-                                              (source,)).fetchone()[0])
-
-    def max_key(self) -> int:
-        return self._pg_read(lambda c: c.execute("SELECT coalesce(max(key), 0) FROM posts").fetchone()[0])
 
     # ------------------------------------------------------------------ feed and search
 
@@ -588,12 +537,12 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         if after_key is not None:
             conds.append("p.key > %(after)s")
             params["after"] = after_key
-        sql = (f"SELECT {_feed_cols()} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
+        sql = (f"SELECT {self._feed_cols} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
                f"ORDER BY p.key {'ASC' if ascending else 'DESC'} LIMIT %(limit)s")
-        rows = self._pg_read(lambda c: c.execute(sql, {**params, "desk": self.desk, "limit": limit}).fetchall())
+        rows = self._pg_read(lambda c: c.execute(sql, {**params, "limit": limit}).fetchall())
         if ascending:
             rows.reverse()
-        return [_feed_row(r) for r in rows]
+        return [feed_row(r) for r in rows]
 
     def search(self, query: str, *, limit: int = 20, sources: list[str] | None = None,
                prefix: bool = False) -> list[StoredPost]:
@@ -604,9 +553,9 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         if where is None or where[2] or limit <= 0:
             return []
         conds, params, _ = where
-        sql = f"{_POST_SELECT} WHERE {' AND '.join(conds)} ORDER BY p.key DESC LIMIT %(limit)s"
-        rows = self._pg_read(lambda c: c.execute(sql, {**params, "desk": self.desk, "limit": limit}).fetchall())
-        return [_stored_post(r) for r in rows]
+        sql = f"SELECT {POST_COLS} FROM posts p {self._post_from_pins} WHERE {' AND '.join(conds)} ORDER BY p.key DESC LIMIT %(limit)s"
+        rows = self._pg_read(lambda c: c.execute(sql, {**params, "limit": limit}).fetchall())
+        return [stored_post(r) for r in rows]
 
     def feed_count(self, *, query: str | None = None, sources: list[str] | None = None,
                    after_key: int | None = None, prefix: bool = False, hide_muted: bool = False) -> int:
@@ -633,148 +582,11 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
         if limit <= 0 or offset < 0 or (where is not None and where[2]):
             return []
         conds, params = (where[0], where[1]) if where is not None else ([], {})
-        sql = (f"SELECT {_feed_cols()} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
+        sql = (f"SELECT {self._feed_cols} FROM posts p {'WHERE ' + ' AND '.join(conds) if conds else ''} "
                "ORDER BY p.key DESC LIMIT %(limit)s OFFSET %(offset)s")
         rows = self._pg_read(lambda c: c.execute(
-            sql, {**params, "desk": self.desk, "limit": limit, "offset": offset}).fetchall())
-        return [_feed_row(r) for r in rows]
-
-    # ------------------------------------------------------------------ pins (of this store's desk)
-
-    def pin(self, source: str, post_id: int, note: str = "") -> None:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> None:
-            # Serialise pinning per desk so two editors' positions never collide.
-            _lock_pins(cur, desk)
-            if cur.execute("SELECT 1 FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
-                           (desk, source, post_id)).fetchone():
-                return
-            if not cur.execute("SELECT 1 FROM posts WHERE source = %s AND post_id = %s", (source, post_id)).fetchone():
-                raise KeyError(f"no stored post {source}/{post_id}")
-            cur.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
-                        "VALUES (%(d)s, %(s)s, %(i)s, (SELECT count(*) FROM pins WHERE desk = %(d)s), %(n)s, %(t)s)",
-                        {"d": desk, "s": source, "i": post_id, "n": clean_text(note),
-                         "t": utc_iso(datetime.now(UTC))})
-
-        self._pg_write(run)
-
-    @staticmethod
-    def _pin_order(cur: psycopg.Cursor, desk: str) -> list[tuple[str, int]]:
-        return [tuple(r) for r in cur.execute(  # type: ignore[misc]
-            "SELECT source, post_id FROM pins WHERE desk = %s ORDER BY position, pinned_at, seq", (desk,)).fetchall()]
-
-    @staticmethod
-    def _set_positions(cur: psycopg.Cursor, desk: str, order: list[tuple[str, int]]) -> None:
-        cur.executemany("UPDATE pins SET position = %s WHERE desk = %s AND source = %s AND post_id = %s",
-                        [(i, desk, s, p) for i, (s, p) in enumerate(order)])
-
-    def unpin(self, source: str, post_id: int) -> None:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> None:
-            _lock_pins(cur, desk)
-            if cur.execute("DELETE FROM pins WHERE desk = %s AND source = %s AND post_id = %s",
-                           (desk, source, post_id)).rowcount:
-                self._set_positions(cur, desk, self._pin_order(cur, desk))
-
-        self._pg_write(run)
-
-    def move_pin(self, source: str, post_id: int, delta: int) -> None:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> None:
-            _lock_pins(cur, desk)
-            order = moved(self._pin_order(cur, desk), (source, post_id), delta)
-            if order is None:
-                return
-            self._set_positions(cur, desk, order)
-
-        self._pg_write(run)
-
-    def set_pin_note(self, source: str, post_id: int, note: str) -> None:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> None:
-            _lock_pins(cur, desk)
-            cur.execute("UPDATE pins SET note = %s WHERE desk = %s AND source = %s AND post_id = %s",
-                        (clean_text(note), desk, source, post_id))
-
-        self._pg_write(run)
-
-    def clear_pins(self) -> int:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> int:
-            _lock_pins(cur, desk)
-            return cur.execute("DELETE FROM pins WHERE desk = %s", (desk,)).rowcount
-
-        return self._pg_write(run)
-
-    def restore_pins(self, pins: list[Pin]) -> int:
-        """Put unpinned pins back (undo), each at its old place with its note and pin time; the
-        SQLite store's rules (pins already there, or whose post is gone, are skipped)."""
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> int:
-            _lock_pins(cur, desk)
-            order = self._pin_order(cur, desk)
-            pinned = set(order)
-            back = 0
-            for pin in sorted(pins, key=lambda p: p.position):
-                item = (pin.source, pin.post_id)
-                if item in pinned or not cur.execute(
-                        "SELECT 1 FROM posts WHERE source = %s AND post_id = %s", item).fetchone():
-                    continue
-                cur.execute("INSERT INTO pins (desk, source, post_id, position, note, pinned_at) "
-                            "VALUES (%s, %s, %s, %s, %s, %s)",
-                            (desk, *item, len(order), clean_text(pin.note), utc_iso(pin.pinned_at)))
-                order.insert(max(0, min(pin.position, len(order))), item)
-                pinned.add(item)
-                back += 1
-            self._set_positions(cur, desk, order)
-            return back
-
-        return self._pg_write(run)
-
-    def pins(self) -> list[tuple[Pin, StoredPost]]:
-        rows = self._pg_read(lambda c: c.execute(
-            f"SELECT pins.position, pins.note, pins.pinned_at, {_POST_COLS} FROM pins "
-            "JOIN posts p ON p.source = pins.source AND p.post_id = pins.post_id "
-            "WHERE pins.desk = %(desk)s ORDER BY pins.position, pins.pinned_at, pins.seq",
-            {"desk": self.desk}).fetchall())
-        out = []
-        for r in rows:
-            stored = _stored_post(r[3:])
-            out.append((Pin(stored.post.source, stored.post.id, r[0], r[1], _dt(r[2])), stored))  # type: ignore[arg-type]
-        return out
-
-    def desks(self) -> list[tuple[str, int]]:
-        return self._pg_read(lambda c: [tuple(r) for r in c.execute(  # type: ignore[misc]
-            "SELECT name, (SELECT count(*) FROM pins WHERE pins.desk = names.name) FROM "
-            "(SELECT desk AS name FROM pins UNION SELECT name FROM desks) AS names ORDER BY name").fetchall()])
-
-    def desk_prefs(self) -> dict[str, Any]:
-        row = self._pg_read(lambda c: c.execute("SELECT prefs FROM desks WHERE name = %s", (self.desk,)).fetchone())
-        try:
-            prefs = json.loads(row[0]) if row else {}
-        except ValueError:
-            return {}
-        return prefs if isinstance(prefs, dict) else {}
-
-    def set_desk_prefs(self, **changes: Any) -> dict[str, Any]:
-        desk = self.desk
-
-        def run(cur: psycopg.Cursor) -> dict[str, Any]:
-            row = cur.execute("SELECT prefs FROM desks WHERE name = %s FOR UPDATE", (desk,)).fetchone()
-            prefs = merged_prefs(row[0] if row else None, changes)
-            cur.execute("INSERT INTO desks (name, prefs, last_used) VALUES (%(n)s, %(p)s, %(t)s) "
-                        "ON CONFLICT (name) DO UPDATE SET prefs = %(p)s, last_used = %(t)s",
-                        {"n": desk, "p": json.dumps(prefs, ensure_ascii=False, sort_keys=True),
-                         "t": utc_iso(datetime.now(UTC))})
-            return prefs
-
-        return self._pg_write(run)
+            sql, {**params, "limit": limit, "offset": offset}).fetchall())
+        return [feed_row(r) for r in rows]
 
     # ------------------------------------------------------------------ many desks
 
@@ -808,12 +620,6 @@ class PgStore(PgAttention, PgUpkeep, SharedMethods):
 
             return unsupported
         raise AttributeError(name)
-
-
-def _lock_pins(cur: psycopg.Cursor, desk: str) -> None:
-    """One pinboard writer at a time per desk; desks listening hear of the change at commit."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext('desk-pins:' || %s))", (desk,))
-    cur.execute("SELECT pg_notify(%s, %s)", (PINS_CHANNEL, desk))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -851,17 +657,6 @@ def _announce(cur: psycopg.Cursor, result: IngestResult) -> None:
     """Tell listening desks at commit (PostgreSQL holds a NOTIFY until the transaction commits)."""
     if result.new or result.changed:
         cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(result.max_key)))
-
-
-_SET_EXTRAS = "UPDATE posts SET native_id = %s, reposted_by = %s, quote_of = %s WHERE source = %s AND post_id = %s"
-
-
-def _set_extras(cur: psycopg.Cursor, source: str, posts: list[Post]) -> None:
-    posts = [clean_post(p) for p in posts if post_problem(p) is None]
-    rows = [(p.native_id, p.reposted_by, p.quote_of, source, p.id)
-            for p in posts if p.native_id is not None or p.reposted_by is not None or p.quote_of is not None]
-    if rows:
-        cur.executemany(_SET_EXTRAS, rows)
 
 
 class _PgIngest:

@@ -263,6 +263,14 @@ class StoredPost:
 
 
 @dataclass(slots=True, frozen=True)
+class Copies:
+    """How many later posts repeat a post (the feed's "+N"), and their channels by name, earliest first."""
+
+    count: int
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
 class FeedRow:
     """One light row of the live feed (what a line of the virtual view needs)."""
 

@@ -26,7 +26,7 @@ from deskapp.core.alerts import (
     rule_from_json,
     rule_to_json,
 )
-from deskapp.core.model import parse_utc_iso, utc_iso
+from deskapp.core.model import Copies, parse_utc_iso, utc_iso
 
 T = TypeVar("T")
 
@@ -51,17 +51,6 @@ def _queued(conn: Any, where: str, args: Sequence[Any]) -> list[Queued]:
         f"FROM attention_queue q LEFT JOIN posts p ON p.key = q.key {where}", args).fetchall()
     return [Queued(r[0], r[1] or "", r[2] or 0, r[3] or "", r[4] or "", bool(r[5]), bool(r[6]), bool(r[7]))
             for r in rows]
-
-
-class Copies(int):
-    """How many later posts repeat a post (an int, as the feed counts it), with their channels."""
-
-    channels: tuple[str, ...]
-
-    def __new__(cls, count: int, channels: tuple[str, ...] = ()) -> Copies:
-        self = super().__new__(cls, count)
-        self.channels = channels
-        return self
 
 
 class AttentionStore:

@@ -17,7 +17,7 @@ from deskapp.config import ConfigError
 from deskapp.core.alerts import AlertKind, Rule, RuleAction
 from deskapp.core.attention import Attention
 from deskapp.core.backend import open_store
-from deskapp.core.model import Post
+from deskapp.core.model import Copies, Post
 from deskapp.core.poller import Poller
 from deskapp.core.settings import AttentionSettings
 from deskapp.core.store import Store
@@ -73,7 +73,7 @@ def test_mutes_hide_and_copies_group_under_the_earliest(store: Store) -> None:
     first, copy, promo = (store.get("telegram:a", 1), store.get("telegram:b", 7), store.get("telegram:b", 8))
     assert store.first_of(copy.key) == first.key
     assert [k for k, _ in store.duplicate_group(copy.key)] == [first.key, copy.key]
-    assert store.copies_count([first.key, promo.key]) == {first.key: 1}
+    assert store.copies_count([first.key, promo.key]) == {first.key: Copies(1, ("b",))}
     assert store.is_muted(promo.key) == "ads" and store.muted_count() == 1
     assert store.search("promo", limit=5)  # muted posts stay in the store and in search
 

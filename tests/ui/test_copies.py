@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from deskapp.core.attention import Attention
 from deskapp.core.backend import open_store
+from deskapp.core.model import Copies
 from deskapp.core.settings import AttentionSettings
 from deskapp.ui.screens.details import DetailsScreen
 from tests.ui.conftest import build_store, make_app, make_post, settle, where
@@ -32,12 +33,11 @@ async def test_a_repeated_post_shows_plus_n_and_its_details_list_the_group(desk_
     with open_store(where(desk_paths)) as store:
         Attention(store, AttentionSettings(notify=False)).drain_all()
         first = store.get("telegram:alpha_news", 1010).key
-        assert store.copies_count([first]) == {first: 2}
-        assert store.copies_count([first])[first].channels == ("Beta Wire", "Gamma Osint")
+        assert store.copies_count([first]) == {first: Copies(2, ("Beta Wire", "Gamma Osint"))}
     app = make_app(desk_paths)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert app.feed.windows.copies[first] == 2  # (the generated "Post number i" texts group too)
+        assert app.feed.windows.copies[first].count == 2  # (the generated "Post number i" texts group too)
         lines = [ln for ln in screen_text(app).splitlines() if "Port authority" in ln]
         assert len(lines) == 3 and sum("+2 (Beta Wire, Gamma Osint) " in ln for ln in lines) == 1
         await pilot.press("j", "j")  # the earliest, under its two copies

@@ -40,7 +40,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from deskapp.core.model import FeedRow
+from deskapp.core.model import Copies, FeedRow
 from deskapp.core.store import NotSupported
 from deskapp.ui.keys import FEED_ACTIONS, bindings
 from deskapp.ui.text import feed_time, highlight_segments, line_text, one_line, plain, post_marks
@@ -70,7 +70,7 @@ class FeedState:
     start: int  # index of rows[0]; a multiple of the window size
     rows: list[FeedRow]
     unseen: int  # rows newer than the seen key
-    copies: dict[int, int] = field(default_factory=dict)  # key -> later posts that repeat it ("+N")
+    copies: dict[int, Copies] = field(default_factory=dict)  # key -> later posts that repeat it ("+N")
     newest: int = 0  # the newest key under the filter
 
 
@@ -79,8 +79,8 @@ class FeedState:
 AnchorHook = Callable[[], None]
 
 
-def _copies(store: DeskStore, keys: list[int]) -> dict[int, int]:
-    """The "+N" counts of these rows; none on a store that does not group copies (PostgreSQL yet)."""
+def _copies(store: DeskStore, keys: list[int]) -> dict[int, Copies]:
+    """The "+N" of these rows; none on a store that cannot answer (a PostgreSQL schema without groups)."""
     try:
         return store.copies_count(keys)
     except NotSupported:
@@ -155,7 +155,7 @@ class FeedWindows:
         self._windows: OrderedDict[int, list[FeedRow]] = OrderedDict()
         self.queries = 0  # store round trips (for tests and the benchmark)
         self.version: int | None = None  # the store's data_version the windows were read at
-        self.copies: dict[int, int] = {}  # key -> later posts that repeat it, for the rows held
+        self.copies: dict[int, Copies] = {}  # key -> later posts that repeat it, for the rows held
         self.basis: tuple[int, int] | None = None  # (total, newest key) of the installed read
 
     @property
@@ -774,9 +774,8 @@ class FeedView(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         is_cursor = row.key == self.cursor_key if self.cursor_key is not None else index == self.cursor
         marked = self._is_read_mark(index, row)
-        copies = self.windows.copies.get(row.key, 0)
-        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked, copies,
-                     getattr(copies, "channels", ()))  # an edit is a new row
+        copies = self.windows.copies.get(row.key)
+        cache_key = (row, width, is_cursor, is_cursor and self.has_focus, marked, copies)  # an edit is a new row
         strip = self._cache.get(cache_key)
         if strip is None:
             strip = self._render_row(row, width, is_cursor, marked, copies)
@@ -821,7 +820,8 @@ class FeedView(ScrollView, can_focus=True):
         if not self.first_paint:
             self.first_paint = now
 
-    def _render_row(self, row: FeedRow, width: int, is_cursor: bool, marked: bool = False, copies: int = 0) -> Strip:
+    def _render_row(self, row: FeedRow, width: int, is_cursor: bool, marked: bool = False,
+                    copies: Copies | None = None) -> Strip:
         """One line from plain text only: Segments never parse markup, controls are removed."""
         base, pin_style, time_style, chan_style, service_style, watch_style, mark_style, read_style = (
             self._style_set(is_cursor))
@@ -846,7 +846,7 @@ class FeedView(ScrollView, can_focus=True):
         for mark in post_marks(forwarded=row.forwarded is not None, reply=row.reply, edited=row.edited,
                                media=row.media):
             segments += [Segment(f"[{mark}]", mark_style), Segment(" ", base)]
-        if copies:  # other channels repeated this post later (the details list them with times)
+        if copies is not None and copies.count:  # other channels repeated this post later (the details list them with times)
             segments += [Segment(copies_label(copies), pin_style), Segment(" ", base)]
         text = line_text(row.snippet, service=row.service, has_media=bool(row.media))
         text = text[: 2 * width]  # a character is at least one cell (or a rare zero-width mark)
@@ -858,12 +858,11 @@ class FeedView(ScrollView, can_focus=True):
 COPIES_NAMES_CELLS = 32  # the channels named after "+N" on a feed line; the details list them all
 
 
-def copies_label(copies: int) -> str:
+def copies_label(copies: Copies) -> str:
     """"+2 (City Desk Alerts, Eastfield Monitor)": how many repeated the post, and where."""
-    channels = getattr(copies, "channels", ())
-    if not channels:
-        return f"+{copies}"
-    names = ", ".join(plain(name) for name in channels)
+    if not copies.channels:
+        return f"+{copies.count}"
+    names = ", ".join(plain(name) for name in copies.channels)
     if len(names) > COPIES_NAMES_CELLS:
         names = names[: COPIES_NAMES_CELLS - 1].rstrip(", ") + "…"
-    return f"+{copies} ({names})"
+    return f"+{copies.count} ({names})"

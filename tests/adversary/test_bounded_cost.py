@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from deskapp.demo.tme import render_page
 from tests.adversary.helpers_b import desk_config, needs_desk, run_measured
-from tests.adversary.hostile_http import Answer, HostileServer
+from tests.scripted_http import ScriptedServer
 from tests.wire import make_channel
 
 pytestmark = needs_desk
@@ -43,21 +44,20 @@ def bombs() -> dict[str, tuple[str, bytes]]:
 
 def test_compression_bombs_are_refused_in_bounded_memory(tmp_path: Path, bombs: dict[str, tuple[str, bytes]],
                                                           capsys: pytest.CaptureFixture) -> None:
-    with HostileServer() as server:
+    with ScriptedServer() as server:
         server.channel(make_channel("calm_chan", 5))
         base_cfg = desk_config(tmp_path, server.url, ["calm_chan"], name="calm.toml")
         code, out, baseline_kb = run_measured(["--config", str(base_cfg), "poll", "--once"])
         assert code == 0, out
         for handle, (encoding, body) in bombs.items():
-            server.routes[f"/s/{handle}"] = Answer(headers={"Content-Encoding": encoding}, body=body)
+            server.route(f"/s/{handle}", body, headers={"Content-Encoding": encoding})
         # Honest pages in the same encodings are read as usual.
         for handle, encoding, wbits in (("twice_ok", "gzip, gzip", 16 + zlib.MAX_WBITS),
                                         ("raw_ok", "deflate", -zlib.MAX_WBITS)):
-            server.channel(make_channel(handle, 4))
-            page = server.routes[f"/s/{handle}"].body  # type: ignore[union-attr]
-            once = _compress([page], wbits, 6)
+            ch = make_channel(handle, 4)
+            once = _compress([render_page(ch, ch.posts).encode()], wbits, 6)
             body = _compress([once], wbits, 6) if "," in encoding else once
-            server.routes[f"/s/{handle}"] = Answer(headers={"Content-Encoding": encoding}, body=body)
+            server.route(f"/s/{handle}", body, headers={"Content-Encoding": encoding})
         cfg = desk_config(tmp_path, server.url, ["calm_chan", "twice_ok", "raw_ok", *bombs])
         code, out, peak_kb = run_measured(["--config", str(cfg), "poll", "--once"])
     lines = {ln.split(":", 2)[1]: ln for ln in out.splitlines() if ln.startswith("telegram:")}

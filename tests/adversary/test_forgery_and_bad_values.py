@@ -23,7 +23,7 @@ from deskapp.demo.tme import FakeChannel, FakePost, render_page
 from tests.adversary.helpers_b import desk_config, needs_desk
 from tests.e2e.tmux import DESK
 from tests.hostile import EDGE_HANDLE, EDGE_KEPT, EDGE_REFUSED, edge_values_page, hostile_channel, page_mixing
-from tests.rawwire import RawWire
+from tests.scripted_http import ScriptedServer
 from tests.wire import T0, make_channel
 
 pytestmark = needs_desk
@@ -49,12 +49,12 @@ def desk(home: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.fixture
 def wire():
-    with RawWire() as w:
+    with ScriptedServer() as w:
         yield w
 
 
 def test_posts_of_another_channel_are_refused_and_the_rest_is_cited_with_its_capture(
-        wire: RawWire, tmp_path: Path) -> None:
+        wire: ScriptedServer, tmp_path: Path) -> None:
     alpha, beta = make_channel("alpha", 3), FakeChannel("beta", "Beta")
     wire.route("/s/alpha", page_mixing(alpha, [(beta, FakePost(9, T0, "forged"))]))
     cfg = desk_config(tmp_path, wire.url, ["alpha"])
@@ -71,10 +71,10 @@ def test_posts_of_another_channel_are_refused_and_the_rest_is_cited_with_its_cap
     assert desk(tmp_path, "--config", str(cfg), "cite", "beta/9").returncode == 1  # not in the store
 
 
-def test_a_page_of_another_channel_or_another_origin_stores_nothing(wire: RawWire, tmp_path: Path) -> None:
+def test_a_page_of_another_channel_or_another_origin_stores_nothing(wire: ScriptedServer, tmp_path: Path) -> None:
     beta = make_channel("beta", 3)
     wire.route("/s/alpha", render_page(beta, beta.posts))
-    with RawWire() as elsewhere:
+    with ScriptedServer() as elsewhere:
         elsewhere.route("/s/gamma", render_page(make_channel("gamma", 2), make_channel("gamma", 2).posts))
         wire.route("/s/gamma", b"", 302, {"Location": f"{elsewhere.url}/s/gamma"})
         cfg = desk_config(tmp_path, wire.url, ["alpha", "gamma"])
@@ -89,7 +89,7 @@ def test_a_page_of_another_channel_or_another_origin_stores_nothing(wire: RawWir
         assert desk(tmp_path, "--config", str(cfg), "search", "--json", query).stdout == b""
 
 
-def test_an_id_twice_with_different_content_is_not_stored(wire: RawWire, tmp_path: Path) -> None:
+def test_an_id_twice_with_different_content_is_not_stored(wire: ScriptedServer, tmp_path: Path) -> None:
     alpha = make_channel("alpha", 3)
     wire.route("/s/alpha", page_mixing(alpha, [(alpha, FakePost(2, T0, "the other post 2"))]))
     cfg = desk_config(tmp_path, wire.url, ["alpha"])
@@ -99,7 +99,7 @@ def test_an_id_twice_with_different_content_is_not_stored(wire: RawWire, tmp_pat
     assert sorted(ids) == [1, 3]
 
 
-def test_no_unsafe_byte_reaches_the_json_commands(wire: RawWire, tmp_path: Path) -> None:
+def test_no_unsafe_byte_reaches_the_json_commands(wire: ScriptedServer, tmp_path: Path) -> None:
     ch = hostile_channel()
     page = render_page(ch, ch.posts)
     wire.route(f"/s/{ch.handle}", page)
@@ -119,7 +119,7 @@ def test_no_unsafe_byte_reaches_the_json_commands(wire: RawWire, tmp_path: Path)
     assert unsafe_bytes(parsed.stdout) == [] and unsafe_bytes(parsed.stderr) == []
 
 
-def test_bad_values_cost_only_themselves_poll_after_poll(wire: RawWire, tmp_path: Path) -> None:
+def test_bad_values_cost_only_themselves_poll_after_poll(wire: ScriptedServer, tmp_path: Path) -> None:
     wire.route(f"/s/{EDGE_HANDLE}", edge_values_page(), headers={"ETag": '"caf\u00e9"'})
     cfg = desk_config(tmp_path, wire.url, [EDGE_HANDLE])
     for n in range(3):

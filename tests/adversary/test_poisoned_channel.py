@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversary.helpers_b import Lines, desk_config, desk_process, needs_desk
-from tests.adversary.hostile_http import Answer, HostileServer
+from tests.scripted_http import ScriptedServer
 from tests.wire import make_channel
 
 pytestmark = needs_desk
@@ -30,7 +30,7 @@ def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
-def _run(tmp_path: Path, server: HostileServer, handles: list[str], name: str) -> tuple[list[float], str]:
+def _run(tmp_path: Path, server: ScriptedServer, handles: list[str], name: str) -> tuple[list[float], str]:
     cfg = desk_config(tmp_path / name, server.url, handles, interval=INTERVAL, name="desk.toml",
                       parse_timeout=PARSE_LIMIT, backoff_base=2.0, backoff_max=4.0)
     with desk_process("--config", str(cfg), "poll") as proc:
@@ -39,17 +39,17 @@ def _run(tmp_path: Path, server: HostileServer, handles: list[str], name: str) -
         start = time.monotonic()
         time.sleep(RUN_S)
         end = time.monotonic()
-    hits = [t for t in server.hits_for("/s/healthy_chan") if start <= t <= end]
+    hits = [h.at for h in server.hits_for("/s/healthy_chan") if start <= h.at <= end]
     return hits, "\n".join(out.lines)
 
 
 def test_poisoned_channels_do_not_starve_the_healthy_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for d in ("alone", "poisoned"):
         (tmp_path / d).mkdir()
-    with HostileServer() as server:
+    with ScriptedServer() as server:
         server.channel(make_channel("healthy_chan", 5))
-        server.routes["/s/slow_poison"] = Answer(body=SLOW)
-        server.routes["/s/deep_poison"] = Answer(body=DEEP)
+        server.route("/s/slow_poison", SLOW)
+        server.route("/s/deep_poison", DEEP)
         alone, _ = _run(tmp_path, server, ["healthy_chan"], "alone")
         poisoned, out = _run(tmp_path, server, ["healthy_chan", "slow_poison", "deep_poison"], "poisoned")
         slow_polls = len(server.hits_for("/s/slow_poison"))
@@ -78,13 +78,12 @@ def _feed(items: int) -> bytes:
 
 def test_a_slow_feed_is_killed_and_the_healthy_sources_keep_their_schedule(tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture) -> None:
-    with HostileServer() as server:
+    with ScriptedServer() as server:
         server.channel(make_channel("healthy_chan", 5))
-        server.routes["/feed_ok.xml"] = Answer(headers={"Content-Type": "application/rss+xml"}, body=_feed(3))
+        server.route("/feed_ok.xml", _feed(3), headers={"Content-Type": "application/rss+xml"})
         # 25,000 items in 3.6 MB: feedparser needs ~35 s for it here, which on the poller's loop would
         # stop every other source for as long.
-        server.routes["/feed_slow.xml"] = Answer(headers={"Content-Type": "application/rss+xml"},
-                                                 body=_feed(25_000))
+        server.route("/feed_slow.xml", _feed(25_000), headers={"Content-Type": "application/rss+xml"})
         cfg = desk_config(tmp_path, server.url, ["healthy_chan"], interval=INTERVAL, parse_timeout=1.0,
                           backoff_base=2.0, backoff_max=4.0)
         cfg.write_text(cfg.read_text() + f'[rss]\ninterval = {INTERVAL}\nfeeds = ["{server.url}/feed_ok.xml", '
@@ -96,8 +95,8 @@ def test_a_slow_feed_is_killed_and_the_healthy_sources_keep_their_schedule(tmp_p
             out.wait_for("feed_slow.xml: suspiciously empty page: parsing took longer than 1 s", timeout=20)
             time.sleep(max(0.0, RUN_S - (time.monotonic() - start)))
             end = time.monotonic()
-        chan = [t for t in server.hits_for("/s/healthy_chan") if start <= t <= end]
-        feed = [t for t in server.hits_for("/feed_ok.xml") if start <= t <= end]
+        chan = [h.at for h in server.hits_for("/s/healthy_chan") if start <= h.at <= end]
+        feed = [h.at for h in server.hits_for("/feed_ok.xml") if start <= h.at <= end]
         slow = len(server.hits_for("/feed_slow.xml"))
     with capsys.disabled():
         print(f"\nbeside a feed that takes ~35 s to parse ({slow} tries, each killed at 1 s), over {RUN_S} s: "

@@ -11,7 +11,7 @@ import pytest
 from deskapp.core.fetch import parse_retry_after
 from deskapp.core.politeness import RETRY_AFTER_MAX
 from tests.adversary.helpers_b import desk_config, needs_desk, run_measured
-from tests.adversary.hostile_http import Answer, HostileServer
+from tests.scripted_http import ScriptedServer
 from tests.wire import make_channel
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -42,9 +42,9 @@ def test_retry_after_is_capped_and_safe(value: str, expected: float | None) -> N
 @needs_desk
 def test_a_server_cannot_park_a_host_forever(tmp_path: Path) -> None:
     huge = "9" * 5000
-    with HostileServer() as server:
-        server.routes["/s/parked_one"] = Answer(429, {"Retry-After": huge})
-        server.routes["/s/parked_two"] = Answer(503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"})
+    with ScriptedServer() as server:
+        server.route("/s/parked_one", b"", 429, {"Retry-After": huge})
+        server.route("/s/parked_two", b"", 503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"})
         server.channel(make_channel("fine_chan", 3))
         server.channel(make_channel("after_chan", 3))
         cfg = desk_config(tmp_path, server.url, ["fine_chan", "parked_two", "parked_one", "after_chan"])

@@ -15,7 +15,7 @@ from deskapp.cli import main
 from deskapp.core.poller import Poller
 from deskapp.core.store import Store
 from tests.hostile import EDGE_HANDLE, EDGE_KEPT, EDGE_REFUSED, edge_values_page
-from tests.rawwire import RawWire
+from tests.scripted_http import ScriptedServer
 from tests.wire import settings_for
 
 SOURCE = f"telegram:{EDGE_HANDLE}"
@@ -28,7 +28,7 @@ def once(db: Path, settings) -> list:
 
 def test_the_poller_keeps_the_sound_posts_and_every_later_poll_works(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    with RawWire() as wire:
+    with ScriptedServer() as wire:
         wire.route(f"/s/{EDGE_HANDLE}", edge_values_page(), headers={"ETag": '"caf\u00e9-\u00ff"'})
         settings = settings_for(wire, [EDGE_HANDLE], backfill_pages=3)
         [first] = once(db, settings)
@@ -55,7 +55,7 @@ def test_the_poller_keeps_the_sound_posts_and_every_later_poll_works(tmp_path: P
 
 def test_a_validator_an_older_store_kept_does_not_fail_every_poll(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    with RawWire() as wire:
+    with ScriptedServer() as wire:
         wire.route(f"/s/{EDGE_HANDLE}", edge_values_page())
         settings = settings_for(wire, [EDGE_HANDLE], backfill_pages=0)
         with Store.open(db) as store:

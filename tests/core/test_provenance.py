@@ -19,13 +19,13 @@ from deskapp.core.store import Store
 from deskapp.core.store_schema import MIGRATIONS, split_sql
 from deskapp.demo.tme import FakeChannel, FakePost, page_window, render_page
 from tests.hostile import page_mixing
-from tests.rawwire import RawWire
+from tests.scripted_http import ScriptedServer
 from tests.wire import T0, config_toml, make_channel, settings_for
 
 
 @pytest.fixture
 def wire():
-    with RawWire() as w:
+    with ScriptedServer() as w:
         yield w
 
 
@@ -49,7 +49,7 @@ def source(db: Path, name: str):
 
 
 def test_posts_naming_another_channel_are_refused_and_the_source_says_so(
-        wire: RawWire, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:
+        wire: ScriptedServer, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:
     alpha = make_channel("alpha", 3)
     beta = FakeChannel("beta", "Beta")
     forged = [(beta, FakePost(7, T0, "words put in beta's mouth")), (beta, FakePost(8, T0, "more"))]
@@ -69,7 +69,7 @@ def test_posts_naming_another_channel_are_refused_and_the_source_says_so(
     assert "warning" in line and "2 posts of @beta on the page of @alpha: refused" in line
 
 
-def test_a_page_of_another_channel_fails_the_source_and_stores_nothing(wire: RawWire, tmp_path: Path) -> None:
+def test_a_page_of_another_channel_fails_the_source_and_stores_nothing(wire: ScriptedServer, tmp_path: Path) -> None:
     beta = make_channel("beta", 4)
     wire.route("/s/alpha", render_page(beta, beta.posts))
     db = tmp_path / "s.db"
@@ -81,8 +81,8 @@ def test_a_page_of_another_channel_fails_the_source_and_stores_nothing(wire: Raw
     assert health.title is None  # beta's header is not alpha's either
 
 
-def test_a_redirect_to_another_origin_is_not_followed(wire: RawWire, tmp_path: Path) -> None:
-    with RawWire() as elsewhere:
+def test_a_redirect_to_another_origin_is_not_followed(wire: ScriptedServer, tmp_path: Path) -> None:
+    with ScriptedServer() as elsewhere:
         alpha = make_channel("alpha", 3)
         elsewhere.route("/s/alpha", render_page(alpha, alpha.posts))
         wire.route("/s/alpha", b"", 302, {"Location": f"{elsewhere.url}/s/alpha"})
@@ -94,7 +94,7 @@ def test_a_redirect_to_another_origin_is_not_followed(wire: RawWire, tmp_path: P
 
 
 def test_a_redirect_within_the_origin_to_the_same_channel_is_followed_and_recorded(
-        wire: RawWire, tmp_path: Path) -> None:
+        wire: ScriptedServer, tmp_path: Path) -> None:
     alpha = make_channel("Alpha", 2)
     wire.route("/s/alpha", b"", 301, {"Location": "/s/Alpha"})
     wire.route("/s/Alpha", render_page(alpha, alpha.posts))
@@ -108,7 +108,7 @@ def test_a_redirect_within_the_origin_to_the_same_channel_is_followed_and_record
 
 
 def test_an_id_twice_with_different_content_keeps_neither_and_a_stored_copy_stays(
-        wire: RawWire, tmp_path: Path) -> None:
+        wire: ScriptedServer, tmp_path: Path) -> None:
     alpha = make_channel("alpha", 3)
     wire.route("/s/alpha", render_page(alpha, alpha.posts))
     db = tmp_path / "s.db"
@@ -124,7 +124,7 @@ def test_an_id_twice_with_different_content_keeps_neither_and_a_stored_copy_stay
 
 
 def test_every_post_says_how_it_was_captured_and_cite_json_shows_it(
-        wire: RawWire, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:
+        wire: ScriptedServer, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture) -> None:
     alpha = make_channel("alpha", 25)
     wire.route("/s/alpha", render_page(alpha, page_window(alpha.posts)))
     wire.route("/s/alpha?before=6", render_page(alpha, page_window(alpha.posts, 6)))
@@ -153,7 +153,7 @@ def test_every_post_says_how_it_was_captured_and_cite_json_shows_it(
     assert csl["custom"]["captured"]["how"] == "imported"
 
 
-def test_a_changed_text_moves_its_capture_to_the_revision(wire: RawWire, tmp_path: Path) -> None:
+def test_a_changed_text_moves_its_capture_to_the_revision(wire: ScriptedServer, tmp_path: Path) -> None:
     alpha = make_channel("alpha", 2)
     db = tmp_path / "s.db"
     settings = settings_for(wire, ["alpha"], backfill_pages=0)
@@ -211,7 +211,7 @@ def test_one_import_of_several_files_marks_each_post_with_its_own_file(
         assert (sp.capture.how, sp.capture.where) == ("imported", str(path.resolve()))
 
 
-def test_a_recheck_is_not_decided_by_another_channels_page_or_another_origin(wire: RawWire, tmp_path: Path) -> None:
+def test_a_recheck_is_not_decided_by_another_channels_page_or_another_origin(wire: ScriptedServer, tmp_path: Path) -> None:
     """The sibling in verify: a context page of beta's posts around alpha/12 would otherwise say
     alpha/12 was deleted."""
     from deskapp.core.evidence import FetchLimits, Result
@@ -219,7 +219,7 @@ def test_a_recheck_is_not_decided_by_another_channels_page_or_another_origin(wir
 
     beta = make_channel("beta", 20)
     wire.route("/s/alpha/12", render_page(beta, beta.posts[8:16]))
-    with RawWire() as elsewhere:
+    with ScriptedServer() as elsewhere:
         alpha = make_channel("alpha", 20)
         elsewhere.route("/s/alpha/13", render_page(alpha, [p for p in alpha.posts if p.id != 13]))
         wire.route("/s/alpha/13", b"", 302, {"Location": f"{elsewhere.url}/s/alpha/13"})

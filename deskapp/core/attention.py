@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deskapp.core import dedup
-from deskapp.core.alerts import AlertKind, AlertRow, Match, RuleAction, RuleSet
+from deskapp.core.alerts import AlertKind, AlertRow, Match, RuleSet, split_rules
 from deskapp.core.model import utc_iso
 from deskapp.core.settings import AttentionSettings
 from deskapp.core.store_attention import Queued
@@ -89,8 +89,7 @@ class Attention:
         if stamp == self._rules_seen:
             return
         rules = [*self.settings.rules, *(r for _, r in self.store.rules())]
-        self.alerts = RuleSet([r for r in rules if r.action is RuleAction.ALERT])
-        self.mutes = RuleSet([r for r in rules if r.action is RuleAction.MUTE])
+        self.alerts, self.mutes = split_rules(rules)
         self._rules_seen = stamp
 
     def drain(self, limit: int | None = None) -> list[AlertRow]:

@@ -27,7 +27,7 @@ import sqlite3
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
 from deskapp.core.store_schema import DUP_TABLES
@@ -227,16 +227,6 @@ class DuplicateIndex:
         rows = self.conn.execute(
             "SELECT key, similarity FROM dup_groups WHERE first_key = ? ORDER BY key", (first,)).fetchall()
         return [(first, 1.0), *((k, s) for k, s in rows)]
-
-    def copies_count(self, keys: Sequence[int]) -> dict[int, int]:
-        """For feed rows: how many later posts copy each of these (0 is left out)."""
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
-        rows = self.conn.execute(
-            f"SELECT first_key, count(*) FROM dup_groups WHERE first_key IN ({marks}) GROUP BY first_key",
-            list(keys)).fetchall()
-        return dict(rows)
 
 
 def group_texts(items: Iterable[tuple[int, str]]) -> dict[int, int]:

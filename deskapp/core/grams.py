@@ -37,10 +37,6 @@ _RUN = re.compile(f"[{_RANGES}]+")
 GLOB = f"*[{_RANGES}]*"
 
 
-def has_grams(text: str) -> bool:
-    return _RUN.search(text) is not None
-
-
 def runs(text: str) -> list[str]:
     """The CJK/Thai runs of a text, in order."""
     return _RUN.findall(text)

@@ -34,10 +34,6 @@ _URL_HIDDEN = re.compile(f"[{_ALL_CONTROLS}{_BIDI}{_ZERO_WIDTH}]")
 # that its parameters ("]52;c;...") do not survive as visible junk.
 _ESC_SEQ = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*[\x07\x9c]?")
 
-# Very long runs are cut when laid out; the store keeps everything.
-MAX_FIELD = 200_000
-
-
 def clean_text(text: str | None) -> str:
     """Text safe to store and show: escape sequences and controls removed, newlines kept."""
     if not text:

@@ -134,7 +134,6 @@ class DeskApp(App[None]):
         self.on_pg = is_pg_url(self.store_target)
         self.store_name = shown_url(str(self.store_target)) if self.on_pg else str(paths.store)
         self.link_down: str | None = None  # why the LISTEN connection is lost (PostgreSQL), while it is
-        self.listening = False  # the LISTEN connection is in force (tests wait for it)
         self._listen_stop = threading.Event()
         self._missing: set[str] = set()  # features the store lacks that the desk met (NotSupported)
         self.demo_banner = demo_banner
@@ -456,11 +455,9 @@ class DeskApp(App[None]):
         if self.store is None or self._panes_gone():
             return
         if not message.up:
-            self.listening = False
             self.link_down = one_line(message.reason, 200)
             self.refresh_status(reread=False)
             return
-        self.listening = True
         self.link_down = None
         self.store_changed()  # what was committed before the LISTEN (or while the server was away)
         self.refresh_status()

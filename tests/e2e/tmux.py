@@ -119,7 +119,8 @@ def desk_terminal(tmp: Path, *args: str | Path, record: Path | None = None, widt
     pidfile = tmp / f"desk-{uuid.uuid4().hex[:8]}.pid"
     try:
         with terminal(tmp, desk_line(*args, pidfile=pidfile, record=record), width=width, height=height) as term:
-            term.tmux("set-option", "-s", "escape-time", "10", check=False)  # see fast_escape
+            # tmux holds a lone ESC for 500 ms by default (to tell it from Alt+key): each Esc would cost that.
+            term.tmux("set-option", "-s", "escape-time", "10", check=False)
             yield term, pidfile
     finally:
         try:
@@ -137,12 +138,6 @@ def _is_our_desk(pid: int, pidfile: Path) -> bool:
     except OSError:
         return False
     return "desk" in cmdline
-
-
-def fast_escape(term: Term) -> None:
-    """tmux holds a lone ESC for 500 ms by default (to tell it from Alt+key); the desk's Esc key
-    would cost that much each time."""
-    term.tmux("set-option", "-s", "escape-time", "10", check=False)
 
 
 def wait_screen(term: Term, predicate: Callable[[str], bool], timeout: float, what: str,

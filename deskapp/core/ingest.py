@@ -526,10 +526,12 @@ def staged_chunks(batches: Iterable[Batch], fetched: str,
             yield ready
 
 
-def ensure_source(conn: sqlite3.Connection, name: str) -> None:
-    """Give a source that posts arrive for a row (disabled, until the settings name it)."""
+def ensure_source(conn: Any, name: str) -> None:
+    """Give a source that posts arrive for a row (disabled, until the settings name it). SQL both
+    stores run (a sqlite3 connection, or PostgreSQL's `?` face: core/pg/shared_sql.py)."""
     kind, sep, handle = name.partition(":")
     conn.execute(
-        "INSERT OR IGNORE INTO sources (name, kind, handle, enabled, created) VALUES (?, ?, ?, 0, ?)",
+        "INSERT INTO sources (name, kind, handle, enabled, created) VALUES (?, ?, ?, 0, ?) "
+        "ON CONFLICT (name) DO NOTHING",
         (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))),
     )

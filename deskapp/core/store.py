@@ -1,5 +1,6 @@
-"""The SQLite store: posts, their revisions, sources and their health, full-text search (pins and desk
-preferences: store_pins.py; post reads: store_rows.py).
+"""The SQLite store: the file, posts and their revisions, full-text search. Mixed in, shared with
+the PostgreSQL store: sources and their health (store_sources.py), pins and desk preferences
+(store_pins.py), post reads (store_rows.py), attention (store_attention.py).
 
 One ordinary SQLite file (sqlite-utils and Datasette open it; tests/test_store.py holds that), WAL mode,
 `synchronous=NORMAL`, `busy_timeout=5000`, foreign keys off. Every write runs in an explicit
@@ -81,24 +82,20 @@ from deskapp.core.model import (
     ChannelInfo,
     FeedRow,
     Post,
-    SourceConfig,
-    SourceHealth,
     StoredPost,
     utc_iso,
 )
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
 from deskapp.core.sanitize import (
-    clean_channel,
-    clean_header,
-    clean_line,
     clean_post,
     post_problem,
 )
 from deskapp.core.store_attention import AttentionStore
 from deskapp.core.store_pins import PinStore
-from deskapp.core.store_rows import POST_COLS, PostReads, dt_or_none, feed_row, iso_or_none, stored_post
+from deskapp.core.store_rows import POST_COLS, PostReads, feed_row, iso_or_none, stored_post
 from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
+from deskapp.core.store_sources import SourceStore, channel_update
 from deskapp.core.write_turns import turns_for
 
 __all__ = ["MIGRATIONS", "NotSupported", "Store", "StoreError"]
@@ -237,7 +234,7 @@ def _clause_sql(clause: list[Term]) -> tuple[str, list[Any]]:
     return "(" + " OR ".join(ors) + ")", params
 
 
-class Store(PinStore, PostReads, AttentionStore):
+class Store(PinStore, PostReads, SourceStore, AttentionStore):
     """One connection to the store file. Open with `Store.open(path)`; one Store per thread."""
 
     path: Path
@@ -541,144 +538,11 @@ class Store(PinStore, PostReads, AttentionStore):
         """PRAGMA data_version: changes when ANOTHER connection has committed since the last call."""
         return self._read(lambda c: c.execute("PRAGMA data_version").fetchone()[0])
 
-    # ------------------------------------------------------------------ sources
+    # ------------------------------------------------------------------ sources (store_sources.SourceStore)
 
-    def sync_sources(self, configs: list[SourceConfig]) -> None:
-        """Add sources that are new; update label/enabled/interval/handle of known ones. Never deletes."""
-        now = utc_iso(datetime.now(UTC))
-        rows = [
-            (c.name, c.kind, clean_line(c.handle), clean_line(c.label) or None, int(bool(c.enabled)), c.interval, now, c.base_url)
-            for c in configs
-        ]
-
-        def run(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO sources (name, kind, handle, label, enabled, interval, created, base_url) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
-                "handle = excluded.handle, label = excluded.label, enabled = excluded.enabled, "
-                "interval = excluded.interval, base_url = excluded.base_url, "
-                "created = coalesce(created, excluded.created)",
-                rows,
-            )
-
-        self._write(run)
-
-    def forget_source(self, name: str) -> int:
-        """Remove a source and its stored posts (with their revisions) from the store; returns how
-        many posts went. Refused (ValueError) while any desk has one of its posts pinned: pins are
-        the editors' evidence. The settings file is the caller's: a configured source comes back."""
-
-        def run(conn: sqlite3.Connection) -> int:
-            pinned = conn.execute("SELECT count(*) FROM pins WHERE source = ?", (name,)).fetchone()[0]
-            if pinned:
-                raise ValueError(f"{name}: {pinned} of its posts are pinned; unpin them first")
-            grams.unindex(conn, conn.execute("SELECT key, text FROM posts WHERE source = ? AND text GLOB ?",
-                                             (name, grams.GLOB)).fetchall())
-            gone = conn.execute("DELETE FROM posts WHERE source = ?", (name,)).rowcount
-            conn.execute("DELETE FROM revisions WHERE source = ?", (name,))
-            conn.execute("DELETE FROM sources WHERE name = ?", (name,))
-            return gone
-
-        return self._write(run)
-
-    _SOURCE_COLS = (
-        "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
-        "next_poll, cursor, backfill_done, warning, warning_at"
-    )
-
-    def sources(self) -> list[SourceHealth]:
-        """Every known source, by name, with `.posts` = stored posts (the post_count counter)."""
-        rows = self._read(lambda c: c.execute(
-            f"SELECT {self._SOURCE_COLS}, post_count FROM sources ORDER BY name").fetchall())
-        return [
-            SourceHealth(
-                name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
-                last_success=dt_or_none(r[6]), last_error=dt_or_none(r[7]), error_text=r[8], error_count=r[9] or 0,
-                next_poll=dt_or_none(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
-                warning_at=dt_or_none(r[14]), posts=r[15] or 0,
-            )
-            for r in rows
-        ]
-
-    def source_row(self, name: str) -> dict[str, Any] | None:
-        """The raw sources row (cursor, etag, last_modified, ...) or None."""
-
-        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            cur = conn.execute("SELECT * FROM sources WHERE name = ?", (name,))
-            row = cur.fetchone()
-            return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
-
-        return self._read(run)
-
-    @staticmethod
-    def _channel_update(conn: sqlite3.Connection, name: str, channel: ChannelInfo | None) -> None:
-        if channel is None:
-            return
-        channel = clean_channel(channel)
-        # Only fields the page showed overwrite what we know.
-        conn.execute(
-            "UPDATE sources SET title = coalesce(?, title), description = coalesce(?, description), "
-            "subscribers = coalesce(?, subscribers), subscribers_count = coalesce(?, subscribers_count) "
-            "WHERE name = ?",
-            (
-                channel.title, channel.description, channel.subscribers, channel.subscribers_count,
-                name,
-            ),
-        )
-
-    def update_channels(self, channels: dict[str, ChannelInfo]) -> None:
-        """What pages showed about their channels (title, description, subscribers), one transaction."""
-        if not channels:
-            return
-
-        def run(conn: sqlite3.Connection) -> None:
-            for name, info in channels.items():
-                ensure_source(conn, name)
-                self._channel_update(conn, name, info)
-
-        self._write(run)
-
-    def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
-                       last_modified: str | None = None, channel: ChannelInfo | None = None,
-                       warning: str | None = None) -> None:
-        """A fetch worked: error_count = 0; etag/last_modified are stored as given (None clears them;
-        a value that could not be sent back, not printable ASCII, is not kept). `warning` (posts the
-        page had that were refused) is kept on the source with its time until the next one."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            ensure_source(conn, name)
-            conn.execute(
-                "UPDATE sources SET last_success = ?, next_poll = ?, error_count = 0, etag = ?, "
-                "last_modified = ? WHERE name = ?",
-                (iso_or_none(at), iso_or_none(next_poll), clean_header(etag), clean_header(last_modified), name),
-            )
-            if warning:
-                conn.execute("UPDATE sources SET warning = ?, warning_at = ? WHERE name = ?",
-                             (clean_line(warning)[:2000], iso_or_none(at), name))
-            self._channel_update(conn, name, channel)
-
-        self._write(run)
-
-    def record_failure(self, name: str, *, at: datetime, reason: str, next_poll: datetime) -> None:
-        """A fetch failed: error_count += 1, the reason kept as one clean line."""
-
-        def run(conn: sqlite3.Connection) -> None:
-            ensure_source(conn, name)
-            conn.execute(
-                "UPDATE sources SET last_error = ?, error_text = ?, error_count = error_count + 1, "
-                "next_poll = ? WHERE name = ?",
-                (iso_or_none(at), clean_line(reason), iso_or_none(next_poll), name),
-            )
-
-        self._write(run)
-
-    def set_backfill(self, name: str, *, cursor: int | None, done: bool) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            ensure_source(conn, name)
-            conn.execute("UPDATE sources SET cursor = ?, backfill_done = ? WHERE name = ?",
-                         (cursor, int(done), name))
-
-        self._write(run)
+    def _forgetting_posts(self, conn: sqlite3.Connection, name: str) -> None:
+        grams.unindex(conn, conn.execute("SELECT key, text FROM posts WHERE source = ? AND text GLOB ?",
+                                         (name, grams.GLOB)).fetchall())
 
     # ------------------------------------------------------------------ ingest
 
@@ -699,7 +563,7 @@ class Store(PinStore, PostReads, AttentionStore):
             tx.add(source, posts)
             tx.finish()
             _set_extras(conn, source, posts)
-            self._channel_update(conn, source, channel)
+            channel_update(conn, source, channel)
             return tx.result
 
         return self._write(run)

@@ -1,10 +1,10 @@
 """The desk store on PostgreSQL: what the poller, the desk and the CLI need most.
 
 Same public methods and results as the SQLite `Store` (deskapp/core/store.py) for what it
-implements: schema and migrations, sources and their health, ingest with revisions and post
-counts, the newest-first feed and search. Pins per desk, desk preferences and post reads are the
-SQLite store's own code (core/store_pins.py, core/store_rows.py) run through the `?`-placeholder
-face (core/pg/shared_sql.py), with this store's hooks. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
+implements: schema and migrations, ingest with revisions and post counts, the newest-first feed
+and search. Sources and their health, pins per desk, desk preferences and post reads are the
+SQLite store's own code (core/store_sources.py, store_pins.py, store_rows.py) run through the
+`?`-placeholder face (core/pg/shared_sql.py), with this store's hooks. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
 StoreError the CLI prints as one line.
 
 Connections come from a psycopg_pool pool; each call is one transaction. Writes that collide
@@ -44,14 +44,13 @@ from deskapp.core.ingest import (
     IngestResult,
     Prepare,
     Provenance,
+    ensure_source,
     unix_seconds,
 )
 from deskapp.core.model import (
     ChannelInfo,
     FeedRow,
     Post,
-    SourceConfig,
-    SourceHealth,
     StoredPost,
     utc_iso,
 )
@@ -62,14 +61,10 @@ from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import QueryError, Term
 from deskapp.core.query import parse as parse_query
-from deskapp.core.sanitize import (
-    clean_channel,
-    clean_header,
-    clean_line,
-)
 from deskapp.core.store import NotSupported, StoreError, _set_extras
 from deskapp.core.store_pins import PinStore
-from deskapp.core.store_rows import POST_COLS, PostReads, dt_or_none, feed_row, iso_or_none, stored_post
+from deskapp.core.store_rows import POST_COLS, PostReads, feed_row, iso_or_none, stored_post
+from deskapp.core.store_sources import SourceStore, channel_update
 
 T = TypeVar("T")
 
@@ -108,26 +103,19 @@ _INSERT_COLS = (
 )
 _INSERT = f"INSERT INTO posts ({_INSERT_COLS}) VALUES ({', '.join(['%s'] * 25)})"
 _QUEUE_NEW = "INSERT INTO attention_queue (key) SELECT unnest(%s::bigint[]) ON CONFLICT (key) DO NOTHING"
-_SOURCE_COLS = (
-    "name, kind, handle, label, enabled, title, last_success, last_error, error_text, error_count, "
-    "next_poll, cursor, backfill_done, warning, warning_at, post_count"
-)
 
 
-def _ensure_source(cur: psycopg.Cursor, name: str) -> None:
-    kind, sep, handle = name.partition(":")
-    cur.execute("INSERT INTO sources (name, kind, handle, enabled, created) VALUES (%s, %s, %s, 0, %s) "
-                "ON CONFLICT (name) DO NOTHING",
-                (name, kind if sep else "", handle if sep else name, utc_iso(datetime.now(UTC))))
-
-
-class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
+class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
     """The store on a PostgreSQL server. Open with `PgStore.open(url)`; safe to share between threads
     (each call takes a pooled connection)."""
 
     _PIN_SEQ = "seq"  # the pins table's insertion order (SQLite's is the rowid)
     # Two desks of one name writing preferences at once: the second merges into the first's.
     _PREFS_LOCK = " FOR UPDATE"
+
+    def _source_changed(self, conn: Any, name: str) -> None:
+        """Desks show a source's health at once (a poll's outcome, announced at commit)."""
+        conn.execute("SELECT pg_notify(?, ?)", (SOURCES_CHANNEL, name))
 
     def _pins_begin(self, conn: Any, desk: str) -> None:
         """One pinboard writer at a time per desk, so two editors' positions never collide; the
@@ -295,95 +283,7 @@ class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
         return self._pg_read(lambda c: c.execute(
             "SELECT last_value + is_called::int FROM desk_changes").fetchone()[0])
 
-    # ------------------------------------------------------------------ sources
-
-    def sync_sources(self, configs: list[SourceConfig]) -> None:
-        now = utc_iso(datetime.now(UTC))
-        rows = [(c.name, c.kind, clean_line(c.handle), clean_line(c.label) or None, int(bool(c.enabled)),
-                 c.interval, now, c.base_url) for c in configs]
-
-        def run(cur: psycopg.Cursor) -> None:
-            cur.executemany(
-                "INSERT INTO sources (name, kind, handle, label, enabled, interval, created, base_url) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
-                "handle = excluded.handle, label = excluded.label, enabled = excluded.enabled, "
-                "interval = excluded.interval, base_url = excluded.base_url, "
-                "created = coalesce(sources.created, excluded.created)", rows)
-
-        self._pg_write(run)
-
-    def forget_source(self, name: str) -> int:
-        """Remove a source with its posts and revisions; refused (ValueError) while a desk has one
-        of its posts pinned (the SQLite store's rules). Returns how many posts went."""
-
-        def run(cur: psycopg.Cursor) -> int:
-            pinned = cur.execute("SELECT count(*) FROM pins WHERE source = %s", (name,)).fetchone()[0]
-            if pinned:
-                raise ValueError(f"{name}: {pinned} of its posts are pinned; unpin them first")
-            gone = cur.execute("DELETE FROM posts WHERE source = %s", (name,)).rowcount
-            cur.execute("DELETE FROM revisions WHERE source = %s", (name,))
-            cur.execute("DELETE FROM sources WHERE name = %s", (name,))
-            return gone
-
-        return self._pg_write(run)
-
-    def sources(self) -> list[SourceHealth]:
-        rows = self._pg_read(lambda c: c.execute(f"SELECT {_SOURCE_COLS} FROM sources ORDER BY name").fetchall())
-        return [
-            SourceHealth(
-                name=r[0], kind=r[1], handle=r[2], label=r[3], enabled=bool(r[4]), title=r[5],
-                last_success=dt_or_none(r[6]), last_error=dt_or_none(r[7]), error_text=r[8], error_count=r[9] or 0,
-                next_poll=dt_or_none(r[10]), cursor=r[11], backfill_done=bool(r[12]), warning=r[13],
-                warning_at=dt_or_none(r[14]), posts=r[15] or 0,
-            )
-            for r in rows
-        ]
-
-    def source_row(self, name: str) -> dict[str, Any] | None:
-        def run(cur: psycopg.Cursor) -> dict[str, Any] | None:
-            cur.execute("SELECT * FROM sources WHERE name = %s", (name,))
-            row = cur.fetchone()
-            return dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
-
-        return self._pg_read(run)
-
-    @staticmethod
-    def _channel_update(cur: psycopg.Cursor, name: str, channel: ChannelInfo | None) -> None:
-        if channel is None:
-            return
-        channel = clean_channel(channel)
-        cur.execute(
-            "UPDATE sources SET title = coalesce(%s, title), description = coalesce(%s, description), "
-            "subscribers = coalesce(%s, subscribers), subscribers_count = coalesce(%s, subscribers_count) "
-            "WHERE name = %s",
-            (channel.title, channel.description, channel.subscribers, channel.subscribers_count, name))
-
-    def update_channels(self, channels: dict[str, ChannelInfo]) -> None:
-        if not channels:
-            return
-
-        def run(cur: psycopg.Cursor) -> None:
-            for name, info in channels.items():
-                _ensure_source(cur, name)
-                self._channel_update(cur, name, info)
-
-        self._pg_write(run)
-
-    def record_success(self, name: str, *, at: datetime, next_poll: datetime, etag: str | None = None,
-                       last_modified: str | None = None, channel: ChannelInfo | None = None,
-                       warning: str | None = None) -> None:
-        def run(cur: psycopg.Cursor) -> None:
-            _ensure_source(cur, name)
-            cur.execute("UPDATE sources SET last_success = %s, next_poll = %s, error_count = 0, etag = %s, "
-                        "last_modified = %s WHERE name = %s",
-                        (iso_or_none(at), iso_or_none(next_poll), clean_header(etag), clean_header(last_modified), name))
-            if warning:
-                cur.execute("UPDATE sources SET warning = %s, warning_at = %s WHERE name = %s",
-                            (clean_line(warning)[:2000], iso_or_none(at), name))
-            self._channel_update(cur, name, channel)
-            cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))  # desks show the health at once
-
-        self._pg_write(run)
+    # ------------------------------------------------------------------ sources (beyond store_sources.SourceStore)
 
     def mark_polling(self, name: str, *, next_poll: datetime) -> None:
         """A poller is sending a source's request now: until it records the outcome, a poller that
@@ -391,23 +291,6 @@ class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
         poll before (which would poll it twice in one round)."""
         def run(cur: psycopg.Cursor) -> None:
             cur.execute("UPDATE sources SET next_poll = %s WHERE name = %s", (iso_or_none(next_poll), name))
-
-        self._pg_write(run)
-
-    def record_failure(self, name: str, *, at: datetime, reason: str, next_poll: datetime) -> None:
-        def run(cur: psycopg.Cursor) -> None:
-            _ensure_source(cur, name)
-            cur.execute("UPDATE sources SET last_error = %s, error_text = %s, error_count = error_count + 1, "
-                        "next_poll = %s WHERE name = %s", (iso_or_none(at), clean_line(reason), iso_or_none(next_poll), name))
-            cur.execute("SELECT pg_notify(%s, %s)", (SOURCES_CHANNEL, name))
-
-        self._pg_write(run)
-
-    def set_backfill(self, name: str, *, cursor: int | None, done: bool) -> None:
-        def run(cur: psycopg.Cursor) -> None:
-            _ensure_source(cur, name)
-            cur.execute("UPDATE sources SET cursor = %s, backfill_done = %s WHERE name = %s",
-                        (cursor, int(done), name))
 
         self._pg_write(run)
 
@@ -423,7 +306,7 @@ class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
             tx.add(source, posts, capture)
             result = tx.done
             _set_extras(QmarkConnection(cur.connection), source, posts)
-            self._channel_update(cur, source, channel)
+            channel_update(QmarkConnection(cur.connection), source, channel)
             _announce(cur, result)
             return result
 
@@ -469,8 +352,6 @@ class PgStore(PinStore, PostReads, PgAttention, PgUpkeep):
             # Fresh statistics, or the planner may walk the key order for a rare word (a full scan).
             self._pg_write(lambda c: c.execute("ANALYZE posts"))
         return total
-
-    # ------------------------------------------------------------------ posts
 
     # ------------------------------------------------------------------ feed and search
 
@@ -714,7 +595,7 @@ class _PgIngest:
         if not prepared:
             return
         if source not in self.sources:
-            _ensure_source(self.cur, source)
+            ensure_source(QmarkConnection(self.cur.connection), source)
             self.sources.add(source)
         fetched, result = self.fetched, self.result
         if any(self.known[(source, pid)][0] in self.touched for pid in prepared if (source, pid) in self.known):

@@ -1,7 +1,8 @@
-"""Pins and desk preferences are one implementation (core/store_pins.py) run by both stores; what
-PostgreSQL adds through its hooks must still hold: every pinboard write takes the desk's lock and is
-announced to listening desks at commit (and only then), and the board's order falls back to the
-order pins were made in on both servers."""
+"""Pins, desk preferences and sources are one implementation (core/store_pins.py,
+core/store_sources.py) run by both stores; what PostgreSQL adds through its hooks must still hold:
+every pinboard write takes the desk's lock and is announced to listening desks at commit (and only
+then), a poll's outcome is announced too, and the board's order falls back to the order pins were
+made in on both servers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from deskapp.core.backend import open_store
 from deskapp.core.model import Post
-from deskapp.core.pg.store import PINS_CHANNEL
+from deskapp.core.pg.store import PINS_CHANNEL, SOURCES_CHANNEL
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 FETCHED = datetime(2024, 3, 2, 8, 0, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ def test_ties_on_the_board_keep_the_order_pins_were_made_in(any_store) -> None:
 
 
 def _notes(conn: psycopg.Connection, expect: int) -> list[str]:
-    """The desk_pins payloads heard, waiting (bounded) for `expect` of them, then a little for more."""
+    """The payloads heard, waiting (bounded) for `expect` of them, then a little for more."""
     heard = [n.payload for n in conn.notifies(timeout=5, stop_after=expect)] if expect else []
     heard += [n.payload for n in conn.notifies(timeout=0.3)]
     return heard
@@ -119,3 +120,25 @@ def test_writers_of_one_desk_take_turns_and_other_desks_do_not_wait(pg_url: str)
         other.close()
         anna.close()
         ben.close()
+
+
+def test_a_polls_outcome_is_announced_and_forgetting_a_source_cleans_up(pg_url: str) -> None:
+    store = open_store(pg_url)
+    listener = psycopg.connect(pg_url, autocommit=True)
+    try:
+        listener.execute(f"LISTEN {SOURCES_CHANNEL}")
+        store.record_success(SRC, at=FETCHED, next_poll=FETCHED + timedelta(minutes=5), etag="e1")
+        assert _notes(listener, 1) == [SRC]
+        store.record_failure(SRC, at=FETCHED, reason="HTTP 502\nbad gateway", next_poll=FETCHED)
+        assert _notes(listener, 1) == [SRC]
+        store.set_backfill(SRC, cursor=7, done=False)  # not a poll's outcome
+        store.ingest_page(SRC, _posts(2), fetched_at=FETCHED)
+        assert _notes(listener, 0) == []
+        row = store.source_row(SRC)
+        assert (row["etag"], row["error_count"], row["error_text"], row["cursor"]) == ("e1", 1, "HTTP 502 bad gateway", 7)
+        (health,) = store.sources()
+        assert (health.name, health.posts, health.enabled) == (SRC, 2, False)
+        assert store.forget_source(SRC) == 2 and store.sources() == [] and store.count_posts() == 0
+    finally:
+        listener.close()
+        store.close()

@@ -592,3 +592,36 @@ def test_the_benchmarks_generated_page_parses_fully() -> None:
     assert all(p.author == "Desk Officer" and p.views_count and p.text for p in pg.posts)
     assert {m for p in pg.posts for m in p.media} == {"photo", "video"}
     assert any(p.edited for p in pg.posts)
+
+
+# ---------------------------------------------------------------------- markup that is never text
+
+
+def test_scripts_styles_and_hidden_markup_are_not_text_even_nested() -> None:
+    hidden = ("<script>alert(1)</script><style>b{}</style><template><b>tpl</b></template>"
+              "<noscript>ns<noscript>deeper<script>x()</script></noscript></noscript>")
+    got = parse_page(page(block(text=f"Before{hidden} after<br/>next <b>bold{hidden}</b>",
+                                owner=f"Wire{hidden} Channel", views=f"1.2K{hidden}")))
+    (post,) = got.posts
+    assert post.text == "Before after\nnext bold"
+    assert post.channel_title == "Wire Channel"
+    assert post.views == "1.2K" and post.views_count == 1200
+
+
+def test_a_block_inside_noscript_or_template_is_not_read() -> None:
+    hidden = block("wirechan/11", text="hidden from readers")
+    got = parse_page(page(f"<noscript>{hidden}</noscript>", f"<template>{hidden}</template>",
+                          block("wirechan/12", text="shown")))
+    assert [p.id for p in got.posts] == [12]
+
+
+def test_pages_parse_alike_in_many_threads_at_once() -> None:
+    # The CSS engine is one per thread (telegram._css): threads must never share its state.
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [page(*(block(f"wirechan/{n * 10 + i}", text=f"post {n}/{i}<br/>line") for i in range(1, 8)))
+             for n in range(1, 9)]
+    alone = [parse_page(p) for p in pages]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(parse_page, pages * 25))
+    assert together == alone * 25

@@ -11,12 +11,14 @@ lists (its section 13) are handled here and pinned by tests/test_telegram_traps.
 
 Speed (budget: a real 20-post page in 2 ms, every field). Lexbor's CSS engine walks the whole
 subtree once per selector, so every `css()` costs in proportion to the subtree it searches. The
-parser therefore runs one document-wide query (the message blocks, `<br>`, scripts and styles), and
-reads each block with a pruned walk over its element children that skips the subtrees it does not
-need (avatar, bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals).
-Text comes from lexbor's own text content; `<br>` is first replaced by U+2028 LINE SEPARATOR, which
-the text pass turns into "\\n" (a U+2028 in a post means a line break anyway). Each post is built
-through the store's gate (`sanitize.clean_post_fields`) once. benchmarks/RESULTS.md has the costs.
+parser therefore walks the document a few times only: lexbor's tag index detaches scripts, styles and
+hidden markup and finds the `<br>`s, one CSS query finds the message blocks, and each block is read
+with a pruned walk over its element children that skips the subtrees it does not need (avatar,
+bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals). Every CSS
+query goes through one engine per thread (`_css`), rather than one built for each page. Text comes
+from lexbor's own text content; `<br>` is first replaced by U+2028 LINE SEPARATOR, which the text
+pass turns into "\\n" (a U+2028 in a post means a line break anyway). Each post is built through the
+store's gate (`sanitize.clean_post_fields`) once. benchmarks/RESULTS.md has the costs.
 
 Media kinds, one entry per item in document order (an album of three photos is three "photo"s):
 photo, video, gif (a video player without play button or duration), round_video, voice, audio (a
@@ -29,11 +31,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborCSSSelector, LexborDocumentOptions, LexborHTMLParser, LexborNode
 
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Page, PageKind, Post, parse_utc_iso
 from deskapp.core.sanitize import (
@@ -48,12 +51,34 @@ from deskapp.core.sources.html_depth import nesting_depth
 
 log = logging.getLogger(__name__)
 
+_LOCAL = threading.local()
+
+
+def _css(node: LexborNode, query: str) -> list[LexborNode]:
+    """`node.css(query)` through one CSS engine per thread: each parsed page would otherwise build
+    its own (about 20 µs of a 1 ms parse). Not shared between threads: a find keeps state."""
+    try:
+        return _LOCAL.css.find(query, node)
+    except AttributeError:
+        _LOCAL.css = LexborCSSSelector()
+        return _LOCAL.css.find(query, node)
+
+
+def _css_first(node: LexborNode, query: str) -> LexborNode | None:
+    """`node.css_first(query)` through the thread's CSS engine (see _css)."""
+    try:
+        found = _LOCAL.css.find_first(query, node)
+    except AttributeError:
+        _LOCAL.css = LexborCSSSelector()
+        found = _LOCAL.css.find_first(query, node)
+    return found[0] if found else None
+
 __all__ = ["approx_int", "parse_file", "parse_page"]
 
 TME = "https://t.me"
 
 _BLOCKS = "div[data-post]"
-_PREPARE = f"br, script, style, noscript, template, {_BLOCKS}"  # see _parse_page
+_HIDDEN = ["script", "style", "noscript", "template"]  # never text (see _parse_page)
 _LINE_SEP = "\u2028"  # stands for <br> until the text is read
 _DATA_POST = re.compile(r"([A-Za-z0-9_]{1,64})/(\d{1,30})")
 # A post path on t.me or a mirror: /<channel>/<id> or /s/<channel>/<id>.
@@ -152,21 +177,14 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
         # 100,000: minutes): a page this deep is hostile or broken and is refused unparsed.
         return Page(kind=PageKind.SUSPICIOUS_EMPTY,
                     reason=f"the page nests HTML {depth:,} levels deep (limit {MAX_DEPTH}); refused unread")
-    tree = LexborHTMLParser(html)
-    # <br> becomes a character that text() keeps; scripts and styles are never text. One query, which
-    # also finds the message blocks. Last first: a node inside one that is removed is handled before it.
-    blocks: list[LexborNode] = []
-    hidden = False  # a noscript or template removed: blocks inside it are gone, so they are found again
-    for node in reversed(tree.css(_PREPARE)):
-        tag = node.tag
-        if tag == "br":
-            node.replace_with(_LINE_SEP)
-        elif tag == "div":
-            blocks.append(node)
-        else:
-            hidden = hidden or tag in ("noscript", "template")
-            node.decompose()
-    blocks = tree.css(_BLOCKS) if hidden else blocks[::-1]
+    tree = LexborHTMLParser(html, options=LexborDocumentOptions.WO_EVENTS)
+    # Scripts, styles and hidden markup are never text: detached with their content, in lexbor (a
+    # detached node is only freed with the document, so one inside another is safe to detach too).
+    # Then <br> becomes a character that text() keeps. Lexbor's tag index walks cheaper than CSS.
+    tree.strip_tags(_HIDDEN)
+    for node in tree.tags("br"):
+        node.replace_with(_LINE_SEP)
+    blocks = _css(tree.root, _BLOCKS)
 
     if final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
         return _no_preview(tree, url, final_url)
@@ -190,11 +208,11 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
         return Page(kind=PageKind.REFUSED, channel=channel, refused=refused,
                     reason=f"every post on the page was refused: {'; '.join(refused[:3])}"
                            + (f" (and {len(refused) - 3} more)" if len(refused) > 3 else ""))
-    if tree.css_first(".tme_no_messages_found") is not None:
+    if _css_first(tree.root, ".tme_no_messages_found") is not None:
         name = f"@{channel.username}" if channel and channel.username else "the channel"
         return Page(kind=PageKind.NO_POSTS, channel=channel,
                     reason=f"Telegram says {name} has no posts here (\"No posts found\").")
-    if channel is not None or tree.css_first(".tgme_channel_history") is not None:
+    if channel is not None or _css_first(tree.root, ".tgme_channel_history") is not None:
         name = f"@{channel.username}" if channel and channel.username else "the channel"
         return Page(kind=PageKind.SUSPICIOUS_EMPTY, channel=channel,
                     reason=f"The preview page of {name} shows neither posts nor a \"No posts found\" "
@@ -354,7 +372,7 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
     post = clean_post_fields(*fields, text or "", *rest, strip_text=True)
     if text_node is not None and _has_fallback_label(post.text):
         # Never seen inside the text div, but cheap to notice: drop the fallback markup.
-        for junk in text_node.css(_FALLBACK):
+        for junk in _css(text_node, _FALLBACK):
             junk.decompose()
         post = clean_post_fields(*fields, _raw_text(text_node), *rest, strip_text=True)
     return post
@@ -379,6 +397,7 @@ def _class_action(cls: str) -> tuple[int, str] | None:
 
 
 _CLASS_ACTIONS: dict[str, tuple[int, str] | None] = {}
+_UNSEEN = (-1, "")
 
 
 def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) -> None:
@@ -387,7 +406,9 @@ def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) ->
     for child in node.iter():
         cls = child.attrs.get("class")
         if cls:
-            action = _class_action(cls)
+            action = _CLASS_ACTIONS.get(cls, _UNSEEN)  # the cache read inline: ~300 elements a page
+            if action is _UNSEEN:
+                action = _class_action(cls)
             if action is not None:
                 if action[0] != _SKIP:
                     found.append((action[0], action[1], child, cls))
@@ -538,12 +559,12 @@ def _cursor(tree: LexborHTMLParser, posts: list[Post]) -> int | None:
 
 def _declared_cursor(tree: LexborHTMLParser) -> int | None:
     head = tree.head
-    prev = head.css_first('link[rel="prev"]') if head is not None else None
+    prev = _css_first(head, 'link[rel="prev"]') if head is not None else None
     if prev is not None:
         before = _before_param(prev.attrs.get("href"))
         if before is not None:
             return before
-    more = tree.css_first("a.tme_messages_more[data-before]")
+    more = _css_first(tree.root, "a.tme_messages_more[data-before]")
     if more is not None:
         try:
             return int((more.attrs.get("data-before") or "").strip()[:40])
@@ -565,12 +586,12 @@ def _before_param(href: str | None) -> int | None:
 
 def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
     """Header of a preview page (or its pieces in a fragment); None when there is none."""
-    info = tree.css_first(".tgme_channel_info")
+    info = _css_first(tree.root, ".tgme_channel_info")
     scope = info if info is not None else tree.root
-    title_node = scope.css_first(".tgme_channel_info_header_title")
-    user_node = scope.css_first(".tgme_channel_info_header_username")
-    counters = scope.css(".tgme_channel_info_counter")
-    header_counter = tree.css_first(".tgme_header_counter")
+    title_node = _css_first(scope, ".tgme_channel_info_header_title")
+    user_node = _css_first(scope, ".tgme_channel_info_header_username")
+    counters = _css(scope, ".tgme_channel_info_counter")
+    header_counter = _css_first(tree.root, ".tgme_header_counter")
     if info is None and title_node is None and user_node is None and not counters and header_counter is None:
         return None
 
@@ -579,12 +600,12 @@ def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
         ch.title = _title(title_node)
     if user_node is not None:
         ch.username = _handle(_line(user_node))
-    desc = scope.css_first(".tgme_channel_info_description")
+    desc = _css_first(scope, ".tgme_channel_info_description")
     if desc is not None:
         ch.description = _text(desc) or None
     for counter in counters:
-        value = counter.css_first(".counter_value")
-        kind = counter.css_first(".counter_type")
+        value = _css_first(counter, ".counter_value")
+        kind = _css_first(counter, ".counter_type")
         if value is not None and kind is not None and clean_line(kind.text()).lower() in _SUBSCRIBER_TYPES:
             ch.subscribers = clean_line(value.text()) or None
             break
@@ -601,11 +622,11 @@ def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
 def _fill_from_meta(tree: LexborHTMLParser, ch: ChannelInfo) -> None:
     """og:title / og:description, for fragments that kept the metas but not the header."""
     if ch.title is None:
-        node = tree.css_first('meta[property="og:title"]')
+        node = _css_first(tree.root, 'meta[property="og:title"]')
         if node is not None:
             ch.title = clean_line(node.attrs.get("content")) or None
     if ch.description is None:
-        node = tree.css_first('meta[property="og:description"]')
+        node = _css_first(tree.root, 'meta[property="og:description"]')
         if node is not None:
             ch.description = clean_text_fast(node.attrs.get("content")).strip() or None
 
@@ -628,32 +649,32 @@ def _handle(text: str) -> str | None:
 
 def _landing_info(tree: LexborHTMLParser) -> tuple[ChannelInfo | None, str | None]:
     """What a `t.me/<name>` card tells: name, title, exact subscribers; plus its /s/ preview link."""
-    page = tree.css_first(".tgme_page")
+    page = _css_first(tree.root, ".tgme_page")
     if page is None:
         return None, None
     ch = ChannelInfo()
-    title = page.css_first(".tgme_page_title")
+    title = _css_first(page, ".tgme_page_title")
     if title is not None:
         ch.title = _title(title)
-    for link in page.css('a[href^="tg://resolve"]'):
+    for link in _css(page, 'a[href^="tg://resolve"]'):
         domain = parse_qs(urlsplit(link.attrs.get("href") or "").query).get("domain")
         if domain:
             ch.username = _handle(domain[0])
             break
     if ch.username is None:
-        head_title = tree.css_first("title")
+        head_title = _css_first(tree.root, "title")
         m = _TITLE_HANDLE.search(head_title.text()) if head_title is not None else None
         ch.username = m.group(1) if m else None
-    desc = page.css_first(".tgme_page_description")
+    desc = _css_first(page, ".tgme_page_description")
     if desc is not None and ch.title is not None:  # the "Contact @x" card's description is boilerplate
         ch.description = _text(desc) or None
-    extra = page.css_first(".tgme_page_extra")
+    extra = _css_first(page, ".tgme_page_extra")
     if extra is not None:
         m = _EXTRA_COUNT.match(clean_line(extra.text()))
         if m:
             ch.subscribers = m.group(1).strip()
             ch.subscribers_count = approx_int(ch.subscribers)
-    preview = page.css_first("a.tgme_page_context_link")
+    preview = _css_first(page, "a.tgme_page_context_link")
     href = preview.attrs.get("href") if preview is not None else None
     return ch, href if href and _PREVIEW_PATH.match(href) else None
 
@@ -662,7 +683,7 @@ def _no_preview(tree: LexborHTMLParser, url: str | None, final_url: str | None) 
     """NO_PREVIEW, with the landing card's channel info when there is one and a reason that says
     which refusal this is (card with or without a preview link, "Contact @x", anything else)."""
     channel, preview = _landing_info(tree)
-    head_title = tree.css_first("title")
+    head_title = _css_first(tree.root, "title")
     label = clean_line(head_title.text()) if head_title is not None else ""
     where = ""
     if url and final_url and url != final_url:

@@ -142,3 +142,13 @@ def test_a_polls_outcome_is_announced_and_forgetting_a_source_cleans_up(pg_url: 
     finally:
         listener.close()
         store.close()
+
+
+def test_a_source_no_store_knows_is_named_alike_on_both(any_store) -> None:
+    from deskapp.core.query import QueryError
+
+    s = any_store
+    s.ingest_page(SRC, _posts(1), fetched_at=FETCHED)
+    assert s.resolve_sources(["A", "@a", "telegram:a"]) == [SRC]
+    with pytest.raises(QueryError, match=r"source:nope: no such source \(sources: a\)"):
+        s.check_query("river source:nope")

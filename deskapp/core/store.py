@@ -85,7 +85,7 @@ from deskapp.core.model import (
     StoredPost,
     utc_iso,
 )
-from deskapp.core.query import QueryError, Term
+from deskapp.core.query import Term
 from deskapp.core.query import parse as parse_query
 from deskapp.core.sanitize import (
     clean_post,
@@ -626,27 +626,6 @@ class Store(PinStore, PostReads, SourceStore, AttentionStore):
                 conn.execute("DETACH desk_bulk")  # frees the staged rows
 
     # ------------------------------------------------------------------ feed and search
-
-    def resolve_sources(self, typed: list[str]) -> list[str]:
-        """Source names for `source:` filters: a name, a handle or a label (any case). QueryError
-        names the ones that match no source."""
-        out: list[str] = []
-        for value in typed:
-            v = value.casefold().lstrip("@")
-            hits = self._read(lambda c, v=v: [r[0] for r in c.execute(
-                "SELECT name FROM sources WHERE lower(name) = ?1 OR lower(handle) = ?1 OR lower(label) = ?1 "
-                "ORDER BY name", (v,))])
-            if not hits:
-                some = self._read(lambda c: [r[0] for r in c.execute("SELECT handle FROM sources ORDER BY name LIMIT 6")])
-                listed = ", ".join(some[:5]) + (", ..." if len(some) > 5 else "") if some else "none yet"
-                raise QueryError(f"source:{value}: no such source (sources: {listed})")
-            out.extend(hits)
-        return list(dict.fromkeys(out))
-
-    def check_query(self, query: str) -> None:
-        """Raise QueryError when the search text has a filter the store cannot apply (a date it
-        cannot read, a source it does not know), before anything is shown for it."""
-        self.resolve_sources(parse_query(query).sources)
 
     def _plan(self, query: str | None, prefix: bool, sources: list[str] | None) -> _Plan | None:
         """The SQL pieces of a search (None: blank text, no filter). See core/query.py for the syntax."""

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from deskapp.core.ingest import ensure_source
 from deskapp.core.model import ChannelInfo, SourceConfig, SourceHealth, utc_iso
+from deskapp.core.query import QueryError
+from deskapp.core.query import parse as parse_query
 from deskapp.core.sanitize import clean_channel, clean_header, clean_line
 from deskapp.core.store_rows import dt_or_none, iso_or_none
 
@@ -167,3 +169,27 @@ class SourceStore:
                          (cursor, int(done), name))
 
         self._write(run)
+
+    # ------------------------------------------------------------------ sources named in a search
+
+    def resolve_sources(self, typed: list[str]) -> list[str]:
+        """Source names for `source:` filters: a name, a handle or a label (any case). QueryError
+        names the ones that match no source."""
+        out: list[str] = []
+        for value in typed:
+            v = value.casefold().lstrip("@")
+            hits = self._read(lambda c, v=v: [r[0] for r in c.execute(
+                "SELECT name FROM sources WHERE lower(name) = ? OR lower(handle) = ? OR lower(label) = ? "
+                "ORDER BY name", (v, v, v)).fetchall()])
+            if not hits:
+                some = self._read(lambda c: [r[0] for r in c.execute(
+                    "SELECT handle FROM sources ORDER BY name LIMIT 6").fetchall()])
+                listed = ", ".join(some[:5]) + (", ..." if len(some) > 5 else "") if some else "none yet"
+                raise QueryError(f"source:{value}: no such source (sources: {listed})")
+            out.extend(hits)
+        return list(dict.fromkeys(out))
+
+    def check_query(self, query: str) -> None:
+        """Raise QueryError when the search text has a filter the store cannot apply (a date it
+        cannot read, a source it does not know), before anything is shown for it."""
+        self.resolve_sources(parse_query(query).sources)

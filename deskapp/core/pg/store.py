@@ -59,7 +59,7 @@ from deskapp.core.pg.schema import MIGRATIONS
 from deskapp.core.pg.shared_sql import QmarkConnection
 from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
-from deskapp.core.query import QueryError, Term
+from deskapp.core.query import Term
 from deskapp.core.query import parse as parse_query
 from deskapp.core.store import NotSupported, StoreError, _set_extras
 from deskapp.core.store_pins import PinStore
@@ -354,21 +354,6 @@ class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
         return total
 
     # ------------------------------------------------------------------ feed and search
-
-    def resolve_sources(self, typed: list[str]) -> list[str]:
-        out: list[str] = []
-        for value in typed:
-            v = value.casefold().lstrip("@")
-            hits = self._pg_read(lambda c, v=v: [r[0] for r in c.execute(
-                "SELECT name FROM sources WHERE lower(name) = %(v)s OR lower(handle) = %(v)s "
-                "OR lower(label) = %(v)s ORDER BY name", {"v": v})])
-            if not hits:
-                raise QueryError(f"source:{value} matches no source")
-            out.extend(h for h in hits if h not in out)
-        return out
-
-    def check_query(self, query: str) -> None:
-        self._where(query, False, None)
 
     def _where(self, query: str | None, prefix: bool, sources: list[str] | None, muted: str = ""
                ) -> tuple[list[str], dict[str, Any], bool] | None:

@@ -1,7 +1,11 @@
 """PostgreSQL schema of the desk store, in versions kept in its own table `desk_schema`.
 
 Same tables, columns and text times as the SQLite store (store_schema.py), so `desk db copy`
-moves rows as they are. Search: a generated `tsvector` ('simple' config: no stemming, any
+moves rows as they are. The table shapes are written twice on purpose: both lists are landed
+migrations (never edited) with different histories (this v1 is SQLite's v1-v8 at once) and types
+(BIGINT, BIGSERIAL, BYTEA, a generated tsvector), so neither can be generated from the other without
+rewriting landed entries; tests/test_schema_twins.py checks that a fresh store on each server has the
+same tables and columns, and that `desk db copy` names every one. Search: a generated `tsvector` ('simple' config: no stemming, any
 language) with a GIN index for words; words in CJK/Thai runs match as substrings (ILIKE) over a
 pg_trgm GIN index, since the 'simple' parser keeps such a run as one token.
 """

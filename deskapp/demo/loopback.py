@@ -1,14 +1,24 @@
 """One HTTP server on 127.0.0.1 in a thread: the demo wire and the tests' scripted servers share it.
 
 A subclass answers requests in `_handle(req)`; this class owns the socket, the serving thread and a
-clean stop (as a context manager too).
+clean stop (as a context manager too). A client that hangs up (a poller refusing a body, a killed
+desk) is not reported: socketserver would print a traceback for each, into the demo's terminal.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class LoopbackServer:
@@ -25,8 +35,7 @@ class LoopbackServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._handle(self)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     def _handle(self, req: BaseHTTPRequestHandler) -> None:

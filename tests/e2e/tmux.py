@@ -313,11 +313,6 @@ def osc52_payloads(raw: bytes) -> list[str]:
 
 # ---- servers --------------------------------------------------------------------------------------
 
-def quiet_server(server: WireServer) -> None:
-    """Killed clients reset their connections: the server need not print a traceback for each."""
-    server._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
-
-
 class CachedWireServer(WireServer):
     """A WireServer that renders each distinct page once: a 10^4-post page takes ~0.6 s to render,
     and the poller asks again every interval (the answer is a 304 anyway)."""

@@ -28,7 +28,6 @@ from tests.e2e.tmux import (
     desk_terminal,
     needs_tmux,
     number,
-    quiet_server,
     store_facts,
     wait_screen,
 )
@@ -55,7 +54,6 @@ def test_poller_two_desks_and_cli_share_one_store(tmp_path: Path) -> None:
     channels = [make_channel(h, 30) for h in HANDLES]
     for ch in channels:
         server.add(ch)
-    quiet_server(server)
     stop_feeding = threading.Event()
     added = [0]
 

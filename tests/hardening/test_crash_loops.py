@@ -34,7 +34,6 @@ from tests.e2e.tmux import (
     kill9,
     needs_tmux,
     number,
-    quiet_server,
     read_pid,
     stable_screen,
     store_facts,
@@ -58,7 +57,6 @@ def posting_wire(rng: random.Random, every: float = 0.1) -> Iterator[WireServer]
     channels = [make_channel(h, 45) for h in HANDLES]  # 3 pages each: first sight backfills
     for ch in channels:
         server.add(ch)
-    quiet_server(server)
     stop = threading.Event()
 
     def feed() -> None:

@@ -104,7 +104,7 @@ def run_measured(args: list[str], timeout: float = 60.0) -> tuple[int, str, int]
     """Run the installed desk to the end: (exit status, output, the desk's own peak RSS in KB).
 
     The peak counts the desk and its reaped children (parse workers), each at its largest, and has
-    the launcher's size (~8 MB) as its floor."""
+    the launcher's size (~10 MB) as its floor."""
     assert DESK is not None
     read_end, write_end = os.pipe()
     try:

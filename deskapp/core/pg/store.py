@@ -4,8 +4,8 @@ Same public methods and results as the SQLite `Store` (deskapp/core/store.py) fo
 implements: schema and migrations, ingest with revisions and post counts, the newest-first feed
 and search. Sources and their health, pins per desk, desk preferences and post reads are the
 SQLite store's own code (core/store_sources.py, store_pins.py, store_rows.py) run through the
-`?`-placeholder face (core/pg/shared_sql.py), with this store's hooks. Everything else raises `NotSupported` ("... not supported on PostgreSQL yet"), a
-StoreError the CLI prints as one line.
+`?`-placeholder face (core/pg/shared_sql.py), with this store's hooks. Everything else raises
+`NotSupported` ("... not supported on PostgreSQL yet"), a StoreError the CLI prints as one line.
 
 Connections come from a psycopg_pool pool; each call is one transaction. Writes that collide
 with another writer (two pollers probing the same new key) are retried a few times.
@@ -75,7 +75,7 @@ ANALYZE_AFTER = 10_000  # new posts in one bulk ingest after which the table's s
 _RETRYABLE = (pgerrors.UniqueViolation, pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
 
 
-# SQLite booleans come back as ints; the shared row readers accept either.
+# Text in scripts written without spaces: searched as substrings (pg_trgm), not as words.
 _CJK = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 _UPDATE_SEEN = (

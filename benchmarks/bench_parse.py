@@ -201,15 +201,21 @@ def _median_ms(samples_ns: list[int]) -> float:
 
 
 def _time_rounds(funcs: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[int]]:
-    """Each round calls every function once, in turn, so drift in machine speed hits them alike."""
+    """Each round calls every function once, so drift in machine speed hits them alike, in a new
+    random order each round: what ran just before (the memory it freed, the caches it filled)
+    changes a parse's time by a few percent, and a fixed order gave that to the same variant every
+    round. (The order moved desk/bare by 3-4% in a plain loop; more on the small pages in a full run.)"""
     out: dict[str, list[int]] = {name: [] for name in funcs}
     for name, fn in funcs.items():  # warm-up
         fn()
         out[name].clear()
     gc.collect()
     clock = time.perf_counter_ns
+    order = list(funcs.items())
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for name, fn in funcs.items():
+        shuffle(order)
+        for name, fn in order:
             t0 = clock()
             fn()
             out[name].append(clock() - t0)

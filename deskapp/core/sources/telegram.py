@@ -232,7 +232,7 @@ def _nesting_depth(html: str | bytes) -> int:
     is too small to be dangerous: the number of '<' bounds the depth, so only past `_CHEAP_TAGS` (a long
     or odd page) is it measured."""
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    tags = len(data) - len(data.replace(b"<", b""))  # bytes.count(b"<") takes half as long again
+    tags = data.count(b"<")  # (slower alone than len(data.replace(...)), but 10 µs faster in a parse: no copy)
     if tags <= _CHEAP_TAGS:
         return min(tags, MAX_DEPTH)
     return nesting_depth(data, stop_at=MAX_DEPTH)

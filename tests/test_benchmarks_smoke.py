@@ -124,3 +124,11 @@ def test_verify_benchmark_counts_requests() -> None:
     assert 0 < res["grouped_nogap"]["requests"] <= 12
     assert res["grouped_polite"]["results"] == {"unchanged": 12}
     assert "one per pin, polite" in bench_verify.render(res)
+
+
+def test_parse_parts_runs_on_our_own_page() -> None:
+    from benchmarks import bench_parse_parts
+
+    res = bench_parse_parts.run(bench_parse.generate_page().encode(), 2)
+    assert {label for label, _, _ in bench_parse_parts.PARTS} < set(res)
+    assert all(_positive(r["us"], r["per_bare"]) for r in res.values())

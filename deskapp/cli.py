@@ -327,7 +327,7 @@ def cmd_poll(ctx: Context, args: argparse.Namespace) -> int:
             print(f"{_now()} {ev.source}: {ev.new} new, {ev.changed} edited", flush=True)
         elif ev.kind is PollEventKind.FAILED:
             print(f"{_now()} {ev.source}: {ev.message}", flush=True)
-        elif ev.kind in (PollEventKind.WATCHING, PollEventKind.POLLING):
+        elif ev.kind in (PollEventKind.WATCHING, PollEventKind.POLLING, PollEventKind.UNREACHABLE):
             print(f"{_now()} {ev.message}", flush=True)
 
     poller.on_event = on_event

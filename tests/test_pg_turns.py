@@ -17,8 +17,9 @@ HOST = "http://127.0.0.1:9"
 GAP = 0.5
 
 
-def _clocks(url: str, address: str = "desk-1") -> PgHostClocks:
-    return PgHostClocks(url, address)
+def _clocks(url: str, address: str = "desk-1", longest: float = 0.0) -> PgHostClocks:
+    """`longest` 0: a request is over when its poller's connection ends (as with a SIGKILL)."""
+    return PgHostClocks(url, address, longest=longest)
 
 
 def test_a_turn_taken_in_between_is_seen(pg_url: str) -> None:
@@ -77,6 +78,32 @@ def test_a_dead_pollers_turn_is_freed_and_a_pause_holds_for_all(pg_url: str) -> 
             elsewhere.close()
         finally:
             c.close()
+    finally:
+        b.close()
+
+
+def test_a_request_cut_off_from_its_turn_is_waited_for_until_its_deadline(pg_url: str) -> None:
+    """A poller cut off from the server loses its turn with its connection, but its request to the
+    host (which it still reaches) goes on until the deadline it wrote when it took the turn: the
+    next holder keeps the gap after that deadline, not after the moment it found the turn free."""
+    open_store(pg_url).close()
+    longest = 3 * GAP
+    a, b = _clocks(pg_url, longest=longest), _clocks(pg_url, longest=longest)
+    try:
+        taken = time.monotonic()
+        assert a.get(HOST).try_acquire(GAP) == 0.0
+        a.close()  # its connection ends; its request does not (a cut, not a death)
+        deadline = time.monotonic() + 10
+        while _turn_locks(pg_url) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _turn_locks(pg_url) == 0
+        wait = b.get(HOST).try_acquire(GAP)
+        # Its request may last until `longest` after it was taken, then the gap.
+        assert wait >= taken + longest + GAP - time.monotonic() - 0.05, wait
+        assert wait <= longest + GAP + 0.05, wait
+        time.sleep(wait + 0.02)
+        assert b.get(HOST).try_acquire(GAP) == 0.0
+        b.get(HOST).release()
     finally:
         b.close()
 

@@ -17,6 +17,7 @@ class PollEventKind(StrEnum):
     WATCHING = "watching"  # another process polls this store (`message` names it); this one watches
     POLLING = "polling"  # ... and took over when that one ended
     ALERTS = "alerts"  # `new` alert rules matched (`message` names up to five)
+    UNREACHABLE = "unreachable"  # the store's server cannot be reached (`message`); the poller keeps trying
 
 
 @dataclass(frozen=True, slots=True)

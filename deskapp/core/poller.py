@@ -63,7 +63,7 @@ from deskapp.core.sanitize import clean_header
 from deskapp.core.settings import AttentionSettings, PollerSettings, PollPlan
 from deskapp.core.sources import kind_of
 from deskapp.core.sources.base import Parsed, Request, SourceKind
-from deskapp.core.store import Store
+from deskapp.core.store import Store, StoreUnreachable
 
 if TYPE_CHECKING:
     from deskapp.core.pg.leases import LeaseKeeper
@@ -72,6 +72,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("desk.poller")
 POOL_WORKERS = 2
 ONCE_MAX_WAIT = 60.0  # seconds `run_once` waits for a paused host before reporting its sources unpolled
+# Seconds added to a request's own deadline in the turn a poller takes on PostgreSQL (the turn's
+# round trip, a busy event loop's lateness): the next poller counts from then (core/pg/turns.py).
+TURN_MARGIN = 1.0
 
 
 
@@ -160,6 +163,7 @@ class Poller:
         self._held: set[str] = set()
         self._lease_until = 0.0  # monotonic time the leases held run out unless renewed
         self._polling: set[str] = set()  # sources whose request went out: never given back until done
+        self._away = False  # the store's server was found unreachable, and not reached since (said once)
         self._runs: dict[str, _SourceRun] = {}
         self._wakes: list[asyncio.Event] = []  # host loops to wake when the sources held change
         self._parse_pool: ParsePool | None = None  # parser processes (see _parse)
@@ -208,7 +212,8 @@ class Poller:
 
             self.store = PgStore.open(str(self.target))
             self.keeper = LeaseKeeper(self.store, self.name, lease_s=self.cfg.lease_seconds)
-            self._turns = PgHostClocks(str(self.target), self.cfg.address or socket.gethostname())
+            self._turns = PgHostClocks(str(self.target), self.cfg.address or socket.gethostname(),
+                                       longest=self._request_limit() + TURN_MARGIN)
         else:
             self.store = self._store_cls.open(self.store_path)
         self.store.sync_sources(self.settings.sources)
@@ -377,8 +382,16 @@ class Poller:
         except Exception as exc:  # the server is away: keep polling what is held until the lease ends
             if strict:
                 raise
-            log.warning("poller %s: lease round failed: %s", self.name, exc)
+            if isinstance(exc, StoreUnreachable):
+                self._store_away(exc)
+            else:
+                log.warning("poller %s: lease round failed: %s", self.name, exc)
             return
+        if self._away:
+            self._away = False
+            log.info("poller %s: the store's server is reachable again", self.name)
+            self._emit(PollEvent(PollEventKind.POLLING, "", message=f"server reachable again ({shown_url(str(self.target))}): "
+                                 f"rejoining the other pollers, {len(held)} sources held now"))
         self._lease_until = started + self.cfg.lease_seconds
         gained = sorted(held - self._held)
         lost = self._held - held
@@ -389,6 +402,18 @@ class Poller:
                      len(gained), len(lost))
             for wake in self._wakes:
                 wake.set()
+
+    def _store_away(self, exc: StoreUnreachable) -> None:
+        """Said once, in one line, until a lease round gets through again: the sources held are
+        polled no more once their leases run out (the other pollers take them), and the rounds go
+        on, so this poller rejoins when the server is back."""
+        if self._away:
+            return
+        self._away = True
+        log.warning("poller %s: %s", self.name, exc)
+        self._emit(PollEvent(PollEventKind.UNREACHABLE, "", message=(
+            f"server unreachable ({exc}); this poller's sources go to the others when their leases "
+            f"run out ({self.cfg.lease_seconds:g} s); retrying")))
 
     async def _heartbeat(self) -> None:
         """A lease round every third of the lease period, until stopped."""
@@ -488,9 +513,9 @@ class Poller:
         summary = run.summary = SourceSummary(cfg.name, ok=True)
         run.refused = []
         _polling_source.set(cfg.name)
-        row = self.store.source_row(cfg.name) or {}
         now = datetime.now(UTC)
         try:
+            row = self.store.source_row(cfg.name) or {}
             if cfg.kind != "telegram":
                 await self._poll_kind(client, run, row, now)
                 self._emit(PollEvent("status", cfg.name))
@@ -528,12 +553,19 @@ class Poller:
         except HandedOver:
             summary.message = "handed over to another poller before its turn at the host"
             log.info("%s: handed over to another poller before its turn at the host", cfg.name)
+        except StoreUnreachable as exc:  # not the source's failure, and nowhere to record one: said once
+            summary.ok, summary.message = False, str(exc)
+            run.due = time.monotonic() + max(self.cfg.lease_seconds / 3, self.cfg.backoff_base)
+            self._store_away(exc)
         except Exception as exc:  # one failing source never stops the others
             reason = describe_error(exc, self.cfg.timeout)
             if isinstance(exc, FetchError) and exc.retry_after is not None and exc.host_wide:
                 self._gate(cfg.base_url).pause(exc.retry_after)
             summary.ok, summary.message = False, reason
-            errors = int((self.store.source_row(cfg.name) or {}).get("error_count") or 0) + 1
+            try:
+                errors = int((self.store.source_row(cfg.name) or {}).get("error_count") or 0) + 1
+            except Exception:  # the store away too: the failure cannot be recorded either (below)
+                errors = 1
             delay = backoff_delay(errors, self.cfg.backoff_base, self.cfg.backoff_max)
             if isinstance(exc, FetchError) and exc.retry_after is not None:
                 delay = max(delay, exc.retry_after)
@@ -751,11 +783,17 @@ class Poller:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         async with self._gate(url):
+            # The overall deadline also catches servers that drip bytes slowly forever. It counts
+            # from the turn's taking: on PostgreSQL the turn says the request is over by then.
+            ends = time.monotonic() + self._request_limit()
             self._claim_polling()
-            # The overall deadline also catches servers that drip bytes slowly forever.
             return await asyncio.wait_for(
                 get(client, url, headers, max_body=self.cfg.max_body, backoff_base=self.cfg.backoff_base),
-                timeout=self.cfg.timeout * 2)
+                timeout=max(0.0, ends - time.monotonic()))
+
+    def _request_limit(self) -> float:
+        """Seconds one request may take, from its turn at the host to its last byte."""
+        return self.cfg.timeout * 2
 
     def _claim_polling(self) -> None:
         """On PostgreSQL, with the host's turn taken: send only for a source still leased to this
@@ -771,13 +809,12 @@ class Poller:
             self._polling.add(name)
             # Should this poll outlive the lease (a stalled machine), the next holder must not
             # take the source as due: the soonest this round's next poll may come, stored now.
+            # Unstored (the server away), nothing is sent: the next holder would poll it again at
+            # once, and this poller's turn at the host may have ended with its connection.
             run = self._runs.get(name)
             if run is not None and self.store is not None:
                 soonest = datetime.now(UTC) + timedelta(seconds=run.interval * 0.9)
-                try:
-                    self.store.mark_polling(name, next_poll=soonest)
-                except Exception as exc:  # the server away: the poll's own record will say so
-                    log.warning("poller %s: could not mark %s as under way: %s", self.name, name, exc)
+                self.store.mark_polling(name, next_poll=soonest)
 
     def _emit(self, event: PollEvent) -> None:
         if self.on_event is None:

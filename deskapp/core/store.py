@@ -98,7 +98,7 @@ from deskapp.core.store_schema import MIGRATIONS, Migration, split_sql
 from deskapp.core.store_sources import SourceStore, channel_update
 from deskapp.core.write_turns import turns_for
 
-__all__ = ["MIGRATIONS", "NotSupported", "Store", "StoreError"]
+__all__ = ["MIGRATIONS", "NotSupported", "Store", "StoreError", "StoreUnreachable"]
 
 T = TypeVar("T")
 
@@ -125,6 +125,11 @@ class StoreError(Exception):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{what}: {path}: {problem}")
+
+
+class StoreUnreachable(StoreError):
+    """The store's server cannot be reached now (PostgreSQL: down, or the network to it cut): the
+    poller waits for it, and says so once, rather than failing each source in turn."""
 
 
 class NotSupported(StoreError):

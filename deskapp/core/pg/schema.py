@@ -258,5 +258,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE posts ALTER COLUMN tsv SET STATISTICS 1000;
     ANALYZE posts;
     """,
+    """
+    -- When the turn holder's request is over at the latest (its own deadline, written as it takes
+    -- the turn). A holder cut off from the server loses its turn with its connection while its
+    -- request may still be out: the next holder of an unended turn waits until then, and the gap.
+    ALTER TABLE host_turns ADD COLUMN ends_by TIMESTAMPTZ;
+    """,
 ]
 

@@ -61,7 +61,7 @@ from deskapp.core.pg.upkeep import PgUpkeep
 from deskapp.core.pg.urls import shown_url
 from deskapp.core.query import Term
 from deskapp.core.query import parse as parse_query
-from deskapp.core.store import NotSupported, StoreError, _set_extras
+from deskapp.core.store import NotSupported, StoreError, StoreUnreachable, _set_extras
 from deskapp.core.store_pins import PinStore
 from deskapp.core.store_rows import POST_COLS, PostReads, feed_row, iso_or_none, stored_post
 from deskapp.core.store_sources import SourceStore, channel_update
@@ -196,12 +196,12 @@ class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
                     with suppress(psycopg.Error):  # a dropped connection goes back to the pool, which discards it
                         stack.close()
                     if attempt == READ_RETRIES or isinstance(exc, PoolTimeout):
-                        raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+                        raise StoreUnreachable("cannot reach store", self.path, _one_line(exc)) from None
             self._snap.cur = cur
             try:
                 yield
             except psycopg.OperationalError as exc:
-                raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+                raise StoreUnreachable("cannot reach store", self.path, _one_line(exc)) from None
             finally:
                 self._snap.cur = None
 
@@ -254,7 +254,7 @@ class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
             except psycopg.OperationalError as exc:
                 attempt += 1
                 if write or attempt > READ_RETRIES or isinstance(exc, PoolTimeout):
-                    raise StoreError("cannot reach store", self.path, _one_line(exc)) from None
+                    raise StoreUnreachable("cannot reach store", self.path, _one_line(exc)) from None
                 # A pooled connection the server dropped (it restarted): the pool discards it, the
                 # read runs again on another (a read changes nothing, so it is safe to repeat).
 

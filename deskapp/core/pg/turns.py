@@ -10,8 +10,10 @@ stay away while it asked for a pause (429). Per (host, address):
 - when the last request began and ended, and until when the host asked for a pause, are a
   `host_turns` row, written by the lock holder (a pause by anyone, as a maximum), in the server's
   clock, since pollers on different machines may not agree on the time. A request that began and
-  never ended was cut short by its poller's death: the gap then counts from when the next poller
-  found the turn free (the dead one's request cannot outlive its connection).
+  never ended lost its turn mid-request: its poller died, or was cut off from the server while its
+  request (to a host it can still reach) went on. So the holder writes, as it takes the turn, when
+  its request is over at the latest (`ends_by`, its own deadline), and the next holder of an
+  unended turn counts the gap from then (or from when it found the turn free, if later).
 
 `PgHostClocks.get(host)` is a fetch.HostClock, so HostGate uses it as it uses the in-process and the
 state-folder clocks (and can chain it with the latter, fetch.ChainedClock).
@@ -27,7 +29,9 @@ from collections.abc import Callable
 
 import psycopg
 
-from deskapp.core.fetch import FetchError, HostClock
+from deskapp.core.fetch import HostClock
+from deskapp.core.pg.urls import shown_url
+from deskapp.core.store import StoreError, StoreUnreachable
 
 log = logging.getLogger("desk.poller")
 
@@ -38,9 +42,12 @@ BUSY_RETRY = 0.01  # seconds, at least, before asking again while another poller
 class PgHostClocks:
     """The host clocks of one poller: one connection of its own (its advisory locks are its turns)."""
 
-    def __init__(self, url: str, address: str) -> None:
+    def __init__(self, url: str, address: str, *, longest: float) -> None:
+        """`longest`: seconds a request may take from the moment its turn is taken, at most (the
+        poller ends it by then, core/poller.py _fetch)."""
         self.url = url
         self.address = address
+        self.longest = longest
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
         self._clocks: dict[str, PgHostClock] = {}
@@ -70,13 +77,22 @@ class PgHostClocks:
 
     def _run(self, fn: Callable[[psycopg.Connection], float]) -> float:
         with self._lock:
-            try:
-                return fn(self._connection())
-            except psycopg.Error as exc:
-                if self._conn is not None and self._conn.broken:
-                    self._conn = None
-                raise FetchError(f"cannot take a turn at the host through the store ({exc})".replace("\n", " ")) \
-                    from None
+            for retry in (True, False):
+                idle = self._conn is not None and not self._conn.closed and not self._conn.broken
+                try:
+                    return fn(self._connection())
+                except psycopg.Error as exc:
+                    broken = self._conn is not None and self._conn.broken
+                    if broken:
+                        self._conn = None
+                    if broken and idle and retry:
+                        # It died while idle (the network was cut, the server restarted), and with it
+                        # any turn it held: once more on a new one, so a server back is not "away".
+                        continue
+                    kind = StoreUnreachable if isinstance(exc, psycopg.OperationalError) else StoreError
+                    raise kind("cannot take a turn at the host", shown_url(self.url), " ".join(str(exc).split())) \
+                        from None
+            raise AssertionError("not reached")
 
     def claim(self, host: str, gap: float) -> float:
         """0.0 when this poller may send to `host` now (it holds the turn until `done`), else seconds to wait."""
@@ -95,15 +111,17 @@ class PgHostClocks:
             try:
                 if self.on_locked is not None:
                     self.on_locked(host)
-                if unended:  # its holder died mid-request; that request is over now, at the latest
-                    conn.execute("UPDATE host_turns SET last = clock_timestamp() WHERE host = %s AND address = %s",
-                                 (host, self.address))
-                    since = 0.0
+                if unended:  # its holder lost the turn mid-request: that request is over by its deadline
+                    since = conn.execute(
+                        "UPDATE host_turns SET last = greatest(clock_timestamp(), ends_by) "
+                        "WHERE host = %s AND address = %s RETURNING extract(epoch FROM clock_timestamp() - last)",
+                        (host, self.address)).fetchone()[0]
                 wait = max(float(paused or 0.0), gap - float(since) if since is not None else 0.0)
                 if wait <= 0:
-                    conn.execute("INSERT INTO host_turns (host, address, started) VALUES (%s, %s, clock_timestamp()) "
-                                 "ON CONFLICT (host, address) DO UPDATE SET started = excluded.started",
-                                 (host, self.address))
+                    conn.execute("INSERT INTO host_turns (host, address, started, ends_by) "
+                                 "VALUES (%s, %s, clock_timestamp(), clock_timestamp() + make_interval(secs => %s)) "
+                                 "ON CONFLICT (host, address) DO UPDATE SET started = excluded.started, "
+                                 "ends_by = excluded.ends_by", (host, self.address, self.longest))
             except BaseException:
                 conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
                 raise
@@ -126,7 +144,7 @@ class PgHostClocks:
 
         try:
             self._run(run)
-        except FetchError as exc:  # the connection is gone, and with it the turn
+        except StoreError as exc:  # the connection is gone, and with it the turn
             log.warning("%s: %s", host, exc)
 
     def pause(self, host: str, seconds: float) -> None:
@@ -139,7 +157,7 @@ class PgHostClocks:
 
         try:
             self._run(run)
-        except FetchError as exc:
+        except StoreError as exc:
             log.warning("%s: %s", host, exc)
 
     def paused(self, host: str) -> float:
@@ -150,7 +168,7 @@ class PgHostClocks:
 
         try:
             return self._run(run)
-        except FetchError:
+        except StoreError:
             return 0.0
 
 

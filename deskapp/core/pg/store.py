@@ -273,8 +273,14 @@ class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
         return self._shared(fn, write=False)
 
     def _shared(self, fn: Callable[[Any], T], *, write: bool) -> T:
+        def run(cur: psycopg.Cursor) -> T:
+            face = QmarkConnection(cur)  # the transaction's own cursor, as PgStore's copies used it
+            out = fn(face)
+            face.release()
+            return out
+
         try:
-            return self._tx(lambda cur: fn(QmarkConnection(cur.connection)), write=write)
+            return self._tx(run, write=write)
         except pgerrors.UndefinedTable:  # a module whose tables this schema does not have yet
             raise NotSupported("this feature", self.path, "not supported on PostgreSQL yet") from None
 
@@ -305,8 +311,9 @@ class PgStore(PinStore, PostReads, SourceStore, PgAttention, PgUpkeep):
             tx = _PgIngest(cur, fetched)
             tx.add(source, posts, capture)
             result = tx.done
-            _set_extras(QmarkConnection(cur.connection), source, posts)
-            channel_update(QmarkConnection(cur.connection), source, channel)
+            face = QmarkConnection(cur)
+            _set_extras(face, source, posts)
+            channel_update(face, source, channel)
             _announce(cur, result)
             return result
 
@@ -580,7 +587,7 @@ class _PgIngest:
         if not prepared:
             return
         if source not in self.sources:
-            ensure_source(QmarkConnection(self.cur.connection), source)
+            ensure_source(QmarkConnection(self.cur.connection.cursor()), source)  # beside self.cur's rows
             self.sources.add(source)
         fetched, result = self.fetched, self.result
         if any(self.known[(source, pid)][0] in self.touched for pid in prepared if (source, pid) in self.known):

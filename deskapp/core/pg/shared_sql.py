@@ -10,7 +10,7 @@ sqlite3 connection hands out a new cursor per `execute` (a loop over one query m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +25,9 @@ def qmark_to_pg(sql: str) -> str:
     object each time lets psycopg find its parsed query at once (a new, equal string cost ~5 us a
     statement)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+_ROWS = pq.ExecStatus.TUPLES_OK
 
 
 class QmarkResult:
@@ -55,10 +58,10 @@ class QmarkResult:
         """Keep what is left to read: the cursor is about to run something else."""
         cur, self._cur = self._cur, None
         res = cur.pgresult if cur is not None else None
-        if res is not None and res.status == pq.ExecStatus.TUPLES_OK:
+        if res is not None and res.status == _ROWS:
             self._res = res
-            if (cur.rownumber or 0) < res.ntuples:
-                self._rows = cur.fetchall()
+            if cur.rownumber < res.ntuples:  # type: ignore[union-attr, operator]
+                self._rows = cur.fetchall()  # type: ignore[union-attr]
                 self._rows.reverse()  # popped from the end, first row first
 
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -87,18 +90,19 @@ class QmarkConnection:
         self.cur = cur
         self._last: QmarkResult | None = None
 
-    def _run(self, run: Callable[[], object]) -> QmarkResult:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> QmarkResult:
         if self._last is not None:
             self._last.detach()
-        run()
+        self.cur.execute(qmark_to_pg(sql), params if type(params) is tuple else tuple(params))
         self._last = QmarkResult(self.cur)
         return self._last
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> QmarkResult:
-        return self._run(lambda: self.cur.execute(qmark_to_pg(sql), tuple(params)))
-
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> QmarkResult:
-        return self._run(lambda: self.cur.executemany(qmark_to_pg(sql), [tuple(r) for r in rows]))
+        if self._last is not None:
+            self._last.detach()
+        self.cur.executemany(qmark_to_pg(sql), [tuple(r) for r in rows])
+        self._last = QmarkResult(self.cur)
+        return self._last
 
     def release(self) -> None:
         """The cursor goes back to its owner (the transaction's other statements, or its end):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deskapp.core import store as store_mod
+from deskapp.core import store_feed
 from deskapp.core.model import Post, SourceConfig
 from deskapp.core.query import QueryError
 from deskapp.core.query import parse as parse_query
@@ -143,7 +143,7 @@ def test_an_edit_reindexes_cjk_words(store: Store) -> None:
 
 
 def test_search_within_a_source_with_many_posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_mod, "SOURCE_FIRST", 10)
+    monkeypatch.setattr(store_feed, "SOURCE_FIRST", 10)
     with Store.open(tmp_path / "desk.db") as s:
         posts = [_post("telegram:big", i, "common word" + (" rare" if i in (3, 40) else ""), DAY0 + timedelta(minutes=i))
                  for i in range(1, 61)]
@@ -155,7 +155,7 @@ def test_search_within_a_source_with_many_posts(tmp_path: Path, monkeypatch: pyt
         assert [r.post_id for r in s.feed(2, query="common source:big", before_key=s.get("telegram:big", 59).key)] == [58, 57]
         # Counted by testing each post of the source, or by walking the matches: the same answer.
         counts = [s.feed_count(query="rare source:big"), s.feed_count(query="common source:big")]
-        monkeypatch.setattr(store_mod, "SOURCE_SCAN_MAX", 0)
+        monkeypatch.setattr(store_feed, "SOURCE_SCAN_MAX", 0)
         assert counts == [2, 60] == [s.feed_count(query="rare source:big"), s.feed_count(query="common source:big")]
 
 

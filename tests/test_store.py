@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from deskapp.core import ingest as ingest_mod
-from deskapp.core import query
+from deskapp.core import query, store_feed
 from deskapp.core import store as store_mod
 from deskapp.core.ingest import KEY_SHIFT, IngestResult, make_key
 from deskapp.core.model import ChannelInfo, ForwardedFrom, Pin, Post, SourceConfig
@@ -624,7 +624,7 @@ def test_feed_keyset_offset_and_counts_agree(feed_store: Store, flt: dict) -> No
     if "sources" in flt:
         assert {r.source for r in s.feed(10_000, **flt)} <= set(flt["sources"])
     if flt.get("sources") and len(flt["sources"]) == 50:
-        assert len(flt["sources"]) > store_mod._PER_SOURCE_UNION_MAX
+        assert len(flt["sources"]) > store_feed._PER_SOURCE_UNION_MAX
     assert _walk(s, 7, **flt) == everything
     assert s.feed_count(**flt) == len(everything)
     for off in (0, 1, 5, len(everything) // 2, len(everything) - 1, len(everything)):

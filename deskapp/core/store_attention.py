@@ -1,6 +1,6 @@
 """The store's side of attention (schema v6): the queue, alerts, mutes, desk rules, groups, read marks.
 
-A mixin of `Store`, kept apart so store.py stays about posts, sources and pins. Every method goes
+A mixin of both stores, kept apart so each module holds one job (store.py the file). Every method goes
 through the Store's own `_read`/`_write`, so locking and retries are the Store's. The PostgreSQL
 store runs the same methods (core/pg/attention.py): the SQL here is what both servers understand
 (upserts as ON CONFLICT, ids by RETURNING), and how a drain claims its batch is a hook.

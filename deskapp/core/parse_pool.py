@@ -273,9 +273,15 @@ class ParsePool:
         if self._broken:
             item[1].set_result(Page(kind=PageKind.SUSPICIOUS_EMPTY, reason=self._broken))
             return
+        worker = self._workers[index]
+        if not sent and worker.ready and worker.proc.poll() is not None:
+            # It died while idle (killed, out of memory): replaced before it is handed a page, which
+            # would otherwise be refused as if that page had ended it.
+            worker.stop(kill=True)
+            worker = self._workers[index] = _Worker()
         sent.append(item)
-        with contextlib.suppress(OSError):  # a dead worker is noticed when its answer is awaited
-            self._workers[index].jobs.send(item[0])
+        with contextlib.suppress(OSError):  # a worker that dies now is noticed when its answer is awaited
+            worker.jobs.send(item[0])
 
     def _answer(self, index: int, sent: deque[tuple[Job, Future[Page]]]) -> None:
         """Wait for the oldest page sent to worker `index`; past the time limit, or when the worker

@@ -65,6 +65,17 @@ def test_a_worker_that_dies_is_replaced(pool: ParsePool) -> None:
     assert pool.parse(page_html(start_id=99)).kind is PageKind.OK  # the replacements answer
 
 
+def test_a_worker_that_died_while_idle_costs_no_page() -> None:
+    with ParsePool(1, pipeline=False) as pool:
+        assert pool.parse(page_html()).kind is PageKind.OK
+        (worker,) = pool._workers
+        worker.proc.kill()
+        worker.proc.wait()
+        page = pool.parse(page_html(start_id=50))
+        assert page.kind is PageKind.OK, page.reason  # not "the parser process ended while reading this page"
+        assert pool._workers[0] is not worker
+
+
 def test_map_files_keeps_order_and_names_an_unreadable_file(pool: ParsePool, tmp_path: Path) -> None:
     paths = []
     for i in range(12):

@@ -44,6 +44,7 @@ PARTS: list[tuple[str, str, object]] = [
     ("the views count (approx_int)", "approx_int", lambda raw: None),
     ("the fallback-label check", "_has_fallback_label", lambda text: False),
     ("the cursor", "_cursor", lambda tree, posts: None),
+    ("cutting the decorations (negative: it saves)", "_without_decorations", lambda data: data),
 ]
 
 

@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 import pytest
 
 from deskapp.core.model import PageKind
+from deskapp.core.sources import telegram
 from deskapp.core.sources.telegram import approx_int, parse_file, parse_page
+
+
+@pytest.fixture(autouse=True, params=["read whole", "decorations cut"])
+def _cut_or_whole(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every trap holds both ways: with the blocks' decorations cut from the bytes before the parse
+    (as a big real page is read) and with the page read whole (as a small one is)."""
+    monkeypatch.setattr(telegram, "_CUT_FROM", 0 if request.param == "decorations cut" else 10**12)
 
 TAIL = ('<i class="tgme_widget_message_bubble_tail"><svg class="bubble_icon" width="9px" height="20px" '
         'viewBox="0 0 9 20"><g fill="none"><path class="background" fill="#ffffff" d="M8,1 L9,1 Z"></path>'

@@ -9,14 +9,17 @@ lists (its section 13) are handled here and pinned by tests/test_telegram_traps.
 * the cursor is `rel=prev` -> `data-before` -> smallest id, never `rel=canonical`;
 * a 200 proves nothing: redirects to landing cards and the telegram.org home page are classified.
 
-Speed (budget: a real 20-post page in 2 ms, every field). Lexbor's CSS engine walks the whole
+Speed (budget: a real 20-post page in 2 ms, every field). Half of a real page's bytes are
+decorations that every block repeats (bubble tail SVG, avatar, fallback, reactions): checked to be
+whole elements of their usual shape, they are cut from the bytes before lexbor reads them
+(_without_decorations), which saves more than the cut costs. Lexbor's CSS engine walks the whole
 subtree once per selector, so every `css()` costs in proportion to the subtree it searches. The
 parser therefore walks the document a few times only: lexbor's tag index detaches scripts, styles and
 hidden markup and finds the `<br>`s, one CSS query finds the message blocks, and each block is read
 with a pruned walk over its element children that skips the subtrees it does not need (avatar,
 bubble tail SVG, reactions, link previews, "not supported" fallbacks, media internals). Every CSS
 query goes through one engine per thread (`_css`), rather than one built for each page. Text comes
-from lexbor's own text content; `<br>` is first replaced by U+2028 LINE SEPARATOR, which the text
+from lexbor's own text content; a U+2028 LINE SEPARATOR is first put before each `<br>`, which the text
 pass turns into "\\n" (a U+2028 in a post means a line break anyway). Each post is built through the
 store's gate (`sanitize.clean_post_fields`) once. benchmarks/RESULTS.md has the costs.
 
@@ -88,6 +91,7 @@ _PREVIEW_PATH = re.compile(r"/s/([A-Za-z0-9_]{1,64})(?:/|$)")
 _COUNT = re.compile(r"(\d[\d.,]*)([KMB]?)", re.IGNORECASE)
 _COUNT_SPACES = dict.fromkeys(map(ord, " \u00a0\u202f\u2009\u2007'"), None)
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+_SUFFIX_SCALE = {**{k: v for k, v in _SCALE.items() if k}, **{k.upper(): v for k, v in _SCALE.items() if k}}
 _SUBSCRIBER_TYPES = frozenset({"subscriber", "subscribers", "member", "members"})
 # "11 286 994 subscribers" / "97 957 members, 4 138 online" (landing cards, exact counts).
 _EXTRA_COUNT = re.compile(r"\s*([\d][\d\s\u00a0\u202f,.]*?)\s*(subscribers?|members?)\b", re.IGNORECASE)
@@ -171,19 +175,23 @@ def parse_page(html: str | bytes, *, url: str | None = None, final_url: str | No
 
 def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, expect: str | None,
                 now: datetime) -> Page:
-    depth = _nesting_depth(html)
+    # The bytes lexbor reads (selectolax encodes text so, dropping what UTF-8 cannot hold).
+    data = html.encode("utf-8", "ignore") if isinstance(html, str) else html
+    if len(data) >= _CUT_FROM:
+        data = _without_decorations(data)
+    depth = _nesting_depth(data)
     if depth > MAX_DEPTH:
         # The HTML parser's cost grows with the square of the nesting depth (20,000 levels: ~2 s,
         # 100,000: minutes): a page this deep is hostile or broken and is refused unparsed.
         return Page(kind=PageKind.SUSPICIOUS_EMPTY,
                     reason=f"the page nests HTML {depth:,} levels deep (limit {MAX_DEPTH}); refused unread")
-    tree = LexborHTMLParser(html, options=LexborDocumentOptions.WO_EVENTS)
+    tree = LexborHTMLParser(data, options=LexborDocumentOptions.WO_EVENTS)
     # Scripts, styles and hidden markup are never text: detached with their content, in lexbor (a
     # detached node is only freed with the document, so one inside another is safe to detach too).
     # Then <br> becomes a character that text() keeps. Lexbor's tag index walks cheaper than CSS.
     tree.strip_tags(_HIDDEN)
     for node in tree.tags("br"):
-        node.replace_with(_LINE_SEP)
+        node.insert_before(_LINE_SEP)  # (cheaper than replace_with; the <br> itself has no text)
     blocks = _css(tree.root, _BLOCKS)
 
     if final_url is not None and not _PREVIEW_PATH.match(urlsplit(final_url).path or "/"):
@@ -238,6 +246,114 @@ def _nesting_depth(html: str | bytes) -> int:
     return nesting_depth(data, stop_at=MAX_DEPTH)
 
 
+# ------------------------------------------------------------------- what is cut before the parse
+#
+# Lexbor's parse is most of a page's cost, and it grows with the page's bytes and elements. Half of a
+# real page is markup that every message block repeats and that the block walk skips anyway: the
+# bubble tail's SVG, the channel's avatar, the "Please open Telegram" fallback, the reaction counts,
+# and the user colours' style sheet at the end of the head. `_without_decorations` cuts them from the
+# bytes, each one only when it is one whole element of its usual shape:
+#
+# * the tail and the avatar are the same bytes in every block: the first of each is checked against
+#   its shape (only SVG shapes in the tail; a link, an icon and an image in the avatar), and then only
+#   identical copies are cut;
+# * the fallback is the same bytes but for the post's link, which may hold no quote or angle bracket;
+# * each block's reactions are checked against their shape (spans of a count and an icon);
+# * the style sheet must hold no "<" and be followed by nothing but "</head>".
+#
+# Post text cannot hold any of them: it reaches the page HTML-escaped, without a raw "<". Whatever is
+# cut, the result is a page the same server could have sent, and it is read under the same rules (the
+# channel checks, the duplicate-id check, the depth bound, the gate); a page of another shape is read
+# whole. tests/test_telegram_traps.py runs every trap both ways, and the real pages parse the same.
+
+_CUT_FROM = 40_000  # bytes: below, a page has a few posts and cutting costs about what it saves
+_TAIL_START = b'<i class="tgme_widget_message_bubble_tail">'
+_TAIL_SHAPE = re.compile(rb'<i class="tgme_widget_message_bubble_tail">\s*+<svg\b(?:[^<]++|</?(?:g|path)\b)*+'
+                         rb'</svg>\s*+</i>')
+_AVATAR_SHAPE = re.compile(rb'<div class="tgme_widget_message_user">\s*+<a href="[^"<>]*+">\s*+<i\s++class="'
+                           rb'tgme_widget_message_user_photo[^"<>]*+"(?:\s++data-content="[^"<>]*+")?+>'
+                           rb'(?:\s*+<img\s++src="[^"<>]*+">)?+\s*+</i>\s*+</a>\s*+</div>')
+# Between the avatar and the tail: the opening of the bubble that the tail starts.
+_BUBBLE_GAP = re.compile(rb'\s*+<div class="tgme_widget_message_bubble">\s*+')
+_FALLBACK_START = b'<div class="media_not_supported_cont">'
+_FALLBACK_SHAPE = re.compile(
+    rb'(<div class="media_not_supported_cont">\s*+<div class="message_media_not_supported_wrap">\s*+'
+    rb'<div class="message_media_not_supported">\s*+<div class="message_media_not_supported_label">[^<>]*+'
+    rb'</div>\s*+<a href=")[^"<>]*+(" class="message_media_view_in_telegram">[^<>]*+</a>\s*+</div>\s*+'
+    rb'</div></div>)')
+_LINK = re.compile(rb'[^"<>]*+')  # the fallback's link: an attribute value up to its closing quote
+_REACTIONS_START = b'<div class="tgme_widget_message_reactions js-message_reactions">'
+_REACTIONS_SHAPE = re.compile(
+    rb'<div class="tgme_widget_message_reactions js-message_reactions">(?:<span class="tgme_reaction[^"<>]*+">'
+    rb'(?:<i class="[^"<>]*+"></i>|<tg-emoji emoji-id="[0-9]++"></tg-emoji>)?+[^<]*+</span>)*+</div>')
+_SHAPE_SPAN = 4096  # the most bytes a checked shape (tail, avatar, fallback) is looked at over
+
+
+def _without_decorations(data: bytes) -> bytes:
+    """The page without its blocks' decorations and its user colours' style sheet (see above)."""
+    at = data.find(_TAIL_START)
+    first = _TAIL_SHAPE.match(data, at, at + _SHAPE_SPAN) if at >= 0 else None
+    if first is None:
+        return data
+    tail = first.group()
+    # The first block (up to the next tail) says what else this page's blocks carry.
+    block_end = data.find(_TAIL_START, first.end())
+    block_end = len(data) if block_end < 0 else block_end
+    lead, n_avatar = b"", 0  # the avatar and what follows it up to the tail, the same in every block
+    avatar = _AVATAR_SHAPE.search(data, max(0, at - _SHAPE_SPAN), at)
+    if avatar is not None and _BUBBLE_GAP.fullmatch(data, avatar.end(), at):
+        lead = data[avatar.start():at]
+        n_avatar = avatar.end() - avatar.start()
+    mark = data.find(_FALLBACK_START, at, block_end)
+    fallback = _FALLBACK_SHAPE.match(data, mark, min(block_end, mark + _SHAPE_SPAN)) if mark >= 0 else None
+    before_link, after_link = (fallback.group(1), fallback.group(2)) if fallback is not None else (b"", b"")
+    reactions = data.find(_REACTIONS_START, at, block_end) >= 0
+
+    view = memoryview(data)
+    parts: list[memoryview] = []
+    keep = 0  # where the bytes not yet cut begin
+    head_end = data.find(b"</head>", 0, at)
+    style = data.rfind(b"<style>", 0, head_end) if head_end >= 0 else -1
+    if style >= 0:
+        close = data.find(b"<", style + 7, head_end)
+        if close >= 0 and data.startswith(b"</style>", close) and not data[close + 8:head_end].strip():
+            parts.append(view[:style])
+            keep = close + 8
+    n_lead, n_tail, n_before, n_after = len(lead), len(tail), len(before_link), len(after_link)
+    while True:  # at: a tail, identical to the first
+        if lead and at - n_lead >= keep and data.startswith(lead, at - n_lead):
+            parts.append(view[keep:at - n_lead])
+            keep = at - n_lead + n_avatar
+        parts.append(view[keep:at])
+        keep = at + n_tail
+        after = data.find(_TAIL_START, keep)
+        while after >= 0 and not data.startswith(tail, after):
+            after = data.find(_TAIL_START, after + 1)
+        end = after if after >= 0 else len(data)
+        # The block ends with the fallback, maybe a link preview, and the reactions: found backwards.
+        reacted = None
+        if reactions:
+            mark = data.rfind(_REACTIONS_START, keep, end)
+            reacted = _REACTIONS_SHAPE.match(data, mark, end) if mark >= 0 else None
+            if reacted is not None:
+                end = mark
+        if before_link:
+            mark = data.rfind(_FALLBACK_START, keep, end)
+            if mark >= 0 and data.startswith(before_link, mark):
+                link = _LINK.match(data, mark + n_before, end)
+                if link is not None and data.startswith(after_link, link.end()):
+                    parts.append(view[keep:mark])
+                    keep = link.end() + n_after
+        if reacted is not None:
+            parts.append(view[keep:reacted.start()])
+            keep = reacted.end()
+        if after < 0:
+            break
+        at = after
+    parts.append(view[keep:])
+    return b"".join(parts)
+
+
 def parse_file(path: Path, url: str | None = None) -> Page:
     """`parse_page` over a saved page (bytes, parsed as UTF-8)."""
     return parse_page(Path(path).read_bytes(), url=url)
@@ -253,13 +369,14 @@ def approx_int(raw: str | None) -> int | None:
         return None
     # The forms every page shows ("8.67M", "412", "1.2K"), read without the regex; the rest below.
     if len(raw) < 16 and raw.isascii():  # float is exact below 2^53
-        scale = _SCALE.get(raw[-1].lower())
-        if scale is None:
-            if raw.isdigit():
-                return int(raw)
-        elif scale > 1 and raw[0].isdigit() and raw[:-1].replace(".", "", 1).isdigit():
-            value = round(float(raw[:-1]) * scale)
-            return value if value <= INT64_MAX else None
+        if raw.isdigit():
+            return int(raw)
+        scale = _SUFFIX_SCALE.get(raw[-1])
+        if scale is not None:
+            head = raw[:-1]
+            if head[:1].isdigit() and head.replace(".", "", 1).isdigit():
+                value = round(float(head) * scale)
+                return value if value <= INT64_MAX else None
     m = _COUNT.fullmatch(raw.translate(_COUNT_SPACES))
     if m is None:
         return None
@@ -287,15 +404,17 @@ def _read_posts(blocks: list[LexborNode], expect: str | None, now: datetime, ref
     clashed: set[tuple[str, int]] = set()
     foreign: dict[str, int] = {}
     want = expect.lower() if expect else None
+    latest = now + FUTURE_SLACK
     # `div[data-post]` then the class in Python: cheaper for lexbor than the compound selector.
     for block in blocks:
-        attrs = block.attributes
+        attrs = block.attrs
         classes = (attrs.get("class") or "").split()
         if "tgme_widget_message" not in classes:
             continue
-        m = _DATA_POST.fullmatch((attrs.get("data-post") or "").strip())
+        data_post = attrs.get("data-post")
+        m = _DATA_POST.fullmatch((data_post or "").strip())
         if m is None:
-            refused.append(f"a message block with an unreadable data-post {clean_line(attrs.get('data-post'))[:80]!r}")
+            refused.append(f"a message block with an unreadable data-post {clean_line(data_post)[:80]!r}")
             continue
         channel, post_id = m.group(1), int(m.group(2))
         key = (channel.lower(), post_id)
@@ -304,7 +423,7 @@ def _read_posts(blocks: list[LexborNode], expect: str | None, now: datetime, ref
             continue
         if key in clashed:
             continue
-        post = _read_block(block, channel, post_id, "service_message" in classes, now)
+        post = _read_block(block, channel, post_id, "service_message" in classes, latest)
         if isinstance(post, str):
             refused.append(f"post {channel}/{post_id}: {post}")
             continue
@@ -325,7 +444,7 @@ def _read_posts(blocks: list[LexborNode], expect: str | None, now: datetime, ref
     return sorted(posts.values(), key=lambda p: (p.id, p.source))
 
 
-def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, now: datetime) -> Post | str:
+def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, latest: datetime) -> Post | str:
     found: list[tuple[int, str, LexborNode, str]] = []
     _collect(block, found)
 
@@ -363,18 +482,19 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, no
 
     if published is None:
         return "no usable time[datetime] in its date link (missing, unreadable or out of range)"
-    if not EARLIEST <= published <= now + FUTURE_SLACK:
+    if not EARLIEST <= published <= latest:
         return f"publication time {published.isoformat()} is not a plausible Telegram time"
     # Through the store's gate (sanitize.clean_post's rules, every field) as it is made; the text is
     # stripped after cleaning (markup's outer whitespace is layout), so it is scanned once.
-    fields = ("telegram:" + channel.lower(), channel, post_id, f"{TME}/{channel}/{post_id}", published)
-    rest = (author, views, approx_int(views), edited, forwarded, reply_to, album, media, service, title)
-    post = clean_post_fields(*fields, text or "", *rest, strip_text=True)
+    source, url, count = "telegram:" + channel.lower(), f"{TME}/{channel}/{post_id}", approx_int(views)
+    post = clean_post_fields(source, channel, post_id, url, published, text or "", author, views, count, edited,
+                             forwarded, reply_to, album, media, service, title, strip_text=True)
     if text_node is not None and _has_fallback_label(post.text):
         # Never seen inside the text div, but cheap to notice: drop the fallback markup.
         for junk in _css(text_node, _FALLBACK):
             junk.decompose()
-        post = clean_post_fields(*fields, _raw_text(text_node), *rest, strip_text=True)
+        post = clean_post_fields(source, channel, post_id, url, published, _raw_text(text_node), author, views,
+                                 count, edited, forwarded, reply_to, album, media, service, title, strip_text=True)
     return post
 
 
@@ -591,9 +711,11 @@ def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
     title_node = _css_first(scope, ".tgme_channel_info_header_title")
     user_node = _css_first(scope, ".tgme_channel_info_header_username")
     counters = _css(scope, ".tgme_channel_info_counter")
-    header_counter = _css_first(tree.root, ".tgme_header_counter")
-    if info is None and title_node is None and user_node is None and not counters and header_counter is None:
-        return None
+    header_counter = None  # looked for only when needed (a page's header has it; a fragment may not)
+    if info is None and title_node is None and user_node is None and not counters:
+        header_counter = _css_first(tree.root, ".tgme_header_counter")
+        if header_counter is None:
+            return None
 
     ch = ChannelInfo()
     if title_node is not None:
@@ -609,6 +731,8 @@ def _channel_info(tree: LexborHTMLParser) -> ChannelInfo | None:
         if value is not None and kind is not None and clean_line(kind.text()).lower() in _SUBSCRIBER_TYPES:
             ch.subscribers = clean_line(value.text()) or None
             break
+    if ch.subscribers is None and header_counter is None:
+        header_counter = _css_first(tree.root, ".tgme_header_counter")
     if ch.subscribers is None and header_counter is not None:  # "11.3M subscribers"
         raw, _, kind = clean_line(header_counter.text()).rpartition(" ")
         if kind.lower() in _SUBSCRIBER_TYPES and raw:

@@ -55,6 +55,7 @@ from deskapp.core.sources.html_depth import nesting_depth
 log = logging.getLogger(__name__)
 
 _LOCAL = threading.local()
+_TIME_TAG = LexborHTMLParser("<time></time>").css_first("time").tag_id  # lexbor's id for <time>
 
 
 def _css(node: LexborNode, query: str) -> list[LexborNode]:
@@ -270,6 +271,7 @@ _CUT_FROM = 40_000  # bytes: below, a page has a few posts and cutting costs abo
 _TAIL_START = b'<i class="tgme_widget_message_bubble_tail">'
 _TAIL_SHAPE = re.compile(rb'<i class="tgme_widget_message_bubble_tail">\s*+<svg\b(?:[^<]++|</?(?:g|path)\b)*+'
                          rb'</svg>\s*+</i>')
+_AVATAR_START = b'<div class="tgme_widget_message_user">'
 _AVATAR_SHAPE = re.compile(rb'<div class="tgme_widget_message_user">\s*+<a href="[^"<>]*+">\s*+<i\s++class="'
                            rb'tgme_widget_message_user_photo[^"<>]*+"(?:\s++data-content="[^"<>]*+")?+>'
                            rb'(?:\s*+<img\s++src="[^"<>]*+">)?+\s*+</i>\s*+</a>\s*+</div>')
@@ -286,6 +288,7 @@ _REACTIONS_START = b'<div class="tgme_widget_message_reactions js-message_reacti
 _REACTIONS_SHAPE = re.compile(
     rb'<div class="tgme_widget_message_reactions js-message_reactions">(?:<span class="tgme_reaction[^"<>]*+">'
     rb'(?:<i class="[^"<>]*+"></i>|<tg-emoji emoji-id="[0-9]++"></tg-emoji>)?+[^<]*+</span>)*+</div>')
+_HEAD_END = re.compile(rb'\s*+</head>')  # what may follow the style sheet that is cut
 _SHAPE_SPAN = 4096  # the most bytes a checked shape (tail, avatar, fallback) is looked at over
 
 
@@ -300,7 +303,8 @@ def _without_decorations(data: bytes) -> bytes:
     block_end = data.find(_TAIL_START, first.end())
     block_end = len(data) if block_end < 0 else block_end
     lead, n_avatar = b"", 0  # the avatar and what follows it up to the tail, the same in every block
-    avatar = _AVATAR_SHAPE.search(data, max(0, at - _SHAPE_SPAN), at)
+    mark = data.rfind(_AVATAR_START, max(0, at - _SHAPE_SPAN), at)
+    avatar = _AVATAR_SHAPE.match(data, mark, at) if mark >= 0 else None
     if avatar is not None and _BUBBLE_GAP.fullmatch(data, avatar.end(), at):
         lead = data[avatar.start():at]
         n_avatar = avatar.end() - avatar.start()
@@ -312,11 +316,10 @@ def _without_decorations(data: bytes) -> bytes:
     view = memoryview(data)
     parts: list[memoryview] = []
     keep = 0  # where the bytes not yet cut begin
-    head_end = data.find(b"</head>", 0, at)
-    style = data.rfind(b"<style>", 0, head_end) if head_end >= 0 else -1
+    style = data.find(b"<style>", 0, at)
     if style >= 0:
-        close = data.find(b"<", style + 7, head_end)
-        if close >= 0 and data.startswith(b"</style>", close) and not data[close + 8:head_end].strip():
+        close = data.find(b"<", style + 7, at)
+        if close >= 0 and data.startswith(b"</style>", close) and _HEAD_END.match(data, close + 8, at):
             parts.append(view[:style])
             keep = close + 8
     n_lead, n_tail, n_before, n_after = len(lead), len(tail), len(before_link), len(after_link)
@@ -445,7 +448,7 @@ def _read_posts(blocks: list[LexborNode], expect: str | None, now: datetime, ref
 
 
 def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, latest: datetime) -> Post | str:
-    found: list[tuple[int, str, LexborNode, str]] = []
+    found: list[tuple[tuple[int, str], LexborNode, str]] = []
     _collect(block, found)
 
     text: str | None = None
@@ -455,7 +458,7 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, la
     forwarded: ForwardedFrom | None = None
     media: list[str] = []
     album: list[int] = []
-    for what, kind, node, cls in found:
+    for (what, kind), node, cls in found:
         if what == _MEDIA:
             if kind == "video" and _is_gif(node):
                 kind = "gif"
@@ -520,18 +523,20 @@ _CLASS_ACTIONS: dict[str, tuple[int, str] | None] = {}
 _UNSEEN = (-1, "")
 
 
-def _collect(node: LexborNode, found: list[tuple[int, str, LexborNode, str]]) -> None:
+def _collect(node: LexborNode, found: list[tuple[tuple[int, str], LexborNode, str]],
+             cached=_CLASS_ACTIONS.get, unseen=_UNSEEN, skip=_SKIP) -> None:
     """Depth-first over elements, in document order: known classes are collected (and not entered),
-    anything else is entered. This visits ~15 elements of a ~70-element block."""
+    anything else is entered. This visits ~15 elements of a ~70-element block. (The defaults bind
+    what each of ~300 elements a page looks up.)"""
     for child in node.iter():
         cls = child.attrs.get("class")
         if cls:
-            action = _CLASS_ACTIONS.get(cls, _UNSEEN)  # the cache read inline: ~300 elements a page
-            if action is _UNSEEN:
+            action = cached(cls, unseen)  # the cache read inline
+            if action is unseen:
                 action = _class_action(cls)
             if action is not None:
-                if action[0] != _SKIP:
-                    found.append((action[0], action[1], child, cls))
+                if action[0] != skip:
+                    found.append((action, child, cls))
                 continue
         _collect(child, found)
 
@@ -544,12 +549,14 @@ def _read_meta(meta: LexborNode) -> tuple[str | None, bool, datetime | None]:
     # nodes are never adjacent, so their concatenation holds "edited" only if one of them does.)
     edited = "edited" in meta.text(deep=False)
     for child in meta.iter():
-        cls = child.attrs.get("class") or ""
+        cls = child.attrs.get("class")
+        if not cls:
+            continue
         if "tgme_widget_message_from_author" in cls:
             author = _line(child) or None  # cleaned by the gate (clean_post_fields)
         elif "tgme_widget_message_date" in cls:
             for sub in child.iter():
-                if sub.tag == "time":
+                if sub.tag_id == _TIME_TAG:
                     published = _utc(sub.attrs.get("datetime"))
                     break
     return author, edited, published

@@ -8,6 +8,7 @@ odd shape, hostile repetition, and the real captures when ../shared is there.
 from __future__ import annotations
 
 import html as html_lib
+import random
 import time
 
 import pytest
@@ -187,6 +188,56 @@ def test_a_page_of_repeated_tail_openings_is_cut_in_linear_time() -> None:
     start = time.perf_counter()
     telegram._without_decorations((wire_page(1) + tiny * 40_000).encode())
     assert time.perf_counter() - start < 5
+
+
+# ------------------------------------------------------------------------- many pages, at random
+
+_TEXTS = ["Plain words", "Line one<br/>line two<br><br/>three", "Emoji 🎭 and &amp; &#33; entities",
+          html_lib.escape(TAIL), html_lib.escape(REAL_REACTIONS), html_lib.escape("<style>b{}</style></head>"),
+          html_lib.escape('<div class="tgme_widget_message_user"><a href="x">'), "<b>bold</b> <i>it</i>",
+          '<a href="https://t.me/wirechan/3?single">album-looking link</a>', "Please open Telegram to view this post"]
+_WS = ["", " ", "\n", "\n    \n        ", "\t"]
+
+
+def _random_page(rng: random.Random) -> str:
+    blocks = []
+    for i in range(rng.randint(1, 8)):
+        channel = "wirechan" if rng.random() < 0.85 else "otherchan"
+        post_id = 10 + (i if rng.random() < 0.9 else 0)  # now and then the same id twice
+        b = real_block(f"{channel}/{post_id}", text=" ".join(rng.sample(_TEXTS, rng.randint(1, 3))))
+        for _name, (_marker, change) in ODDITIES.items():
+            if rng.random() < 0.15:
+                b = change(b)
+        if rng.random() < 0.2:
+            b = b.replace(REAL_REACTIONS, "")  # a post without reactions
+        if rng.random() < 0.2:
+            b = b.replace(REAL_REACTIONS, '<a class="tgme_widget_message_link_preview" href="https://example.org/">'
+                          '<div class="link_preview_title">A link</div></a>' + REAL_REACTIONS)
+        # The layout's whitespace, which differs between captures.
+        b = b.replace('</a></div><div class="tgme_widget_message_bubble">',
+                      f'</a></div>{rng.choice(_WS)}<div class="tgme_widget_message_bubble">{rng.choice(_WS)}')
+        b = b.replace("</div></div></div>" + REAL_REACTIONS[:20], "</div></div></div>" + rng.choice(_WS)
+                      + REAL_REACTIONS[:20])
+        blocks.append(b)
+    html = page(*blocks)
+    if rng.random() < 0.5:
+        sheet = rng.choice(["<style>.user-color-1 { --a: #fff; }</style>", "<style>a<b</style>", "<STYLE>x</STYLE>"])
+        html = html.replace("</head>", sheet + rng.choice(_WS) + "</head>")
+    return html
+
+
+def test_random_pages_of_our_layout_read_the_same_cut_or_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Escaped look-alikes in text, odd decorations, missing ones, link previews, forged blocks, repeated
+    # ids, the layout's whitespace: whatever the page, the posts, refusals and header read the same.
+    rng = random.Random(20261203)
+    cut_some = 0
+    for _ in range(300):
+        data = _random_page(rng).encode()
+        cut_some += len(telegram._without_decorations(data)) < len(data)
+        for channel in (None, "wirechan"):
+            got, whole = both_ways(data, monkeypatch, **({"channel": channel} if channel else {}))
+            assert got == whole, data.decode()
+    assert cut_some > 250  # the cut did happen on most of them
 
 
 # ------------------------------------------------------------------------------------- real pages

@@ -80,7 +80,7 @@ def test_the_head_style_sheet_goes_only_when_it_holds_no_markup_and_ends_the_hea
         assert b"<style>" in kept
 
 
-def test_text_small_pages_are_read_whole_and_text_input_is_cut_like_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_pages_are_read_whole_and_text_input_is_cut_like_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     small = wire_page(1)
     assert len(small.encode()) < telegram._CUT_FROM
     monkeypatch.setattr(telegram, "_without_decorations", lambda data: pytest.fail("a small page was cut"))

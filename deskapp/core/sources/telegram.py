@@ -55,7 +55,6 @@ from deskapp.core.sources.html_depth import nesting_depth
 log = logging.getLogger(__name__)
 
 _LOCAL = threading.local()
-_TIME_TAG = LexborHTMLParser("<time></time>").css_first("time").tag_id  # lexbor's id for <time>
 
 
 def _css(node: LexborNode, query: str) -> list[LexborNode]:
@@ -91,8 +90,7 @@ _POST_TAIL = re.compile(r"/([A-Za-z0-9_]{1,64})/(\d{1,12})/?$")
 _PREVIEW_PATH = re.compile(r"/s/([A-Za-z0-9_]{1,64})(?:/|$)")
 _COUNT = re.compile(r"(\d[\d.,]*)([KMB]?)", re.IGNORECASE)
 _COUNT_SPACES = dict.fromkeys(map(ord, " \u00a0\u202f\u2009\u2007'"), None)
-_SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
-_SUFFIX_SCALE = {**{k: v for k, v in _SCALE.items() if k}, **{k.upper(): v for k, v in _SCALE.items() if k}}
+_SCALE = {"": 1, "k": 1_000, "K": 1_000, "m": 1_000_000, "M": 1_000_000, "b": 1_000_000_000, "B": 1_000_000_000}
 _SUBSCRIBER_TYPES = frozenset({"subscriber", "subscribers", "member", "members"})
 # "11 286 994 subscribers" / "97 957 members, 4 138 online" (landing cards, exact counts).
 _EXTRA_COUNT = re.compile(r"\s*([\d][\d\s\u00a0\u202f,.]*?)\s*(subscribers?|members?)\b", re.IGNORECASE)
@@ -189,7 +187,8 @@ def _parse_page(html: str | bytes, *, url: str | None, final_url: str | None, ex
     tree = LexborHTMLParser(data, options=LexborDocumentOptions.WO_EVENTS)
     # Scripts, styles and hidden markup are never text: detached with their content, in lexbor (a
     # detached node is only freed with the document, so one inside another is safe to detach too).
-    # Then <br> becomes a character that text() keeps. Lexbor's tag index walks cheaper than CSS.
+    # Then each <br> gets a character before it that text() keeps. Lexbor's tag index walks cheaper
+    # than CSS.
     tree.strip_tags(_HIDDEN)
     for node in tree.tags("br"):
         node.insert_before(_LINE_SEP)  # (cheaper than replace_with; the <br> itself has no text)
@@ -374,7 +373,7 @@ def approx_int(raw: str | None) -> int | None:
     if len(raw) < 16 and raw.isascii():  # float is exact below 2^53
         if raw.isdigit():
             return int(raw)
-        scale = _SUFFIX_SCALE.get(raw[-1])
+        scale = _SCALE.get(raw[-1])
         if scale is not None:
             head = raw[:-1]
             if head[:1].isdigit() and head.replace(".", "", 1).isdigit():
@@ -387,7 +386,7 @@ def approx_int(raw: str | None) -> int | None:
     # An exact count never has a fraction: without a suffix "1,234" and "1.234" are thousands.
     number = number.replace(",", ".") if suffix else number.replace(",", "").replace(".", "")
     try:
-        value = round(float(number) * _SCALE[suffix.lower()])
+        value = round(float(number) * _SCALE[suffix])
     except (ValueError, OverflowError):  # "1.2.3K", 400 digits (infinity)
         return None
     return value if value <= INT64_MAX else None  # a count SQLite cannot hold is no count
@@ -489,15 +488,14 @@ def _read_block(block: LexborNode, channel: str, post_id: int, service: bool, la
         return f"publication time {published.isoformat()} is not a plausible Telegram time"
     # Through the store's gate (sanitize.clean_post's rules, every field) as it is made; the text is
     # stripped after cleaning (markup's outer whitespace is layout), so it is scanned once.
-    source, url, count = "telegram:" + channel.lower(), f"{TME}/{channel}/{post_id}", approx_int(views)
-    post = clean_post_fields(source, channel, post_id, url, published, text or "", author, views, count, edited,
-                             forwarded, reply_to, album, media, service, title, strip_text=True)
+    fields = ("telegram:" + channel.lower(), channel, post_id, f"{TME}/{channel}/{post_id}", published)
+    rest = (author, views, approx_int(views), edited, forwarded, reply_to, album, media, service, title)
+    post = clean_post_fields(*fields, text or "", *rest, strip_text=True)
     if text_node is not None and _has_fallback_label(post.text):
         # Never seen inside the text div, but cheap to notice: drop the fallback markup.
         for junk in _css(text_node, _FALLBACK):
             junk.decompose()
-        post = clean_post_fields(source, channel, post_id, url, published, _raw_text(text_node), author, views,
-                                 count, edited, forwarded, reply_to, album, media, service, title, strip_text=True)
+        post = clean_post_fields(*fields, _raw_text(text_node), *rest, strip_text=True)
     return post
 
 
@@ -523,19 +521,17 @@ _CLASS_ACTIONS: dict[str, tuple[int, str] | None] = {}
 _UNSEEN = (-1, "")
 
 
-def _collect(node: LexborNode, found: list[tuple[tuple[int, str], LexborNode, str]],
-             cached=_CLASS_ACTIONS.get, unseen=_UNSEEN, skip=_SKIP) -> None:
+def _collect(node: LexborNode, found: list[tuple[tuple[int, str], LexborNode, str]]) -> None:
     """Depth-first over elements, in document order: known classes are collected (and not entered),
-    anything else is entered. This visits ~15 elements of a ~70-element block. (The defaults bind
-    what each of ~300 elements a page looks up.)"""
+    anything else is entered. This visits ~15 elements of a ~70-element block."""
     for child in node.iter():
         cls = child.attrs.get("class")
         if cls:
-            action = cached(cls, unseen)  # the cache read inline
-            if action is unseen:
+            action = _CLASS_ACTIONS.get(cls, _UNSEEN)  # the cache read inline: ~300 elements a page
+            if action is _UNSEEN:
                 action = _class_action(cls)
             if action is not None:
-                if action[0] != skip:
+                if action[0] != _SKIP:
                     found.append((action, child, cls))
                 continue
         _collect(child, found)
@@ -556,7 +552,7 @@ def _read_meta(meta: LexborNode) -> tuple[str | None, bool, datetime | None]:
             author = _line(child) or None  # cleaned by the gate (clean_post_fields)
         elif "tgme_widget_message_date" in cls:
             for sub in child.iter():
-                if sub.tag_id == _TIME_TAG:
+                if sub.tag == "time":
                     published = _utc(sub.attrs.get("datetime"))
                     break
     return author, edited, published
